@@ -1,0 +1,106 @@
+//! Reads Prow's configuration from disk the way Prow's checkconfig does:
+//! `--config-path` (one file), `--job-config-path` (one file, or a directory
+//! walked recursively for `*.yaml`/`*.yml`, honouring `.prowignore` files and
+//! skipping Kubernetes' `..data` volume internals) and `--plugin-config`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use skiff_core::config::{FileRole, SourceFile};
+use skiff_core::diagnostics::{Diagnostic, Mark, Severity};
+
+/// The files to load, or the problems that stopped a file from being read.
+pub struct ConfigFiles {
+    pub files: Vec<SourceFile>,
+    pub problems: Vec<Diagnostic>,
+}
+
+fn problem(file: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.display().to_string(),
+        mark: Mark { line: 1, col: 1 },
+        field: String::new(),
+        message,
+    }
+}
+
+pub fn read(
+    config_path: &Path,
+    job_config_path: Option<&Path>,
+    plugin_config: Option<&Path>,
+) -> ConfigFiles {
+    let mut out = ConfigFiles {
+        files: Vec::new(),
+        problems: Vec::new(),
+    };
+    out.one(config_path, FileRole::ProwConfig);
+    if let Some(jobs) = job_config_path {
+        if jobs.is_dir() {
+            out.dir(jobs);
+        } else {
+            out.one(jobs, FileRole::JobConfig);
+        }
+    }
+    if let Some(plugins) = plugin_config {
+        out.one(plugins, FileRole::PluginConfig);
+    }
+    out
+}
+
+impl ConfigFiles {
+    fn one(&mut self, path: &Path, role: FileRole) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.files.push(SourceFile {
+                path: path.display().to_string(),
+                text,
+                role,
+            }),
+            Err(e) => self
+                .problems
+                .push(problem(path, format!("cannot read file: {e}"))),
+        }
+    }
+
+    fn dir(&mut self, root: &Path) {
+        let walker = ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .add_custom_ignore_filename(".prowignore")
+            .filter_entry(|e| !e.file_name().to_string_lossy().starts_with(".."))
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .build();
+        // Prow requires unique basenames: its config-updater keys ConfigMaps by them.
+        let mut basenames: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.problems
+                        .push(problem(root, format!("cannot walk directory: {e}")));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let is_yaml = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            );
+            if !is_yaml || !path.is_file() {
+                continue;
+            }
+            let base = entry.file_name().to_string_lossy().to_string();
+            if let Some(first) = basenames.get(&base) {
+                self.problems.push(problem(
+                    path,
+                    format!(
+                        "duplicated basename is not allowed: {base} (also {})",
+                        first.display()
+                    ),
+                ));
+                continue;
+            }
+            basenames.insert(base, path.to_path_buf());
+            self.one(path, FileRole::JobConfig);
+        }
+    }
+}

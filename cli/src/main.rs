@@ -1,0 +1,29 @@
+//! The `skiff` command. Wiring only: each subcommand lives in its own module.
+
+mod check_config;
+mod config_files;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Skiff: Prow's CI model as serverless functions.
+#[derive(Parser, Debug)]
+#[command(name = "skiff", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a Prow configuration: every error and warning, with file:line:column.
+    CheckConfig(check_config::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig(args) => check_config::run(&args),
+    }
+}

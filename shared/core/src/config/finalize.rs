@@ -1,0 +1,312 @@
+//! Prow's defaulting (`finalizeJobConfig`): agent, cluster, namespace, context,
+//! trigger and rerun command, decoration defaults from plank, and presets merged
+//! into every container.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1 as core;
+use serde_json::Value;
+
+use super::jobs::{JobBase, Preset, UtilityConfig, default_rerun_command_for, default_trigger_for};
+use super::load::Loader;
+use super::prow::DefaultDecorationConfigEntry;
+use crate::prowjob::{DEFAULT_CLUSTER_ALIAS, DecorationConfig, KUBERNETES_AGENT};
+
+pub(super) fn finalize(l: &mut Loader) {
+    let pod_namespace = l.config.prow.pod_namespace().to_string();
+    let decorate_all = l.config.jobs.decorate_all_jobs;
+    let entries = l.config.prow.plank.decoration_entries();
+    let d = Defaults {
+        pod_namespace: &pod_namespace,
+        decorate_all,
+        entries: &entries,
+    };
+
+    for (repo, jobs) in &mut l.config.jobs.presubmits {
+        for j in jobs {
+            d.base(&mut j.base);
+            if j.reporter.context.is_empty() {
+                j.reporter.context = j.base.name.clone();
+            }
+            // Both or neither: if only one is set, validation reports it.
+            if j.fields.trigger.is_empty() && j.fields.rerun_command.is_empty() {
+                j.fields.trigger = default_trigger_for(&j.base.name);
+                j.fields.rerun_command = default_rerun_command_for(&j.base.name);
+            }
+            d.decoration(repo, &j.base.cluster, &mut j.utility);
+        }
+    }
+    for (repo, jobs) in &mut l.config.jobs.postsubmits {
+        for j in jobs {
+            d.base(&mut j.base);
+            if j.reporter.context.is_empty() {
+                j.reporter.context = j.base.name.clone();
+            }
+            d.decoration(repo, &j.base.cluster, &mut j.utility);
+        }
+    }
+    for j in &mut l.config.jobs.periodics {
+        d.base(&mut j.base);
+        // Periodics take their repo for defaults from the first extra ref.
+        let repo = j
+            .utility
+            .extra_refs
+            .first()
+            .map(|r| format!("{}/{}", r.org, r.repo))
+            .unwrap_or_default();
+        d.decoration(&repo, &j.base.cluster, &mut j.utility);
+    }
+    apply_presets(l);
+}
+
+struct Defaults<'a> {
+    pod_namespace: &'a str,
+    decorate_all: bool,
+    entries: &'a [DefaultDecorationConfigEntry],
+}
+
+impl Defaults<'_> {
+    fn base(&self, b: &mut JobBase) {
+        if b.agent.is_empty() {
+            b.agent = KUBERNETES_AGENT.to_string();
+        }
+        if b.namespace.as_deref().is_none_or(str::is_empty) {
+            b.namespace = Some(self.pod_namespace.to_string());
+        }
+        if b.cluster.is_empty() {
+            b.cluster = DEFAULT_CLUSTER_ALIAS.to_string();
+        }
+    }
+
+    fn decoration(&self, repo: &str, cluster: &str, u: &mut UtilityConfig) {
+        let decorate = *u.decorate.get_or_insert(self.decorate_all);
+        if !decorate {
+            return;
+        }
+        let mut merged: Option<DecorationConfig> = None;
+        for e in self.entries.iter().filter(|e| e.matches(repo, cluster)) {
+            merged = apply_default(e.config.as_ref(), merged.as_ref());
+        }
+        u.decoration_config = apply_default(u.decoration_config.as_ref(), merged.as_ref())
+            .or_else(|| Some(DecorationConfig::default()));
+    }
+}
+
+/// Prow's `DecorationConfig.ApplyDefault`: fields set on `over` win; nested
+/// structs (images, resources, GCS, censoring, scheduling) merge field by field;
+/// lists are taken whole.
+fn apply_default(
+    over: Option<&DecorationConfig>,
+    def: Option<&DecorationConfig>,
+) -> Option<DecorationConfig> {
+    match (over, def) {
+        (None, None) => None,
+        (Some(o), None) => Some(o.clone()),
+        (None, Some(d)) => Some(d.clone()),
+        (Some(o), Some(d)) => {
+            let (Ok(Value::Object(mut o_map)), Ok(Value::Object(d_map))) =
+                (serde_json::to_value(o), serde_json::to_value(d))
+            else {
+                return Some(o.clone());
+            };
+            for (k, dv) in d_map {
+                match (o_map.get_mut(&k), dv) {
+                    (None, dv) => {
+                        o_map.insert(k, dv);
+                    }
+                    (Some(Value::Object(inner)), Value::Object(dinner)) => {
+                        for (ik, iv) in dinner {
+                            inner.entry(ik).or_insert(iv);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // Both sides came from the same type, so the merge reads back.
+            Some(serde_json::from_value(Value::Object(o_map)).unwrap_or_else(|_| o.clone()))
+        }
+    }
+}
+
+/// Prow's `mergePreset` for every job and preset, and its check that no two
+/// presets share a `label: value` pair.
+fn apply_presets(l: &mut Loader) {
+    let mut seen: BTreeMap<String, (String, crate::yaml::Mark)> = BTreeMap::new();
+    for p in &l.presets {
+        for (k, v) in &p.preset.labels {
+            let pair = format!("{k}:{v}");
+            let here = p.node.locate(&["labels", k]);
+            if let Some((file, mark)) = seen.get(&pair) {
+                l.diags.error(
+                    &p.file,
+                    here,
+                    format!("presets[{}].labels.{k}", p.index),
+                    format!(
+                        "duplicated preset 'label:value' pair {pair} (also at {file}:{}:{})",
+                        mark.line, mark.col
+                    ),
+                );
+            } else {
+                seen.insert(pair, (p.file.to_string(), here));
+            }
+        }
+    }
+    let presets: Vec<(Preset, String)> = l
+        .presets
+        .iter()
+        .map(|p| {
+            let m = p.node.mark;
+            (p.preset.clone(), format!("{}:{}:{}", p.file, m.line, m.col))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut merge = |base: &mut JobBase, source: &super::Source, path: String| {
+        let Some(spec) = base.spec.as_mut() else {
+            return;
+        };
+        for (preset, at) in &presets {
+            if let Err(msg) = merge_preset(preset, &base.labels, spec) {
+                errors.push((
+                    source.file.clone(),
+                    source.node.locate(&["spec"]),
+                    format!("{path}.spec"),
+                    format!("merging the preset at {at}: {msg}"),
+                ));
+            }
+        }
+    };
+    for (repo, jobs) in &mut l.config.jobs.presubmits {
+        for (i, j) in jobs.iter_mut().enumerate() {
+            merge(&mut j.base, &j.source, format!("presubmits.{repo}[{i}]"));
+        }
+    }
+    for (repo, jobs) in &mut l.config.jobs.postsubmits {
+        for (i, j) in jobs.iter_mut().enumerate() {
+            merge(&mut j.base, &j.source, format!("postsubmits.{repo}[{i}]"));
+        }
+    }
+    for (i, j) in l.config.jobs.periodics.iter_mut().enumerate() {
+        merge(&mut j.base, &j.source, format!("periodics[{i}]"));
+    }
+    for (file, mark, field, msg) in errors {
+        l.diags.error(&file, mark, field, msg);
+    }
+}
+
+/// Adds a preset's env, volumes, mounts and tolerations to `spec` when the job
+/// has all of the preset's labels. A name already present is an error.
+pub(crate) fn merge_preset(
+    preset: &Preset,
+    labels: &BTreeMap<String, String>,
+    spec: &mut core::PodSpec,
+) -> Result<(), String> {
+    if !preset.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+        return Ok(());
+    }
+    for e in &preset.env {
+        for c in &mut spec.containers {
+            let env = c.env.get_or_insert_with(Vec::new);
+            if env.iter().any(|x| x.name == e.name) {
+                return Err(format!("env var duplicated in pod spec: {}", e.name));
+            }
+            env.push(e.clone());
+        }
+    }
+    for v in &preset.volumes {
+        let vols = spec.volumes.get_or_insert_with(Vec::new);
+        if vols.iter().any(|x| x.name == v.name) {
+            return Err(format!("volume duplicated in pod spec: {}", v.name));
+        }
+        vols.push(v.clone());
+    }
+    for m in &preset.volume_mounts {
+        for c in &mut spec.containers {
+            let mounts = c.volume_mounts.get_or_insert_with(Vec::new);
+            if mounts.iter().any(|x| x.name == m.name) {
+                return Err(format!("volume mount duplicated in pod spec: {}", m.name));
+            }
+            mounts.push(m.clone());
+        }
+    }
+    for t in &preset.tolerations {
+        let tols = spec.tolerations.get_or_insert_with(Vec::new);
+        if tols.contains(t) {
+            return Err(format!(
+                "toleration duplicated in pod spec: {}",
+                t.key.as_deref().unwrap_or("")
+            ));
+        }
+        tols.push(t.clone());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::duration::GoDuration;
+    use crate::prowjob::{GcsConfiguration, UtilityImages};
+
+    #[test]
+    fn decoration_defaults_merge_field_by_field_with_the_job_winning() {
+        let def = DecorationConfig {
+            timeout: Some(GoDuration::from_hours(2)),
+            grace_period: Some(GoDuration::from_secs(15)),
+            utility_images: Some(UtilityImages {
+                clonerefs: "c:1".into(),
+                initupload: "i:1".into(),
+                entrypoint: "e:1".into(),
+                sidecar: "s:1".into(),
+            }),
+            gcs_configuration: Some(GcsConfiguration {
+                bucket: "s3://logs".into(),
+                path_strategy: "explicit".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let job = DecorationConfig {
+            timeout: Some(GoDuration::from_mins(30)),
+            utility_images: Some(UtilityImages {
+                sidecar: "s:2".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let m = apply_default(Some(&job), Some(&def)).unwrap();
+        assert_eq!(m.timeout, Some(GoDuration::from_mins(30)));
+        assert_eq!(m.grace_period, Some(GoDuration::from_secs(15)));
+        let images = m.utility_images.unwrap();
+        assert_eq!(images.sidecar, "s:2");
+        assert_eq!(images.clonerefs, "c:1");
+        assert_eq!(m.gcs_configuration.unwrap().bucket, "s3://logs");
+    }
+
+    #[test]
+    fn preset_applies_only_when_all_its_labels_match() {
+        let preset = Preset {
+            labels: BTreeMap::from([("preset-aws".to_string(), "true".to_string())]),
+            env: vec![core::EnvVar {
+                name: "AWS_REGION".into(),
+                value: Some("us-east-1".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut spec = core::PodSpec {
+            containers: vec![core::Container::default(), core::Container::default()],
+            ..Default::default()
+        };
+        merge_preset(&preset, &BTreeMap::new(), &mut spec).unwrap();
+        assert!(spec.containers[0].env.is_none());
+        let labels = BTreeMap::from([("preset-aws".to_string(), "true".to_string())]);
+        merge_preset(&preset, &labels, &mut spec).unwrap();
+        for c in &spec.containers {
+            assert_eq!(c.env.as_ref().unwrap()[0].name, "AWS_REGION");
+        }
+        assert_eq!(
+            merge_preset(&preset, &labels, &mut spec).unwrap_err(),
+            "env var duplicated in pod spec: AWS_REGION"
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! The parts of Prow's `config.yaml` (`pkg/config/config.go`) that Skiff acts on,
+//! plus Skiff's own `skiff:` section. Every other Prow section is accepted and
+//! listed as not used.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::GoDuration;
+use crate::prowjob::{DecorationConfig, ProwJobType};
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// A default decoration config for the jobs of a repo (`org`, `org/repo` or `*`)
+/// and cluster (`*` or empty for all). Later matching entries win.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DefaultDecorationConfigEntry {
+    #[serde(default, rename = "repo", skip_serializing_if = "String::is_empty")]
+    pub org_repo: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<DecorationConfig>,
+}
+
+impl DefaultDecorationConfigEntry {
+    /// Prow's `matches(givenOrgRepo, givenCluster, orgRepo, cluster)`.
+    pub fn matches(&self, org_repo: &str, cluster: &str) -> bool {
+        if !self.cluster.is_empty() && self.cluster != "*" && self.cluster != cluster {
+            return false;
+        }
+        if self.org_repo.is_empty() || self.org_repo == "*" || self.org_repo == org_repo {
+            return true;
+        }
+        let bare = org_repo
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        self.org_repo == bare || Some(self.org_repo.as_str()) == bare.split('/').next()
+    }
+}
+
+/// plank: how pods are started and watched.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plank {
+    /// Go template for a job's URL (`{{.Spec.Job}}`, `{{.Status.BuildID}}` …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub job_url_template: String,
+    /// Deprecated single report template; `report_templates["*"]`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub report_template: String,
+    /// Extra text for the failure comment, by `org/repo`, `org` or `*`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub report_templates: BTreeMap<String, String>,
+    /// At most this many pending jobs overall; 0 = unlimited.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_concurrency: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_goroutines: i64,
+    /// Started pods still Pending after this are `error` (default 10m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_pending_timeout: Option<GoDuration>,
+    /// Running pods older than this are `aborted` (default 48h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_running_timeout: Option<GoDuration>,
+    /// Pods not scheduled after this are `error` (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_unscheduled_timeout: Option<GoDuration>,
+    /// Evicted pods are recreated at most this many times (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_revivals: Option<i64>,
+    /// Legacy form of the default decoration configs, keyed by `*`, `org`, `org/repo`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub default_decoration_configs: BTreeMap<String, DecorationConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_decoration_config_entries: Vec<DefaultDecorationConfigEntry>,
+    /// Job URL prefix by `org/repo`, `org` or `*`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_url_prefix_config: BTreeMap<String, String>,
+    #[serde(
+        default,
+        rename = "jobURLPrefixDisableAppendStorageProvider",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub job_url_prefix_disable_append_storage_provider: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub build_cluster_status_file: String,
+    /// Capacity per `job_queue_name`: 0 blocks, negative is unlimited.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_queue_capacities: BTreeMap<String, i64>,
+}
+
+impl Plank {
+    pub fn pod_pending_timeout(&self) -> GoDuration {
+        self.pod_pending_timeout
+            .unwrap_or(GoDuration::from_mins(10))
+    }
+
+    pub fn pod_running_timeout(&self) -> GoDuration {
+        self.pod_running_timeout
+            .unwrap_or(GoDuration::from_hours(48))
+    }
+
+    pub fn pod_unscheduled_timeout(&self) -> GoDuration {
+        self.pod_unscheduled_timeout
+            .unwrap_or(GoDuration::from_mins(5))
+    }
+
+    pub fn max_revivals(&self) -> i64 {
+        self.max_revivals.unwrap_or(3)
+    }
+
+    /// Entries in the order Prow applies them: the legacy map (`*`, then orgs,
+    /// then repos) first, then the entries list.
+    pub fn decoration_entries(&self) -> Vec<DefaultDecorationConfigEntry> {
+        let mut out = Vec::new();
+        let legacy = |pred: &dyn Fn(&str) -> bool, out: &mut Vec<DefaultDecorationConfigEntry>| {
+            for (k, v) in &self.default_decoration_configs {
+                if pred(k) {
+                    out.push(DefaultDecorationConfigEntry {
+                        org_repo: k.clone(),
+                        cluster: String::new(),
+                        config: Some(v.clone()),
+                    });
+                }
+            }
+        };
+        legacy(&|k| k == "*", &mut out);
+        legacy(&|k| k != "*" && !k.contains('/'), &mut out);
+        legacy(&|k| k.contains('/'), &mut out);
+        out.extend(self.default_decoration_config_entries.iter().cloned());
+        out
+    }
+}
+
+/// sinker: garbage collection of jobs and pods.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sinker {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_period: Option<GoDuration>,
+    /// Complete jobs older than this are deleted (default 7d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prowjob_age: Option<GoDuration>,
+    /// Pods older than this are deleted (default 24h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pod_age: Option<GoDuration>,
+    /// Pods of jobs completed this long ago are deleted (default `max_pod_age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated_pod_ttl: Option<GoDuration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_clusters: Vec<String>,
+}
+
+impl Sinker {
+    pub fn max_prowjob_age(&self) -> GoDuration {
+        self.max_prowjob_age
+            .unwrap_or(GoDuration::from_hours(24 * 7))
+    }
+
+    pub fn max_pod_age(&self) -> GoDuration {
+        self.max_pod_age.unwrap_or(GoDuration::from_hours(24))
+    }
+
+    pub fn terminated_pod_ttl(&self) -> GoDuration {
+        self.terminated_pod_ttl
+            .unwrap_or_else(|| self.max_pod_age())
+    }
+
+    pub fn resync_period(&self) -> GoDuration {
+        self.resync_period.unwrap_or(GoDuration::from_hours(1))
+    }
+}
+
+/// The subset of deck's settings the Skiff dashboard uses. Other deck keys
+/// (spyglass, branding, …) are kept as data.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Deck {
+    /// Repos whose jobs the dashboard hides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_repos: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tide_update_period: Option<GoDuration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spyglass: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_agent_logs: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branding: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub google_analytics: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_auth_configs: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_rerun_auth_configs: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_storage_path_validation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_allowed_buckets: Vec<String>,
+}
+
+/// crier's GitHub reporter.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GitHubReporter {
+    /// Which job types get statuses (default presubmit and postsubmit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_types_to_report: Vec<ProwJobType>,
+    /// Repos that get statuses but never the failure comment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_comment_repos: Vec<String>,
+    /// Repos that get one summary comment when all jobs are done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary_comment_repos: Vec<String>,
+}
+
+impl GitHubReporter {
+    pub fn job_types_to_report(&self) -> Vec<ProwJobType> {
+        if self.job_types_to_report.is_empty() {
+            vec![ProwJobType::Presubmit, ProwJobType::Postsubmit]
+        } else {
+            self.job_types_to_report.clone()
+        }
+    }
+}
+
+/// An EKS cluster, found with `eks:DescribeCluster`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EksCluster {
+    pub region: String,
+    pub name: String,
+}
+
+/// A cluster from a kubeconfig file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KubeconfigCluster {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub context: String,
+}
+
+/// One build cluster: exactly one of `eks`, `kubeconfig` or `local`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildCluster {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks: Option<EksCluster>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<KubeconfigCluster>,
+    /// Run pods as local processes (`skiff dev`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
+}
+
+/// Skiff's own settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SkiffConfig {
+    /// Build clusters by the name jobs use in `cluster:`. Empty: every job runs
+    /// on the one local cluster.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clusters: BTreeMap<String, BuildCluster>,
+    /// Where logs and artifacts go: `s3://bucket[/prefix]`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_bucket: String,
+    /// The dashboard's public URL; job links start with it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub deck_url: String,
+}
+
+/// The parts of Prow's config.yaml Skiff uses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProwConfig {
+    #[serde(default)]
+    pub plank: Plank,
+    #[serde(default)]
+    pub sinker: Sinker,
+    #[serde(default)]
+    pub deck: Deck,
+    #[serde(default)]
+    pub github_reporter: GitHubReporter,
+    /// Namespace of test pods (default `default`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pod_namespace: String,
+    /// Namespace of ProwJobs (default `default`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prowjob_namespace: String,
+    /// Parsed; not supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_repo_config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub skiff: SkiffConfig,
+}
+
+impl ProwConfig {
+    pub fn pod_namespace(&self) -> &str {
+        if self.pod_namespace.is_empty() {
+            "default"
+        } else {
+            &self.pod_namespace
+        }
+    }
+}
+
+/// Top-level keys of Prow's config.yaml that Skiff reads.
+pub const MODELLED_KEYS: &[&str] = &[
+    "plank",
+    "sinker",
+    "deck",
+    "github_reporter",
+    "pod_namespace",
+    "prowjob_namespace",
+    "in_repo_config",
+    "skiff",
+];
+
+/// Top-level keys of Prow's config.yaml that Skiff accepts and does not use.
+pub const UNUSED_PROW_KEYS: &[&str] = &[
+    "config_version_sha",
+    "tide",
+    "pipeline",
+    "branch-protection",
+    "gerrit",
+    "horologium",
+    "slack_reporter_configs",
+    "gangway",
+    "moonraker",
+    "scheduler",
+    "jenkins_operators",
+    "log_level",
+    "push_gateway",
+    "owners_dir_denylist",
+    "pubsub_subscriptions",
+    "pubsub_triggers",
+    "github",
+    "status_error_link",
+    "default_job_timeout",
+    "managed_webhooks",
+    "prowjob_default_entries",
+    "disabled_clusters",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plank_and_sinker_defaults_are_prows() {
+        let p = Plank::default();
+        assert_eq!(p.pod_pending_timeout().to_string(), "10m0s");
+        assert_eq!(p.pod_running_timeout().to_string(), "48h0m0s");
+        assert_eq!(p.pod_unscheduled_timeout().to_string(), "5m0s");
+        assert_eq!(p.max_revivals(), 3);
+        let s = Sinker::default();
+        assert_eq!(s.max_prowjob_age().to_string(), "168h0m0s");
+        assert_eq!(s.max_pod_age().to_string(), "24h0m0s");
+        assert_eq!(s.terminated_pod_ttl(), s.max_pod_age());
+        assert_eq!(
+            GitHubReporter::default().job_types_to_report(),
+            vec![ProwJobType::Presubmit, ProwJobType::Postsubmit]
+        );
+    }
+
+    #[test]
+    fn decoration_entry_matching_follows_prow() {
+        let e = |repo: &str, cluster: &str| DefaultDecorationConfigEntry {
+            org_repo: repo.into(),
+            cluster: cluster.into(),
+            config: None,
+        };
+        assert!(e("*", "").matches("a/b", "c"));
+        assert!(e("", "*").matches("a/b", "c"));
+        assert!(e("a", "").matches("a/b", "c"));
+        assert!(e("a/b", "c").matches("a/b", "c"));
+        assert!(!e("a/b", "d").matches("a/b", "c"));
+        assert!(!e("x", "").matches("a/b", "c"));
+        assert!(e("a/b", "").matches("https://a/b", "c"));
+    }
+}

@@ -1,0 +1,10 @@
+//! The ProwJob record: Prow's API types, the state machine, and what the pod of a
+//! job carries (labels, annotations, environment, `JOB_SPEC`, build id).
+
+pub mod build_id;
+pub mod jobspec;
+pub mod labels;
+pub mod state;
+mod types;
+
+pub use types::*;

@@ -1,0 +1,455 @@
+//! One test per validation rule: a broken config and the exact diagnostic —
+//! file, line, column, field path and message — that `skiff check-config` prints.
+
+use skiff_core::config::{FileRole, SourceFile, load};
+use skiff_core::diagnostics::Severity;
+
+const PROW_CONFIG: &str = "plank:\n  job_queue_capacities: {gpu: 2}\n";
+
+/// Loads `jobs` as `jobs.yaml` beside a small config.yaml and returns every
+/// error and warning, formatted as the CLI prints them.
+fn problems(jobs: &str) -> Vec<String> {
+    problems_with(PROW_CONFIG, jobs)
+}
+
+fn problems_with(config: &str, jobs: &str) -> Vec<String> {
+    let loaded = load(&[
+        SourceFile {
+            path: "config.yaml".into(),
+            text: config.into(),
+            role: FileRole::ProwConfig,
+        },
+        SourceFile {
+            path: "jobs.yaml".into(),
+            text: jobs.into(),
+            role: FileRole::JobConfig,
+        },
+    ]);
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Asserts the config produces exactly these problems.
+macro_rules! rule {
+    ($name:ident, $jobs:expr, [$($want:expr),* $(,)?]) => {
+        #[test]
+        fn $name() {
+            let got = problems($jobs);
+            let want: Vec<&str> = vec![$($want),*];
+            assert_eq!(got, want, "\n--- got:\n{}\n", got.join("\n"));
+        }
+    };
+}
+
+const SPEC: &str = "  spec: {containers: [{image: alpine, command: [/bin/true]}]}\n";
+
+rule!(
+    valid_config_has_no_problems,
+    &format!("periodics:\n- name: ok\n  interval: 1h\n{SPEC}"),
+    []
+);
+
+rule!(
+    name_must_match_prows_pattern,
+    &format!("periodics:\n- name: 'bad name!'\n  interval: 1h\n{SPEC}"),
+    [r#"jobs.yaml:2:9: error: periodics[0].name: name "bad name!" must match ^[A-Za-z0-9-._]+$"#]
+);
+
+rule!(
+    name_is_required,
+    &format!("periodics:\n- interval: 1h\n{SPEC}"),
+    ["jobs.yaml:2:3: error: periodics[0]: name is required"]
+);
+
+rule!(
+    always_run_and_run_if_changed_are_exclusive,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    always_run: true\n    run_if_changed: '^docs/'\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:5:21: error: presubmits.o/r[0].run_if_changed: always_run and run_if_changed are mutually exclusive"
+    ]
+);
+
+rule!(
+    always_run_and_skip_if_only_changed_are_exclusive,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    always_run: true\n    skip_if_only_changed: '^docs/'\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:5:27: error: presubmits.o/r[0].skip_if_only_changed: always_run and skip_if_only_changed are mutually exclusive"
+    ]
+);
+
+rule!(
+    run_if_changed_and_skip_if_only_changed_are_exclusive,
+    &format!(
+        "postsubmits:\n  o/r:\n  - name: a\n    run_if_changed: x\n    skip_if_only_changed: y\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:5:27: error: postsubmits.o/r[0].skip_if_only_changed: run_if_changed and skip_if_only_changed are mutually exclusive"
+    ]
+);
+
+rule!(
+    postsubmit_always_run_excludes_change_matchers,
+    &format!(
+        "postsubmits:\n  o/r:\n  - name: a\n    always_run: true\n    run_if_changed: x\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:5:21: error: postsubmits.o/r[0].run_if_changed: always_run and run_if_changed are mutually exclusive"
+    ]
+);
+
+rule!(
+    trigger_and_rerun_command_go_together,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    rerun_command: /go a\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:4:20: error: presubmits.o/r[0].rerun_command: `rerun_command` is set but `trigger` is not: set both or neither"
+    ]
+);
+
+rule!(
+    rerun_command_must_match_trigger,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    trigger: '(?m)^/go a$'\n    rerun_command: /test a\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        r#"jobs.yaml:5:20: error: presubmits.o/r[0].rerun_command: rerun_command "/test a" does not match trigger "(?m)^/go a$""#
+    ]
+);
+
+rule!(
+    trigger_must_be_a_valid_regex,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    trigger: '(/go'\n    rerun_command: /go\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:4:14: error: presubmits.o/r[0].trigger: invalid regex: regex parse error: (/go ^ error: unclosed group"
+    ]
+);
+
+rule!(
+    branches_must_be_valid_regexes,
+    &format!(
+        "postsubmits:\n  o/r:\n  - name: a\n    branches: ['release-[']\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:4:15: error: postsubmits.o/r[0].branches: invalid regex: regex parse error: release-[ ^ error: unclosed character class"
+    ]
+);
+
+rule!(
+    run_if_changed_must_be_a_valid_regex,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    run_if_changed: '*.go'\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:4:21: error: presubmits.o/r[0].run_if_changed: invalid regex: regex parse error: *.go ^ error: repetition operator missing expression"
+    ]
+);
+
+rule!(
+    exactly_one_of_cron_interval_minimum_interval,
+    &format!("periodics:\n- name: a\n  cron: '@daily'\n  interval: 1h\n{SPEC}"),
+    [
+        "jobs.yaml:4:13: error: periodics[0].interval: cron and interval are mutually exclusive: set exactly one of cron, interval, minimum_interval"
+    ]
+);
+
+rule!(
+    one_of_cron_interval_minimum_interval_is_required,
+    &format!("periodics:\n- name: a\n{SPEC}"),
+    [
+        "jobs.yaml:2:3: error: periodics[0]: at least one of cron, interval, or minimum_interval must be set"
+    ]
+);
+
+rule!(
+    cron_must_parse_as_robfig_does,
+    &format!("periodics:\n- name: a\n  cron: '0 0 * * 7'\n{SPEC}"),
+    [
+        r#"jobs.yaml:3:9: error: periodics[0].cron: invalid cron "0 0 * * 7": invalid day-of-week field "7": 7 is above the maximum 6 (day-of-week is 0-6, Sunday is 0; 7 is not accepted, use 0 or SUN)"#
+    ]
+);
+
+rule!(
+    durations_use_go_syntax,
+    &format!("periodics:\n- name: a\n  minimum_interval: 1d\n{SPEC}"),
+    [
+        r#"jobs.yaml:3:21: error: periodics[0].minimum_interval: unknown unit "d" in duration "1d" (valid units: ns, us, ms, s, m, h); Go durations have no days: write 24h"#
+    ]
+);
+
+rule!(
+    retry_interval_is_a_go_duration,
+    &format!(
+        "periodics:\n- name: a\n  interval: 1h\n  retry: {{attempts: 3, interval: 5 minutes}}\n{SPEC}"
+    ),
+    [
+        r#"jobs.yaml:4:34: error: periodics[0].retry.interval: unknown unit " minutes" in duration "5 minutes" (valid units: ns, us, ms, s, m, h)"#
+    ]
+);
+
+rule!(
+    periodic_names_are_unique,
+    &format!("periodics:\n- name: a\n  interval: 1h\n{SPEC}- name: a\n  interval: 2h\n{SPEC}"),
+    [
+        "jobs.yaml:5:9: error: periodics[1].name: duplicated periodic job `a` (first defined at jobs.yaml:2:3)"
+    ]
+);
+
+rule!(
+    same_name_is_allowed_on_disjoint_branches,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: unit\n    branches: [release-1.1]\n{s}  - name: unit\n    branches: [release-1.2]\n    context: unit-1.2\n{s}",
+        s = SPEC.replace("  spec", "    spec")
+    ),
+    []
+);
+
+rule!(
+    same_name_on_intersecting_branches_is_an_error,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: unit\n    branches: [main]\n{s}  - name: unit\n    skip_branches: [release]\n    context: other\n{s}",
+        s = SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:6:11: error: presubmits.o/r[1].name: duplicated presubmit job `unit`: its branches intersect with the job of the same name at jobs.yaml:3:5 (split jobs by release branch with non-overlapping `branches`)"
+    ]
+);
+
+rule!(
+    context_is_unique_among_intersecting_branchers,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n{s}  - name: b\n    context: a\n{s}",
+        s = SPEC.replace("  spec", "    spec")
+    ),
+    [
+        r#"jobs.yaml:6:14: error: presubmits.o/r[1].context: jobs a and b report to the same GitHub context "a""#
+    ]
+);
+
+rule!(
+    kubernetes_jobs_need_a_spec,
+    "periodics:\n- name: a\n  interval: 1h\n",
+    ["jobs.yaml:2:3: error: periodics[0]: kubernetes jobs require a spec"]
+);
+
+rule!(
+    tekton_jobs_need_a_pipeline_run_spec,
+    "periodics:\n- name: a\n  interval: 1h\n  agent: tekton-pipeline\n",
+    [
+        "jobs.yaml:4:10: error: periodics[0].agent: agent tekton-pipeline jobs require a pipeline_run_spec"
+    ]
+);
+
+rule!(
+    max_concurrency_is_non_negative,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  max_concurrency: -2\n{SPEC}"),
+    ["jobs.yaml:4:20: error: periodics[0].max_concurrency: -2 must be a non-negative number"]
+);
+
+rule!(
+    job_queue_name_must_be_configured,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  job_queue_name: gpus\n{SPEC}"),
+    [
+        r#"jobs.yaml:4:19: error: periodics[0].job_queue_name: job queue "gpus" is not a key of plank.job_queue_capacities — did you mean `gpu`?"#
+    ]
+);
+
+rule!(
+    label_values_must_be_valid_for_kubernetes,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  labels: {{team: 'a b'}}\n{SPEC}"),
+    [
+        r#"jobs.yaml:4:18: error: periodics[0].labels.team: label team has invalid value "a b": [a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')]"#
+    ]
+);
+
+rule!(
+    decoration_labels_are_reserved,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  labels: {{prow.k8s.io/type: x}}\n{SPEC}"),
+    [
+        "jobs.yaml:4:30: error: periodics[0].labels.prow.k8s.io/type: label prow.k8s.io/type is reserved for decoration"
+    ]
+);
+
+rule!(
+    prow_env_names_are_reserved,
+    "periodics:\n- name: a\n  interval: 1h\n  spec:\n    containers:\n    - image: x\n      env: [{name: BUILD_ID, value: '1'}]\n",
+    [
+        "jobs.yaml:7:20: error: periodics[0].spec.containers[0].env[0].name: env BUILD_ID is reserved: Prow sets it"
+    ]
+);
+
+rule!(
+    volume_mounts_must_name_a_volume,
+    "periodics:\n- name: a\n  interval: 1h\n  spec:\n    containers:\n    - image: x\n      volumeMounts: [{name: cache, mountPath: /cache}]\n",
+    [
+        r#"jobs.yaml:7:22: error: periodics[0].spec.containers[0].volumeMounts[0]: volumeMount named "cache" is undefined"#
+    ]
+);
+
+rule!(
+    several_containers_need_decoration,
+    "periodics:\n- name: a\n  interval: 1h\n  spec:\n    containers: [{name: a, image: x}, {name: b, image: y}]\n",
+    [
+        "jobs.yaml:5:17: error: periodics[0].spec.containers: pod utility decoration must be enabled to use multiple containers: 2"
+    ]
+);
+
+rule!(
+    decorated_jobs_need_utility_images_and_storage,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  decorate: true\n{SPEC}"),
+    [
+        "jobs.yaml:4:13: error: periodics[0].decorate: invalid decoration config: utility image config is not specified (set plank.default_decoration_config_entries or decoration_config.utility_images)"
+    ]
+);
+
+rule!(
+    preset_env_may_not_collide_with_the_job,
+    &format!(
+        "presets:\n- labels: {{p: x}}\n  env: [{{name: A, value: '1'}}]\nperiodics:\n- name: a\n  interval: 1h\n  labels: {{p: x}}\n  spec:\n    containers: [{{image: x, env: [{{name: A, value: '2'}}]}}]\n"
+    ),
+    [
+        "jobs.yaml:9:5: error: periodics[0].spec: merging the preset at jobs.yaml:2:3: env var duplicated in pod spec: A"
+    ]
+);
+
+rule!(
+    preset_label_pairs_are_unique,
+    "presets:\n- labels: {p: x}\n- labels: {p: x}\n",
+    [
+        "jobs.yaml:3:15: error: presets[1].labels.p: duplicated preset 'label:value' pair p:x (also at jobs.yaml:2:15)"
+    ]
+);
+
+rule!(
+    unknown_fields_are_warnings_with_a_suggestion,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    run_if_chagned: x\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        "jobs.yaml:4:5: warning: presubmits.o/r[0].run_if_chagned: unknown field `run_if_chagned` — did you mean `run_if_changed`? (Prow ignores it silently)"
+    ]
+);
+
+rule!(
+    unknown_fields_inside_the_pod_spec_are_warnings,
+    "periodics:\n- name: a\n  interval: 1h\n  spec:\n    containers:\n    - image: x\n      comand: [a]\n",
+    [
+        "jobs.yaml:7:7: warning: periodics[0].spec.containers[0].comand: unknown field `comand` — did you mean `command`? (Prow ignores it silently)"
+    ]
+);
+
+rule!(
+    type_errors_point_at_the_value,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  max_concurrency: many\n{SPEC}"),
+    [
+        r#"jobs.yaml:4:20: error: periodics[0].max_concurrency: expected an integer (i64), found "many""#
+    ]
+);
+
+rule!(
+    yaml_syntax_errors_have_a_position,
+    "periodics:\n- name: a\n  labels: {a: b\n",
+    [
+        "jobs.yaml:4:1: error: YAML syntax error: while parsing a flow mapping, did not find expected ',' or '}'"
+    ]
+);
+
+rule!(
+    duplicate_keys_are_warnings,
+    &format!("periodics:\n- name: a\n  interval: 1h\n  interval: 2h\n{SPEC}"),
+    [
+        "jobs.yaml:4:3: warning: interval: duplicate key `interval`: the later value wins (as in Prow), the earlier one is ignored"
+    ]
+);
+
+rule!(
+    unknown_top_level_keys_are_warnings,
+    &format!("periodic:\n- name: a\n  interval: 1h\n{SPEC}"),
+    [
+        "jobs.yaml:1:1: warning: periodic: unknown job config key `periodic` — did you mean `periodics`? (Prow ignores it silently)"
+    ]
+);
+
+rule!(
+    repos_are_keyed_by_org_slash_repo,
+    "presubmits:\n  widgets: []\n",
+    [
+        "jobs.yaml:2:3: error: presubmits.widgets: `widgets` is not an org/repo: presubmits are keyed by `org/repo`"
+    ]
+);
+
+rule!(
+    matrix_errors_name_the_template_line,
+    &format!(
+        "periodics:\n- name: e2e-{{{{region}}}}\n  matrix: {{region: [a, b]}}\n  interval: 1h\n  cluster: '{{{{regin}}}}'\n{SPEC}"
+    ),
+    [
+        "jobs.yaml:5:12: error: periodics[0].cluster: unknown matrix variable `{{regin}}`; this job's matrix defines region"
+    ]
+);
+
+#[test]
+fn matrix_validation_errors_name_the_combination() {
+    let config = "skiff:\n  clusters:\n    eks-us-east-1: {eks: {region: us-east-1, name: c}}\n";
+    let jobs = format!(
+        "periodics:\n- name: e2e-{{{{region}}}}\n  matrix: {{region: [us-east-1, eu-west-9]}}\n  interval: 1h\n  cluster: eks-{{{{region}}}}\n{SPEC}"
+    );
+    assert_eq!(
+        problems_with(config, &jobs),
+        vec![
+            r#"jobs.yaml:5:12: error: periodics[1].cluster: cluster "eks-eu-west-9" is not defined in skiff.clusters (eks-us-east-1) — did you mean `eks-us-east-1`? (matrix region=eu-west-9)"#
+        ]
+    );
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported_in_one_run() {
+    let bad = |n: usize| SourceFile {
+        path: format!("jobs/bad{n}.yaml"),
+        text: format!(
+            "periodics:\n- name: bad{n}\n  cron: 'nope'\n{SPEC}- name: 'x y{n}'\n  interval: 1h\n{SPEC}"
+        ),
+        role: FileRole::JobConfig,
+    };
+    let files: Vec<SourceFile> = (0..5).map(bad).collect();
+    let loaded = load(&files);
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 10, "{errors:#?}");
+    for n in 0..5 {
+        let file = format!("jobs/bad{n}.yaml");
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.file == file && d.field.ends_with(".cron"))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.file == file && d.field.ends_with(".name"))
+        );
+    }
+}
