@@ -111,7 +111,11 @@ impl Node {
             };
             match next {
                 Some(n) => {
-                    if !n.is_null() {
+                    // Scalars are pointed at directly; a mapping or list is
+                    // pointed at by its key, which is where a reader looks.
+                    if matches!(n.value, Value::Scalar { .. })
+                        || (matches!(node.value, Value::Seq(_)) && !n.is_null())
+                    {
                         mark = n.mark;
                     }
                     node = n;

@@ -149,7 +149,7 @@ rule!(
         SPEC.replace("  spec", "    spec")
     ),
     [
-        "jobs.yaml:4:15: error: postsubmits.o/r[0].branches: invalid regex: regex parse error: release-[ ^ error: unclosed character class"
+        "jobs.yaml:4:5: error: postsubmits.o/r[0].branches: invalid regex: regex parse error: release-[ ^ error: unclosed character class"
     ]
 );
 
@@ -309,7 +309,7 @@ rule!(
     several_containers_need_decoration,
     "periodics:\n- name: a\n  interval: 1h\n  spec:\n    containers: [{name: a, image: x}, {name: b, image: y}]\n",
     [
-        "jobs.yaml:5:17: error: periodics[0].spec.containers: pod utility decoration must be enabled to use multiple containers: 2"
+        "jobs.yaml:5:5: error: periodics[0].spec.containers: pod utility decoration must be enabled to use multiple containers: 2"
     ]
 );
 
@@ -323,11 +323,9 @@ rule!(
 
 rule!(
     preset_env_may_not_collide_with_the_job,
-    &format!(
-        "presets:\n- labels: {{p: x}}\n  env: [{{name: A, value: '1'}}]\nperiodics:\n- name: a\n  interval: 1h\n  labels: {{p: x}}\n  spec:\n    containers: [{{image: x, env: [{{name: A, value: '2'}}]}}]\n"
-    ),
+    "presets:\n- labels: {p: x}\n  env: [{name: A, value: '1'}]\nperiodics:\n- name: a\n  interval: 1h\n  labels: {p: x}\n  spec:\n    containers: [{image: x, env: [{name: A, value: '2'}]}]\n",
     [
-        "jobs.yaml:9:5: error: periodics[0].spec: merging the preset at jobs.yaml:2:3: env var duplicated in pod spec: A"
+        "jobs.yaml:8:3: error: periodics[0].spec: merging the preset at jobs.yaml:2:3: env var duplicated in pod spec: A"
     ]
 );
 
@@ -417,7 +415,7 @@ fn matrix_validation_errors_name_the_combination() {
     assert_eq!(
         problems_with(config, &jobs),
         vec![
-            r#"jobs.yaml:5:12: error: periodics[1].cluster: cluster "eks-eu-west-9" is not defined in skiff.clusters (eks-us-east-1) — did you mean `eks-us-east-1`? (matrix region=eu-west-9)"#
+            r#"jobs.yaml:5:12: error: periodics[0].cluster: cluster "eks-eu-west-9" is not defined in skiff.clusters (eks-us-east-1) — did you mean `eks-us-east-1`? (matrix region=eu-west-9)"#
         ]
     );
 }
@@ -452,4 +450,38 @@ fn every_problem_in_every_file_is_reported_in_one_run() {
                 .any(|d| d.file == file && d.field.ends_with(".name"))
         );
     }
+}
+
+#[test]
+fn legacy_and_new_default_decoration_configs_are_exclusive() {
+    let config = "plank:\n  default_decoration_configs:\n    '*': {timeout: 1h}\n  default_decoration_config_entries:\n  - config: {timeout: 2h}\n";
+    assert_eq!(
+        problems_with(config, ""),
+        vec![
+            "config.yaml:2:3: error: plank.default_decoration_configs: plank.default_decoration_configs and plank.default_decoration_config_entries are mutually exclusive: use one or the other"
+        ]
+    );
+}
+
+#[test]
+fn github_reporter_reports_only_presubmits_and_postsubmits() {
+    let config = "github_reporter:\n  job_types_to_report: [presubmit, periodic]\n";
+    assert_eq!(
+        problems_with(config, ""),
+        vec![
+            "config.yaml:2:36: error: github_reporter.job_types_to_report[1]: invalid job_types_to_report: periodic: only presubmit and postsubmit can be reported to GitHub"
+        ]
+    );
+}
+
+#[test]
+fn a_build_cluster_is_exactly_one_kind() {
+    let config =
+        "skiff:\n  clusters:\n    both:\n      local: true\n      eks: {region: r, name: n}\n";
+    assert_eq!(
+        problems_with(config, ""),
+        vec![
+            r#"config.yaml:3:5: error: skiff.clusters.both: cluster "both" must set exactly one of eks, kubeconfig or local (found 2)"#
+        ]
+    );
 }

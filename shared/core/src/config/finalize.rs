@@ -160,7 +160,7 @@ fn apply_presets(l: &mut Loader) {
         })
         .collect();
     let mut errors = Vec::new();
-    let mut merge = |base: &mut JobBase, source: &super::Source, path: String| {
+    let mut merge = |base: &mut JobBase, source: &super::Source| {
         let Some(spec) = base.spec.as_mut() else {
             return;
         };
@@ -169,24 +169,20 @@ fn apply_presets(l: &mut Loader) {
                 errors.push((
                     source.file.clone(),
                     source.node.locate(&["spec"]),
-                    format!("{path}.spec"),
+                    format!("{}.spec", source.path),
                     format!("merging the preset at {at}: {msg}"),
                 ));
             }
         }
     };
-    for (repo, jobs) in &mut l.config.jobs.presubmits {
-        for (i, j) in jobs.iter_mut().enumerate() {
-            merge(&mut j.base, &j.source, format!("presubmits.{repo}[{i}]"));
-        }
+    for j in l.config.jobs.presubmits.values_mut().flatten() {
+        merge(&mut j.base, &j.source);
     }
-    for (repo, jobs) in &mut l.config.jobs.postsubmits {
-        for (i, j) in jobs.iter_mut().enumerate() {
-            merge(&mut j.base, &j.source, format!("postsubmits.{repo}[{i}]"));
-        }
+    for j in l.config.jobs.postsubmits.values_mut().flatten() {
+        merge(&mut j.base, &j.source);
     }
-    for (i, j) in l.config.jobs.periodics.iter_mut().enumerate() {
-        merge(&mut j.base, &j.source, format!("periodics[{i}]"));
+    for j in &mut l.config.jobs.periodics {
+        merge(&mut j.base, &j.source);
     }
     for (file, mark, field, msg) in errors {
         l.diags.error(&file, mark, field, msg);

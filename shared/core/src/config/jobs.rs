@@ -154,6 +154,8 @@ pub struct Reporter {
 #[derive(Clone, Debug, Default)]
 pub struct Source {
     pub file: Arc<str>,
+    /// The job's field path as written: `presubmits.acme/widgets[2]`.
+    pub path: String,
     /// The job's YAML (after matrix expansion), to locate fields in messages.
     pub node: Arc<Node>,
     /// `stage=beta, region=us-east-1` for a job expanded from a matrix.
@@ -324,7 +326,9 @@ pub struct Preset {
 /// All jobs of a deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct JobConfig {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Not written out: the normalized config already has every preset merged
+    /// into the jobs' specs, and merging again would collide.
+    #[serde(skip)]
     pub presets: Vec<Preset>,
     /// Keyed by `org/repo`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

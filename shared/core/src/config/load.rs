@@ -198,6 +198,7 @@ impl Loader {
                     "in_repo_config is parsed but not supported yet: Skiff reads jobs only from the central config",
                 );
             }
+            super::validate::prow_config(&mut self.diags, file, &node, &prow);
             self.config.prow = prow;
         }
     }
@@ -411,6 +412,7 @@ impl Loader {
                     self.report_unknown(file, unknown);
                     job.set_source(Source {
                         file: file.clone(),
+                        path: path.to_string(),
                         node: Arc::new(node),
                         matrix: combination,
                     });

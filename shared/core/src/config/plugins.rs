@@ -64,7 +64,7 @@ impl PluginConfig {
         let found = self
             .triggers
             .iter()
-            .find(|t| t.repos.iter().any(|r| *r == full))
+            .find(|t| t.repos.contains(&full))
             .or_else(|| {
                 self.triggers
                     .iter()

@@ -19,6 +19,7 @@ use crate::prowjob::labels::{
     GERRIT_REPORT_LABEL, RESERVED_FOR_DECORATION, is_qualified_name, is_valid_label_value,
 };
 use crate::prowjob::{JENKINS_AGENT, KUBERNETES_AGENT, ProwJobType, TEKTON_AGENT};
+use crate::yaml::Node;
 
 const POD_UTILS_CONTAINERS: [&str; 4] = ["clonerefs", "initupload", "place-entrypoint", "sidecar"];
 const DECORATION_VOLUMES: [&str; 5] =
@@ -33,13 +34,72 @@ pub(super) fn validate(l: &mut Loader) {
         prow: &config.prow,
         regexes: RegexCache::default(),
     };
-    for (repo, jobs) in &config.jobs.presubmits {
-        v.presubmits(repo, jobs);
+    for jobs in config.jobs.presubmits.values() {
+        v.presubmits(jobs);
     }
-    for (repo, jobs) in &config.jobs.postsubmits {
-        v.postsubmits(repo, jobs);
+    for jobs in config.jobs.postsubmits.values() {
+        v.postsubmits(jobs);
     }
     v.periodics(&config.jobs.periodics);
+}
+
+/// Checks of config.yaml's own sections (`node` is the mapping of the sections
+/// Skiff models).
+pub(super) fn prow_config(diags: &mut Diagnostics, file: &str, node: &Node, prow: &ProwConfig) {
+    let plank = &prow.plank;
+    if !plank.default_decoration_configs.is_empty()
+        && !plank.default_decoration_config_entries.is_empty()
+    {
+        diags.error(
+            file,
+            node.locate(&["plank", "default_decoration_configs"]),
+            "plank.default_decoration_configs",
+            "plank.default_decoration_configs and plank.default_decoration_config_entries are mutually exclusive: use one or the other",
+        );
+    }
+    if !plank.report_template.is_empty() && !plank.report_templates.is_empty() {
+        diags.error(
+            file,
+            node.locate(&["plank", "report_template"]),
+            "plank.report_template",
+            "both report_template and report_templates are specified (report_template is the deprecated form of report_templates[\"*\"])",
+        );
+    }
+    if plank.max_concurrency < 0 {
+        diags.error(
+            file,
+            node.locate(&["plank", "max_concurrency"]),
+            "plank.max_concurrency",
+            format!("{} must be a non-negative number", plank.max_concurrency),
+        );
+    }
+    for (i, t) in prow.github_reporter.job_types_to_report.iter().enumerate() {
+        if !matches!(t, ProwJobType::Presubmit | ProwJobType::Postsubmit) {
+            let idx = i.to_string();
+            diags.error(
+                file,
+                node.locate(&["github_reporter", "job_types_to_report", &idx]),
+                format!("github_reporter.job_types_to_report[{i}]"),
+                format!(
+                    "invalid job_types_to_report: {}: only presubmit and postsubmit can be reported to GitHub",
+                    t.as_str()
+                ),
+            );
+        }
+    }
+    for (name, c) in &prow.skiff.clusters {
+        let kinds = usize::from(c.eks.is_some())
+            + usize::from(c.kubeconfig.is_some())
+            + usize::from(c.local);
+        if kinds != 1 {
+            diags.error(
+                file,
+                node.locate(&["skiff", "clusters", name]),
+                format!("skiff.clusters.{name}"),
+                format!("cluster {name:?} must set exactly one of eks, kubeconfig or local (found {kinds})"),
+            );
+        }
+    }
 }
 
 /// Compiles each distinct pattern once: thousands of jobs share `^main$`.
@@ -108,7 +168,14 @@ struct At<'a> {
     path: String,
 }
 
-impl At<'_> {
+impl<'a> At<'a> {
+    fn of(source: &'a Source) -> Self {
+        At {
+            source,
+            path: source.path.clone(),
+        }
+    }
+
     fn mark(&self, field: &[&str]) -> Mark {
         self.source.node.locate(field)
     }
@@ -158,12 +225,9 @@ impl Validator<'_> {
             .warning(&at.source.file, at.mark(field), at.field(field), msg);
     }
 
-    fn presubmits(&mut self, repo: &str, jobs: &[Presubmit]) {
-        for (i, j) in jobs.iter().enumerate() {
-            let at = At {
-                source: &j.source,
-                path: format!("presubmits.{repo}[{i}]"),
-            };
+    fn presubmits(&mut self, jobs: &[Presubmit]) {
+        for j in jobs {
+            let at = At::of(&j.source);
             self.job_base(&at, &j.base, &j.utility, ProwJobType::Presubmit);
             self.brancher(&at, &j.brancher);
             self.change_matcher(
@@ -192,15 +256,12 @@ impl Validator<'_> {
             .iter()
             .map(|j| (&j.base.name, &j.reporter.context, &j.brancher, &j.source))
             .collect();
-        self.duplicates("presubmit", repo, &branchers);
+        self.duplicates("presubmit", &branchers);
     }
 
-    fn postsubmits(&mut self, repo: &str, jobs: &[Postsubmit]) {
-        for (i, j) in jobs.iter().enumerate() {
-            let at = At {
-                source: &j.source,
-                path: format!("postsubmits.{repo}[{i}]"),
-            };
+    fn postsubmits(&mut self, jobs: &[Postsubmit]) {
+        for j in jobs {
+            let at = At::of(&j.source);
             self.job_base(&at, &j.base, &j.utility, ProwJobType::Postsubmit);
             self.brancher(&at, &j.brancher);
             self.change_matcher(
@@ -230,16 +291,11 @@ impl Validator<'_> {
             .iter()
             .map(|j| (&j.base.name, &j.reporter.context, &j.brancher, &j.source))
             .collect();
-        self.duplicates("postsubmit", repo, &branchers);
+        self.duplicates("postsubmit", &branchers);
     }
 
     /// Same name with intersecting branches, or two jobs reporting to one context.
-    fn duplicates(
-        &mut self,
-        kind: &str,
-        repo: &str,
-        jobs: &[(&String, &String, &Brancher, &Source)],
-    ) {
+    fn duplicates(&mut self, kind: &str, jobs: &[(&String, &String, &Brancher, &Source)]) {
         let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         let mut by_context: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, (name, context, _, _)) in jobs.iter().enumerate() {
@@ -252,14 +308,8 @@ impl Validator<'_> {
                     .iter()
                     .find(|&&a| self.regexes.intersects(jobs[a].2, jobs[b].2))
                 {
-                    let at = At {
-                        source: jobs[b].3,
-                        path: format!("{kind}s.{repo}[{b}]"),
-                    };
-                    let first = At {
-                        source: jobs[a].3,
-                        path: String::new(),
-                    };
+                    let at = At::of(jobs[b].3);
+                    let first = At::of(jobs[a].3);
                     self.error(
                         &at,
                         &["name"],
@@ -278,10 +328,7 @@ impl Validator<'_> {
                     jobs[a].0 != jobs[b].0 && self.regexes.intersects(jobs[a].2, jobs[b].2)
                 });
                 if let Some(&a) = clash {
-                    let at = At {
-                        source: jobs[b].3,
-                        path: format!("{kind}s.{repo}[{b}]"),
-                    };
+                    let at = At::of(jobs[b].3);
                     let field: &[&str] = if at.source.node.get("context").is_some() {
                         &["context"]
                     } else {
@@ -302,16 +349,10 @@ impl Validator<'_> {
 
     fn periodics(&mut self, jobs: &[Periodic]) {
         let mut seen: HashMap<&str, &Source> = HashMap::new();
-        for (i, j) in jobs.iter().enumerate() {
-            let at = At {
-                source: &j.source,
-                path: format!("periodics[{i}]"),
-            };
+        for j in jobs {
+            let at = At::of(&j.source);
             if let Some(first) = seen.get(j.base.name.as_str()) {
-                let first = At {
-                    source: first,
-                    path: String::new(),
-                };
+                let first = At::of(first);
                 self.error(
                     &at,
                     &["name"],
