@@ -133,10 +133,18 @@ fn bench(c: &mut Criterion) {
         + loaded.config.jobs.postsubmit_count()
         + loaded.config.jobs.periodics.len();
     assert_eq!(jobs, 5_000, "{}", loaded.summary());
-    assert!(!loaded.has_errors(), "{:#?}", &loaded.diagnostics[..5.min(loaded.diagnostics.len())]);
+    assert!(
+        !loaded.has_errors(),
+        "{:#?}",
+        &loaded.diagnostics[..5.min(loaded.diagnostics.len())]
+    );
     write_out(&files);
     let bytes: usize = files.iter().map(|f| f.text.len()).sum();
-    eprintln!("generated: {} ({} files, {bytes} bytes of YAML)", loaded.summary(), files.len());
+    eprintln!(
+        "generated: {} ({} files, {bytes} bytes of YAML)",
+        loaded.summary(),
+        files.len()
+    );
 
     let mut group = c.benchmark_group("config");
     group.sample_size(20);

@@ -7,6 +7,8 @@ pub mod config;
 pub mod cron;
 pub mod diagnostics;
 pub mod duration;
+pub mod event;
 pub mod gojson;
+pub mod plan;
 pub mod prowjob;
 pub mod yaml;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DecorationConfig, KUBERNETES_AGENT, ProwJobSpec, ProwJobType, Refs};
+use super::{DecorationConfig, KUBERNETES_AGENT, ProwJobSpec, ProwJobType, Refs, go_order};
 use crate::gojson;
 
 pub const CI: &str = "CI";
@@ -154,8 +154,18 @@ impl JobSpec {
     }
 
     /// The `JOB_SPEC` value: Go's `json.Marshal` of this spec.
+    ///
+    /// The Kubernetes values inside `decoration_config` (resource
+    /// requirements, affinity, tolerations, quantities) are put in Go's field
+    /// order, omission and quantity form first; see [`go_order`].
     pub fn to_json(&self) -> String {
-        gojson::to_string(self)
+        let Ok(mut value) = serde_json::to_value(self) else {
+            return gojson::to_string(self);
+        };
+        if let Some(config) = value.get_mut("decoration_config") {
+            go_order::decoration_config(config);
+        }
+        gojson::to_string(&value)
     }
 }
 
@@ -270,6 +280,10 @@ mod tests {
 
     type Env = Vec<(String, String)>;
 
+    const JOB: &str = "widgets-unit";
+    const BUILD: &str = "1823456789012345678";
+    const PROW_JOB: &str = "0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93";
+
     fn env(pairs: &[(&str, &str)]) -> Env {
         let mut v: Env = pairs
             .iter()
@@ -283,8 +297,8 @@ mod tests {
         Refs {
             org: org.into(),
             repo: repo.into(),
-            base_ref: "base-ref".into(),
-            base_sha: "base-sha".into(),
+            base_ref: "main".into(),
+            base_sha: "e3b0c44".into(),
             ..Refs::default()
         }
     }
@@ -292,52 +306,54 @@ mod tests {
     fn spec(t: ProwJobType, refs: Option<Refs>) -> JobSpec {
         JobSpec {
             r#type: Some(t),
-            job: "job-name".into(),
-            build_id: "0".into(),
-            prow_job_id: "prowjob".into(),
+            job: JOB.into(),
+            build_id: BUILD.into(),
+            prow_job_id: PROW_JOB.into(),
             refs,
             ..JobSpec::default()
         }
     }
 
-    /// Prow's `TestEnvironmentForSpec` (downwardapi/jobspec_test.go), every case.
+    /// The cases of Prow's `TestEnvironmentForSpec` (downwardapi/jobspec_test.go),
+    /// each with our own values: every job type, a path alias, a repo link, and
+    /// `BUILD_NUMBER` for the kubernetes agent only.
     #[test]
-    fn env_for_spec_matches_prow_test_vectors() {
+    fn env_for_spec_covers_prow_environment_cases() {
         let batch_refs = Refs {
             pulls: vec![
                 Pull {
-                    number: 1,
-                    author: "author-name".into(),
-                    sha: "pull-sha".into(),
-                    head_ref: "branch-name-1".into(),
+                    number: 17,
+                    author: "alice".into(),
+                    sha: "9f8e7d6".into(),
+                    head_ref: "fix-flaky-test".into(),
                     ..Pull::default()
                 },
                 Pull {
-                    number: 2,
-                    author: "other-author-name".into(),
-                    sha: "second-pull-sha".into(),
-                    head_ref: "branch-name-2".into(),
+                    number: 23,
+                    author: "bob".into(),
+                    sha: "1a2b3c4".into(),
+                    head_ref: "add-metrics".into(),
                     ..Pull::default()
                 },
             ],
-            ..refs("org-name", "repo-name")
+            ..refs("acme", "widgets")
         };
         let presubmit_refs = Refs {
             pulls: vec![Pull {
-                number: 1,
-                author: "author-name".into(),
-                sha: "pull-sha".into(),
-                head_ref: "branch-name".into(),
-                title: "pull-title".into(),
+                number: 17,
+                author: "alice".into(),
+                sha: "9f8e7d6".into(),
+                head_ref: "fix-flaky-test".into(),
+                title: "Fix flaky test".into(),
                 ..Pull::default()
             }],
-            ..refs("org-name", "repo-name")
+            ..refs("acme", "widgets")
         };
         let base = [
             ("CI", "true"),
-            ("JOB_NAME", "job-name"),
-            ("BUILD_ID", "0"),
-            ("PROW_JOB_ID", "prowjob"),
+            ("JOB_NAME", "widgets-unit"),
+            ("BUILD_ID", "1823456789012345678"),
+            ("PROW_JOB_ID", "0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93"),
         ];
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut all: Vec<(&str, &str)> = base.to_vec();
@@ -348,20 +364,20 @@ mod tests {
             with(&[
                 ("JOB_TYPE", "postsubmit"),
                 ("JOB_SPEC", spec_json),
-                ("REPO_OWNER", "org-name"),
-                ("REPO_NAME", "repo-name"),
+                ("REPO_OWNER", "acme"),
+                ("REPO_NAME", "widgets"),
                 ("SRC_BASE", src_base),
                 ("SRC_HOST", src_host),
-                ("PULL_BASE_REF", "base-ref"),
-                ("PULL_BASE_SHA", "base-sha"),
-                ("PULL_REFS", "base-ref:base-sha"),
+                ("PULL_BASE_REF", "main"),
+                ("PULL_BASE_SHA", "e3b0c44"),
+                ("PULL_REFS", "main:e3b0c44"),
             ])
         };
         let periodic_env = with(&[
             ("JOB_TYPE", "periodic"),
             (
                 "JOB_SPEC",
-                r#"{"type":"periodic","job":"job-name","buildid":"0","prowjobid":"prowjob"}"#,
+                r#"{"type":"periodic","job":"widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93"}"#,
             ),
         ]);
 
@@ -373,11 +389,11 @@ mod tests {
             ),
             (
                 "postsubmit job",
-                spec(ProwJobType::Postsubmit, Some(refs("org-name", "repo-name"))),
+                spec(ProwJobType::Postsubmit, Some(refs("acme", "widgets"))),
                 post_env(
-                    r#"{"type":"postsubmit","job":"job-name","buildid":"0","prowjobid":"prowjob","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha"}}"#,
+                    r#"{"type":"postsubmit","job":"widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44"}}"#,
                     "github.com",
-                    "org-name/repo-name",
+                    "acme/widgets",
                 ),
             ),
             (
@@ -387,18 +403,15 @@ mod tests {
                     ("JOB_TYPE", "batch"),
                     (
                         "JOB_SPEC",
-                        r#"{"type":"batch","job":"job-name","buildid":"0","prowjobid":"prowjob","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","head_ref":"branch-name-1"},{"number":2,"author":"other-author-name","sha":"second-pull-sha","head_ref":"branch-name-2"}]}}"#,
+                        r#"{"type":"batch","job":"widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","head_ref":"fix-flaky-test"},{"number":23,"author":"bob","sha":"1a2b3c4","head_ref":"add-metrics"}]}}"#,
                     ),
-                    ("REPO_OWNER", "org-name"),
-                    ("REPO_NAME", "repo-name"),
-                    ("SRC_BASE", "org-name/repo-name"),
+                    ("REPO_OWNER", "acme"),
+                    ("REPO_NAME", "widgets"),
+                    ("SRC_BASE", "acme/widgets"),
                     ("SRC_HOST", "github.com"),
-                    ("PULL_BASE_REF", "base-ref"),
-                    ("PULL_BASE_SHA", "base-sha"),
-                    (
-                        "PULL_REFS",
-                        "base-ref:base-sha,1:pull-sha,2:second-pull-sha",
-                    ),
+                    ("PULL_BASE_REF", "main"),
+                    ("PULL_BASE_SHA", "e3b0c44"),
+                    ("PULL_REFS", "main:e3b0c44,17:9f8e7d6,23:1a2b3c4"),
                 ]),
             ),
             (
@@ -408,19 +421,19 @@ mod tests {
                     ("JOB_TYPE", "presubmit"),
                     (
                         "JOB_SPEC",
-                        r#"{"type":"presubmit","job":"job-name","buildid":"0","prowjobid":"prowjob","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"branch-name"}]}}"#,
+                        r#"{"type":"presubmit","job":"widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Fix flaky test","head_ref":"fix-flaky-test"}]}}"#,
                     ),
-                    ("REPO_OWNER", "org-name"),
-                    ("REPO_NAME", "repo-name"),
-                    ("SRC_BASE", "org-name/repo-name"),
+                    ("REPO_OWNER", "acme"),
+                    ("REPO_NAME", "widgets"),
+                    ("SRC_BASE", "acme/widgets"),
                     ("SRC_HOST", "github.com"),
-                    ("PULL_BASE_REF", "base-ref"),
-                    ("PULL_BASE_SHA", "base-sha"),
-                    ("PULL_REFS", "base-ref:base-sha,1:pull-sha"),
-                    ("PULL_HEAD_REF", "branch-name"),
-                    ("PULL_NUMBER", "1"),
-                    ("PULL_PULL_SHA", "pull-sha"),
-                    ("PULL_TITLE", "pull-title"),
+                    ("PULL_BASE_REF", "main"),
+                    ("PULL_BASE_SHA", "e3b0c44"),
+                    ("PULL_REFS", "main:e3b0c44,17:9f8e7d6"),
+                    ("PULL_HEAD_REF", "fix-flaky-test"),
+                    ("PULL_NUMBER", "17"),
+                    ("PULL_PULL_SHA", "9f8e7d6"),
+                    ("PULL_TITLE", "Fix flaky test"),
                 ]),
             ),
             (
@@ -428,14 +441,14 @@ mod tests {
                 spec(
                     ProwJobType::Postsubmit,
                     Some(Refs {
-                        path_alias: "k8s.io/repo-name".into(),
-                        ..refs("org-name", "repo-name")
+                        path_alias: "go.example.dev/widgets".into(),
+                        ..refs("acme", "widgets")
                     }),
                 ),
                 post_env(
-                    r#"{"type":"postsubmit","job":"job-name","buildid":"0","prowjobid":"prowjob","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","path_alias":"k8s.io/repo-name"}}"#,
-                    "k8s.io",
-                    "repo-name",
+                    r#"{"type":"postsubmit","job":"widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","path_alias":"go.example.dev/widgets"}}"#,
+                    "go.example.dev",
+                    "widgets",
                 ),
             ),
             (
@@ -443,14 +456,14 @@ mod tests {
                 spec(
                     ProwJobType::Postsubmit,
                     Some(Refs {
-                        repo_link: "https://gitlab.com/org-name/repo-name".into(),
-                        ..refs("org-name", "repo-name")
+                        repo_link: "https://git.example.org/acme/widgets".into(),
+                        ..refs("acme", "widgets")
                     }),
                 ),
                 post_env(
-                    r#"{"type":"postsubmit","job":"job-name","buildid":"0","prowjobid":"prowjob","refs":{"org":"org-name","repo":"repo-name","repo_link":"https://gitlab.com/org-name/repo-name","base_ref":"base-ref","base_sha":"base-sha"}}"#,
-                    "gitlab.com",
-                    "org-name/repo-name",
+                    r#"{"type":"postsubmit","job":"widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","refs":{"org":"acme","repo":"widgets","repo_link":"https://git.example.org/acme/widgets","base_ref":"main","base_sha":"e3b0c44"}}"#,
+                    "git.example.org",
+                    "acme/widgets",
                 ),
             ),
             (
@@ -461,7 +474,7 @@ mod tests {
                 },
                 {
                     let mut e = periodic_env.clone();
-                    e.push(("BUILD_NUMBER".into(), "0".into()));
+                    e.push(("BUILD_NUMBER".into(), "1823456789012345678".into()));
                     e.sort();
                     e
                 },
@@ -585,104 +598,128 @@ mod tests {
     fn periodic_with_extra_refs_gets_them_in_job_spec_but_no_repo_env() {
         let s = JobSpec {
             extra_refs: vec![Refs {
-                org: "extra-org".into(),
-                repo: "extra-repo".into(),
+                org: "acme".into(),
+                repo: "tooling".into(),
                 base_ref: "main".into(),
-                path_alias: "k8s.io/extra".into(),
+                path_alias: "go.example.dev/tooling".into(),
                 workdir: true,
                 ..Refs::default()
             }],
             agent: KUBERNETES_AGENT.into(),
             ..spec(ProwJobType::Periodic, None)
         };
-        let want_json = r#"{"type":"periodic","job":"job-name","buildid":"0","prowjobid":"prowjob","extra_refs":[{"org":"extra-org","repo":"extra-repo","base_ref":"main","path_alias":"k8s.io/extra","workdir":true}]}"#;
+        let want_json = concat!(
+            r#"{"type":"periodic","job":"widgets-unit","buildid":"1823456789012345678","#,
+            r#""prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+            r#""extra_refs":[{"org":"acme","repo":"tooling","base_ref":"main","#,
+            r#""path_alias":"go.example.dev/tooling","workdir":true}]}"#,
+        );
         assert_eq!(s.to_json(), want_json);
         assert_eq!(
             env_for_spec(&s).unwrap(),
             env(&[
-                ("BUILD_ID", "0"),
-                ("BUILD_NUMBER", "0"),
+                ("BUILD_ID", "1823456789012345678"),
+                ("BUILD_NUMBER", "1823456789012345678"),
                 ("CI", "true"),
-                ("JOB_NAME", "job-name"),
+                ("JOB_NAME", "widgets-unit"),
                 ("JOB_SPEC", want_json),
                 ("JOB_TYPE", "periodic"),
-                ("PROW_JOB_ID", "prowjob"),
+                ("PROW_JOB_ID", "0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93"),
             ])
         );
     }
 
-    /// TestProwJobToPod case 1 (decorate/podspec_test.go and
-    /// testdata/TestProwJobToPod_1.yaml): the test container's env, in order.
-    fn prow_decorated_presubmit(grace_secs: i64) -> ProwJobSpec {
+    /// A decorated presubmit in the shape of Prow's TestProwJobToPod case 1
+    /// (decorate/podspec_test.go): path alias, utility images, GCS with media
+    /// types, credentials and cookie file secrets, default timeouts.
+    fn decorated_presubmit(grace_secs: i64) -> ProwJobSpec {
+        let image = |name: &str| format!("registry.example.com/skiff/{name}:v0.4.2");
         ProwJobSpec {
             r#type: Some(ProwJobType::Presubmit),
-            job: "job-name".into(),
-            context: "job-context".into(),
+            job: "pull-widgets-unit".into(),
+            context: "ci/unit".into(),
             agent: KUBERNETES_AGENT.into(),
             decoration_config: Some(DecorationConfig {
                 timeout: Some(GoDuration::from_mins(120)),
                 grace_period: Some(GoDuration::from_secs(grace_secs)),
                 utility_images: Some(UtilityImages {
-                    clonerefs: "clonerefs:tag".into(),
-                    initupload: "initupload:tag".into(),
-                    entrypoint: "entrypoint:tag".into(),
-                    sidecar: "sidecar:tag".into(),
+                    clonerefs: image("clonerefs"),
+                    initupload: image("initupload"),
+                    entrypoint: image("entrypoint"),
+                    sidecar: image("sidecar"),
                 }),
                 gcs_configuration: Some(GcsConfiguration {
-                    bucket: "my-bucket".into(),
+                    bucket: "acme-ci-logs".into(),
                     path_strategy: "legacy".into(),
-                    default_org: "kubernetes".into(),
-                    default_repo: "kubernetes".into(),
-                    media_types: BTreeMap::from([("log".into(), "text/plain".into())]),
+                    default_org: "acme".into(),
+                    default_repo: "widgets".into(),
+                    media_types: BTreeMap::from([(
+                        "txt".into(),
+                        "text/plain; charset=utf-8".into(),
+                    )]),
                     ..GcsConfiguration::default()
                 }),
-                gcs_credentials_secret: Some("secret-name".into()),
-                cookiefile_secret: Some("yummy/.gitcookies".into()),
+                gcs_credentials_secret: Some("ci-gcs-writer".into()),
+                cookiefile_secret: Some("git-cookies/.gitcookies".into()),
                 ..DecorationConfig::default()
             }),
             refs: Some(Refs {
                 pulls: vec![Pull {
-                    number: 1,
-                    author: "author-name".into(),
-                    sha: "pull-sha".into(),
-                    head_ref: "my-big-change".into(),
-                    title: "pull-title".into(),
+                    number: 17,
+                    author: "alice".into(),
+                    sha: "9f8e7d6".into(),
+                    head_ref: "speed-up-cache".into(),
+                    title: "Speed up cache".into(),
                     ..Pull::default()
                 }],
-                path_alias: "somewhere/else".into(),
-                ..refs("org-name", "repo-name")
+                path_alias: "go.example.dev/widgets".into(),
+                ..refs("acme", "widgets")
             }),
             ..ProwJobSpec::default()
         }
     }
 
     #[test]
-    fn decorated_pod_env_matches_prow_to_pod_fixture() {
-        let want_json = r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"my-big-change"}],"path_alias":"somewhere/else"},"decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes","mediaTypes":{"log":"text/plain"}},"gcs_credentials_secret":"secret-name","cookiefile_secret":"yummy/.gitcookies"}}"#;
-        let js = JobSpec::new(&prow_decorated_presubmit(10), "blabla", "pod");
+    fn decorated_pod_env_has_prow_to_pod_shape() {
+        let want_json = concat!(
+            r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","#,
+            r#""prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+            r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+            r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Speed up cache","head_ref":"speed-up-cache"}],"#,
+            r#""path_alias":"go.example.dev/widgets"},"#,
+            r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+            r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","#,
+            r#""initupload":"registry.example.com/skiff/initupload:v0.4.2","#,
+            r#""entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","#,
+            r#""sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+            r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets","#,
+            r#""mediaTypes":{"txt":"text/plain; charset=utf-8"}},"#,
+            r#""gcs_credentials_secret":"ci-gcs-writer","cookiefile_secret":"git-cookies/.gitcookies"}}"#,
+        );
+        let js = JobSpec::new(&decorated_presubmit(10), BUILD, PROW_JOB);
         assert_eq!(js.to_json(), want_json);
-        // The fixture's order, after the container's own MY_ENV.
+        // Sorted by name, as KubeEnv puts them on the test container.
         let want: Vec<(String, String)> = [
             ("ARTIFACTS", "/logs/artifacts"),
-            ("BUILD_ID", "blabla"),
-            ("BUILD_NUMBER", "blabla"),
+            ("BUILD_ID", "1823456789012345678"),
+            ("BUILD_NUMBER", "1823456789012345678"),
             ("CI", "true"),
             ("GOPATH", "/home/prow/go"),
-            ("JOB_NAME", "job-name"),
+            ("JOB_NAME", "pull-widgets-unit"),
             ("JOB_SPEC", want_json),
             ("JOB_TYPE", "presubmit"),
-            ("PROW_JOB_ID", "pod"),
-            ("PULL_BASE_REF", "base-ref"),
-            ("PULL_BASE_SHA", "base-sha"),
-            ("PULL_HEAD_REF", "my-big-change"),
-            ("PULL_NUMBER", "1"),
-            ("PULL_PULL_SHA", "pull-sha"),
-            ("PULL_REFS", "base-ref:base-sha,1:pull-sha"),
-            ("PULL_TITLE", "pull-title"),
-            ("REPO_NAME", "repo-name"),
-            ("REPO_OWNER", "org-name"),
-            ("SRC_BASE", "else"),
-            ("SRC_HOST", "somewhere"),
+            ("PROW_JOB_ID", "0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93"),
+            ("PULL_BASE_REF", "main"),
+            ("PULL_BASE_SHA", "e3b0c44"),
+            ("PULL_HEAD_REF", "speed-up-cache"),
+            ("PULL_NUMBER", "17"),
+            ("PULL_PULL_SHA", "9f8e7d6"),
+            ("PULL_REFS", "main:e3b0c44,17:9f8e7d6"),
+            ("PULL_TITLE", "Speed up cache"),
+            ("REPO_NAME", "widgets"),
+            ("REPO_OWNER", "acme"),
+            ("SRC_BASE", "widgets"),
+            ("SRC_HOST", "go.example.dev"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -697,7 +734,7 @@ mod tests {
 
     #[test]
     fn default_decoration_durations_print_as_go_durations() {
-        let js = JobSpec::new(&prow_decorated_presubmit(15), "blabla", "pod");
+        let js = JobSpec::new(&decorated_presubmit(15), BUILD, PROW_JOB);
         let json = js.to_json();
         assert!(
             json.contains(r#""decoration_config":{"timeout":"2h0m0s","grace_period":"15s","#),
@@ -705,19 +742,81 @@ mod tests {
         );
     }
 
-    /// JOB_SPEC strings from Prow's TestProwJobToPod fixtures
-    /// (decorate/testdata/TestProwJobToPod_{0,2..9}.yaml): read into a
-    /// JobSpec and written back, the bytes must not change, which pins field
-    /// order and omission for every decoration field they use.
+    /// `JOB_SPEC` strings in the shape of Prow's TestProwJobToPod fixtures
+    /// (decorate/testdata), with our own values: read into a JobSpec and
+    /// written back, the bytes must not change, which pins field order and
+    /// omission for every decoration field they use.
     #[test]
-    fn prow_fixture_job_specs_round_trip_byte_for_byte() {
+    fn job_specs_in_prow_fixture_shape_round_trip_byte_for_byte() {
         let fixtures = [
-            r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"pull-branch-name"}]}}"#,
-            r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"fix-typos-99"}],"path_alias":"somewhere/else"},"decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes"},"gcs_credentials_secret":"secret-name","cookiefile_secret":"yummy"}}"#,
-            r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"fixes-fixes-fixes"}],"path_alias":"somewhere/else"},"decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes"},"gcs_credentials_secret":"secret-name","ssh_key_secrets":["ssh-1","ssh-2"],"ssh_host_fingerprints":["hello","world"]}}"#,
-            r#"{"type":"periodic","job":"job-name","buildid":"blabla","prowjobid":"pod","decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes"},"gcs_credentials_secret":"secret-name","ssh_key_secrets":["ssh-1","ssh-2"]}}"#,
-            r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"best-branch-name"}],"path_alias":"somewhere/else"},"extra_refs":[{"org":"extra-org","repo":"extra-repo"}],"decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes"},"gcs_credentials_secret":"secret-name","ssh_key_secrets":["ssh-1","ssh-2"],"skip_cloning":true}}"#,
-            r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","title":"pull-title","head_ref":"orig-branch-name"}],"path_alias":"somewhere/else"},"decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes","mediaTypes":{"log":"text/plain"}},"default_service_account_name":"default-SA","cookiefile_secret":"yummy/.gitcookies","run_as_user":1000,"run_as_group":1000,"fs_group":2000}}"#,
+            // Undecorated presubmit.
+            concat!(
+                r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+                r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Speed up cache","head_ref":"speed-up-cache"}]}}"#,
+            ),
+            // Decorated, cookie file secret without a key.
+            concat!(
+                r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+                r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Speed up cache","head_ref":"speed-up-cache"}],"path_alias":"go.example.dev/widgets"},"#,
+                r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+                r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+                r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets"},"#,
+                r#""gcs_credentials_secret":"ci-gcs-writer","cookiefile_secret":"git-cookies"}}"#,
+            ),
+            // SSH key secrets and host fingerprints.
+            concat!(
+                r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+                r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Speed up cache","head_ref":"speed-up-cache"}],"path_alias":"go.example.dev/widgets"},"#,
+                r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+                r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+                r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets"},"#,
+                r#""gcs_credentials_secret":"ci-gcs-writer","ssh_key_secrets":["deploy-key-a","deploy-key-b"],"#,
+                r#""ssh_host_fingerprints":["git.example.org ssh-ed25519 AAAAexample1","mirror.example.org ssh-ed25519 AAAAexample2"]}}"#,
+            ),
+            // Decorated periodic without refs.
+            concat!(
+                r#"{"type":"periodic","job":"widgets-nightly","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+                r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+                r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets"},"#,
+                r#""gcs_credentials_secret":"ci-gcs-writer","ssh_key_secrets":["deploy-key-a","deploy-key-b"]}}"#,
+            ),
+            // Extra refs and skip_cloning.
+            concat!(
+                r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+                r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Speed up cache","head_ref":"speed-up-cache"}],"path_alias":"go.example.dev/widgets"},"#,
+                r#""extra_refs":[{"org":"acme","repo":"tooling"}],"#,
+                r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+                r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+                r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets"},"#,
+                r#""gcs_credentials_secret":"ci-gcs-writer","ssh_key_secrets":["deploy-key-a","deploy-key-b"],"skip_cloning":true}}"#,
+            ),
+            // Service account, media types, run-as ids.
+            concat!(
+                r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+                r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","title":"Speed up cache","head_ref":"speed-up-cache"}],"path_alias":"go.example.dev/widgets"},"#,
+                r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+                r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+                r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets","mediaTypes":{"txt":"text/plain; charset=utf-8"}},"#,
+                r#""default_service_account_name":"ci-runner","cookiefile_secret":"git-cookies/.gitcookies","#,
+                r#""run_as_user":1001,"run_as_group":1002,"fs_group":2003}}"#,
+            ),
+            // Resource requirements (limits, requests, claims) and a default
+            // memory request, quantities already canonical.
+            concat!(
+                r#"{"type":"periodic","job":"widgets-nightly","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+                r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+                r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+                r#""resources":{"clonerefs":{"limits":{"memory":"1Gi"},"requests":{"cpu":"100m","memory":"256Mi"}},"#,
+                r#""sidecar":{"requests":{"cpu":"250m"},"claims":[{"name":"scratch","request":"fast-disk"}]}},"#,
+                r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets"},"#,
+                r#""gcs_credentials_secret":"ci-gcs-writer","set_limit_equals_memory_request":true,"default_memory_request":"512Mi"}}"#,
+            ),
         ];
         for want in fixtures {
             let js: JobSpec = serde_json::from_str(want).unwrap();
@@ -725,15 +824,49 @@ mod tests {
         }
     }
 
-    /// TestProwJobToPod_10.yaml. Go writes Kubernetes structs in declaration
-    /// order (`weight` before `preference`, `key` before `effect`); the
-    /// k8s-openapi types in `types.rs` write them alphabetically, so this
-    /// fixture cannot match until those fields use Go-ordered types.
+    /// In the shape of Prow's TestProwJobToPod scheduling fixture, with our own
+    /// values. Go writes Kubernetes structs in declaration order (`weight`
+    /// before `preference`; `key`, `operator`, `value`, `effect`,
+    /// `tolerationSeconds`) where k8s-openapi writes them alphabetically.
     #[test]
-    #[ignore = "k8s-openapi serialises core/v1 fields alphabetically, Go in declaration order"]
-    fn prow_fixture_with_scheduling_options_round_trips_byte_for_byte() {
-        let want = r#"{"type":"presubmit","job":"job-name","buildid":"blabla","prowjobid":"pod","refs":{"org":"org-name","repo":"repo-name","base_ref":"base-ref","base_sha":"base-sha","pulls":[{"number":1,"author":"author-name","sha":"pull-sha","head_ref":"orig-branch-name"}],"path_alias":"somewhere/else"},"decoration_config":{"timeout":"2h0m0s","grace_period":"10s","utility_images":{"clonerefs":"clonerefs:tag","initupload":"initupload:tag","entrypoint":"entrypoint:tag","sidecar":"sidecar:tag"},"gcs_configuration":{"bucket":"my-bucket","path_strategy":"legacy","default_org":"kubernetes","default_repo":"kubernetes","mediaTypes":{"log":"text/plain"}},"default_service_account_name":"default-SA","cookiefile_secret":"yummy/.gitcookies","scheduling_options":{"affinity":{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":10,"preference":{"matchExpressions":[{"key":"node-type","operator":"In","values":["prowjobs"]}]}}]}},"tolerations":[{"key":"prow.k8s.io/schedulable","operator":"Exists","effect":"NoSchedule"}]},"run_as_user":1000,"run_as_group":1000,"fs_group":2000}}"#;
+    fn job_spec_with_scheduling_options_round_trips_byte_for_byte() {
+        let want = concat!(
+            r#"{"type":"presubmit","job":"pull-widgets-unit","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+            r#""refs":{"org":"acme","repo":"widgets","base_ref":"main","base_sha":"e3b0c44","#,
+            r#""pulls":[{"number":17,"author":"alice","sha":"9f8e7d6","head_ref":"speed-up-cache"}],"path_alias":"go.example.dev/widgets"},"#,
+            r#""decoration_config":{"timeout":"2h0m0s","grace_period":"10s","#,
+            r#""utility_images":{"clonerefs":"registry.example.com/skiff/clonerefs:v0.4.2","initupload":"registry.example.com/skiff/initupload:v0.4.2","entrypoint":"registry.example.com/skiff/entrypoint:v0.4.2","sidecar":"registry.example.com/skiff/sidecar:v0.4.2"},"#,
+            r#""gcs_configuration":{"bucket":"acme-ci-logs","path_strategy":"legacy","default_org":"acme","default_repo":"widgets","mediaTypes":{"txt":"text/plain; charset=utf-8"}},"#,
+            r#""default_service_account_name":"ci-runner","cookiefile_secret":"git-cookies/.gitcookies","#,
+            r#""scheduling_options":{"affinity":{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":"#,
+            r#"[{"weight":25,"preference":{"matchExpressions":[{"key":"ci.example.dev/pool","operator":"In","values":["builds"]}]}}]}},"#,
+            r#""tolerations":[{"key":"ci.example.dev/dedicated","operator":"Equal","value":"ci","effect":"NoSchedule"},"#,
+            r#"{"key":"ci.example.dev/draining","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}]},"#,
+            r#""run_as_user":1001,"run_as_group":1002,"fs_group":2003}}"#,
+        );
         let js: JobSpec = serde_json::from_str(want).unwrap();
+        assert_eq!(js.to_json(), want);
+    }
+
+    /// Go's `resource.Quantity` writes its canonical form, not the text read:
+    /// `1024Mi` is `1Gi`, `0.5` is `500m`, `0.5Gi` is `512Mi`, `1.5Gi` is
+    /// `1536Mi`; and Go's field order holds for k8s-openapi's alphabetical
+    /// `claims`, `limits`, `requests`.
+    #[test]
+    fn job_spec_quantities_are_written_in_go_canonical_form() {
+        let read = concat!(
+            r#"{"type":"periodic","job":"widgets-nightly","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+            r#""decoration_config":{"resources":{"place_entrypoint":{"#,
+            r#""claims":[{"name":"scratch"}],"limits":{"memory":"1024Mi"},"requests":{"memory":"0.5Gi","cpu":"0.5"}}},"#,
+            r#""default_memory_request":"1.5Gi"}}"#,
+        );
+        let want = concat!(
+            r#"{"type":"periodic","job":"widgets-nightly","buildid":"1823456789012345678","prowjobid":"0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93","#,
+            r#""decoration_config":{"resources":{"place_entrypoint":{"#,
+            r#""limits":{"memory":"1Gi"},"requests":{"cpu":"500m","memory":"512Mi"},"claims":[{"name":"scratch"}]}},"#,
+            r#""default_memory_request":"1536Mi"}}"#,
+        );
+        let js: JobSpec = serde_json::from_str(read).unwrap();
         assert_eq!(js.to_json(), want);
     }
 
@@ -743,7 +876,7 @@ mod tests {
         assert_eq!(
             env_for_spec(&s),
             Err(JobSpecError::MissingPulls {
-                job: "job-name".into()
+                job: "widgets-unit".into()
             })
         );
     }
@@ -758,7 +891,7 @@ mod tests {
             assert_eq!(
                 env_for_spec(&spec(t, None)),
                 Err(JobSpecError::MissingRefs {
-                    job: "job-name".into(),
+                    job: "widgets-unit".into(),
                     job_type: t
                 }),
                 "{t:?}"
@@ -771,7 +904,7 @@ mod tests {
         assert_eq!(
             env_for_pod(&untyped),
             Err(JobSpecError::MissingType {
-                job: "job-name".into()
+                job: "widgets-unit".into()
             })
         );
     }

@@ -307,19 +307,26 @@ mod tests {
             repo: repo.into(),
             base_ref: "main".into(),
             pulls: vec![Pull {
-                number: 1,
+                number: 42,
                 ..Pull::default()
             }],
             ..Refs::default()
         }
     }
 
-    const LONG_JOB: &str = "job-created-by-someone-who-loves-very-very-very-long-names-so-long-that-it-does-not-fit-into-the-Kubernetes-label-so-it-needs-to-be-truncated-to-63-characters";
-    const LONG_CONTEXT: &str = "context-created-by-someone-who-loves-very-very-very-long-names-so-long-that-it-does-not-fit-into-the-Kubernetes-label-so-it-needs-to-be-truncated-to-63-characters";
+    /// 87 bytes; its first 63 end in a letter, so the label is exactly those.
+    const LONG_JOB: &str =
+        "periodic-widgets-integration-against-every-supported-database-and-cache-backend-nightly";
+    /// 78 bytes; its first 63 end in `_-`, which the cut trims.
+    const LONG_CONTEXT: &str =
+        "e2e-tests-for-the-widgets-service-against-the-staging-cluster_-in-every-region";
 
-    /// Prow's `TestNewProwJob` (pkg/pjutil/pjutil_test.go), every case.
+    /// The cases of Prow's `TestNewProwJob` (pkg/pjutil/pjutil_test.go), with
+    /// our own values: periodic and presubmit jobs, extra labels and
+    /// annotations, labels from `extra_refs`, a Gerrit-style org and repo cut
+    /// to their basename, and job names and contexts too long for a label.
     #[test]
-    fn labels_for_spec_match_prow_new_prow_job_vectors() {
+    fn labels_for_spec_cover_prow_new_prow_job_cases() {
         struct Case {
             name: &'static str,
             spec: ProwJobSpec,
@@ -337,23 +344,23 @@ mod tests {
                 extra_refs: extra,
                 ..ProwJobSpec::default()
             };
-        let std_annotations = map(&[(PROW_JOB, "job"), (CONTEXT, "job-context")]);
+        let std_annotations = map(&[(PROW_JOB, "widgets-e2e"), (CONTEXT, "e2e-tests")]);
         let presubmit_labels = |job: &str, context: &str| {
             map(&[
                 (CREATED_BY_PROW, "true"),
                 (PROW_JOB, job),
                 (CONTEXT, context),
                 (PROW_JOB_TYPE, "presubmit"),
-                (REFS_ORG, "org"),
-                (REFS_REPO, "repo"),
+                (REFS_ORG, "acme"),
+                (REFS_REPO, "widgets"),
                 (REFS_BASE_REF, "main"),
-                (REFS_PULL, "1"),
+                (REFS_PULL, "42"),
             ])
         };
         let periodic_labels = map(&[
             (CREATED_BY_PROW, "true"),
-            (PROW_JOB, "job"),
-            (CONTEXT, "job-context"),
+            (PROW_JOB, "widgets-e2e"),
+            (CONTEXT, "e2e-tests"),
             (PROW_JOB_TYPE, "periodic"),
         ]);
         let with = |base: &BTreeMap<String, String>, extra: &[(&str, &str)]| {
@@ -364,7 +371,13 @@ mod tests {
         let cases = vec![
             Case {
                 name: "periodic job, no extra labels",
-                spec: spec("job", "job-context", ProwJobType::Periodic, None, vec![]),
+                spec: spec(
+                    "widgets-e2e",
+                    "e2e-tests",
+                    ProwJobType::Periodic,
+                    None,
+                    vec![],
+                ),
                 labels: map(&[]),
                 annotations: map(&[]),
                 want_labels: periodic_labels.clone(),
@@ -372,23 +385,29 @@ mod tests {
             },
             Case {
                 name: "periodic job, extra labels",
-                spec: spec("job", "job-context", ProwJobType::Periodic, None, vec![]),
-                labels: map(&[("extra", "stuff")]),
+                spec: spec(
+                    "widgets-e2e",
+                    "e2e-tests",
+                    ProwJobType::Periodic,
+                    None,
+                    vec![],
+                ),
+                labels: map(&[("team", "storage")]),
                 annotations: map(&[]),
-                want_labels: with(&periodic_labels, &[("extra", "stuff")]),
+                want_labels: with(&periodic_labels, &[("team", "storage")]),
                 want_annotations: std_annotations.clone(),
             },
             Case {
                 name: "periodic job with extra refs",
                 spec: spec(
-                    "job",
-                    "job-context",
+                    "widgets-e2e",
+                    "e2e-tests",
                     ProwJobType::Periodic,
                     None,
                     vec![Refs {
-                        org: "org".into(),
-                        repo: "repo".into(),
-                        base_ref: "main".into(),
+                        org: "acme".into(),
+                        repo: "tooling".into(),
+                        base_ref: "release-1.4".into(),
                         ..Refs::default()
                     }],
                 ),
@@ -397,9 +416,9 @@ mod tests {
                 want_labels: with(
                     &periodic_labels,
                     &[
-                        (REFS_ORG, "org"),
-                        (REFS_REPO, "repo"),
-                        (REFS_BASE_REF, "main"),
+                        (REFS_ORG, "acme"),
+                        (REFS_REPO, "tooling"),
+                        (REFS_BASE_REF, "release-1.4"),
                     ],
                 ),
                 want_annotations: std_annotations.clone(),
@@ -407,37 +426,34 @@ mod tests {
             Case {
                 name: "presubmit job",
                 spec: spec(
-                    "job",
-                    "job-context",
+                    "widgets-e2e",
+                    "e2e-tests",
                     ProwJobType::Presubmit,
-                    Some(refs_with_pull("org", "repo")),
+                    Some(refs_with_pull("acme", "widgets")),
                     vec![],
                 ),
                 labels: map(&[]),
                 annotations: map(&[]),
-                want_labels: presubmit_labels("job", "job-context"),
+                want_labels: presubmit_labels("widgets-e2e", "e2e-tests"),
                 want_annotations: std_annotations.clone(),
             },
             Case {
                 name: "non-github presubmit job",
                 spec: spec(
-                    "job",
-                    "job-context",
+                    "widgets-e2e",
+                    "e2e-tests",
                     ProwJobType::Presubmit,
                     Some(refs_with_pull(
-                        "https://some-gerrit-instance.foo.com",
-                        "some/invalid/repo",
+                        "https://review.example.org",
+                        "platform/storage/widgets",
                     )),
                     vec![],
                 ),
                 labels: map(&[]),
                 annotations: map(&[]),
                 want_labels: with(
-                    &presubmit_labels("job", "job-context"),
-                    &[
-                        (REFS_ORG, "some-gerrit-instance.foo.com"),
-                        (REFS_REPO, "repo"),
-                    ],
+                    &presubmit_labels("widgets-e2e", "e2e-tests"),
+                    &[(REFS_ORG, "review.example.org"), (REFS_REPO, "widgets")],
                 ),
                 want_annotations: std_annotations.clone(),
             },
@@ -445,43 +461,49 @@ mod tests {
                 name: "job with name too long to fit in a label",
                 spec: spec(
                     LONG_JOB,
-                    "job-context",
+                    "e2e-tests",
                     ProwJobType::Presubmit,
-                    Some(refs_with_pull("org", "repo")),
+                    Some(refs_with_pull("acme", "widgets")),
                     vec![],
                 ),
                 labels: map(&[]),
                 annotations: map(&[]),
                 want_labels: presubmit_labels(
-                    "job-created-by-someone-who-loves-very-very-very-long-names-so-l",
-                    "job-context",
+                    "periodic-widgets-integration-against-every-supported-database-a",
+                    "e2e-tests",
                 ),
-                want_annotations: map(&[(PROW_JOB, LONG_JOB), (CONTEXT, "job-context")]),
+                want_annotations: map(&[(PROW_JOB, LONG_JOB), (CONTEXT, "e2e-tests")]),
             },
             Case {
                 name: "job with context too long to fit in a label",
                 spec: spec(
-                    "job",
+                    "widgets-e2e",
                     LONG_CONTEXT,
                     ProwJobType::Presubmit,
-                    Some(refs_with_pull("org", "repo")),
+                    Some(refs_with_pull("acme", "widgets")),
                     vec![],
                 ),
                 labels: map(&[]),
                 annotations: map(&[]),
                 want_labels: presubmit_labels(
-                    "job",
-                    "context-created-by-someone-who-loves-very-very-very-long-names",
+                    "widgets-e2e",
+                    "e2e-tests-for-the-widgets-service-against-the-staging-cluster",
                 ),
-                want_annotations: map(&[(PROW_JOB, "job"), (CONTEXT, LONG_CONTEXT)]),
+                want_annotations: map(&[(PROW_JOB, "widgets-e2e"), (CONTEXT, LONG_CONTEXT)]),
             },
             Case {
                 name: "periodic job, extra labels, extra annotations",
-                spec: spec("job", "job-context", ProwJobType::Periodic, None, vec![]),
-                labels: map(&[("extra", "stuff")]),
-                annotations: map(&[("extraannotation", "foo")]),
-                want_labels: with(&periodic_labels, &[("extra", "stuff")]),
-                want_annotations: with(&std_annotations, &[("extraannotation", "foo")]),
+                spec: spec(
+                    "widgets-e2e",
+                    "e2e-tests",
+                    ProwJobType::Periodic,
+                    None,
+                    vec![],
+                ),
+                labels: map(&[("team", "storage")]),
+                annotations: map(&[("owner", "alice")]),
+                want_labels: with(&periodic_labels, &[("team", "storage")]),
+                want_annotations: with(&std_annotations, &[("owner", "alice")]),
             },
         ];
         for c in cases {
@@ -568,25 +590,26 @@ mod tests {
         assert_eq!(annotations[PROW_JOB], "full-other");
     }
 
-    /// Prow's TestProwJobToPod fixtures (decorate/testdata/TestProwJobToPod_0.yaml):
-    /// the pod's metadata for a ProwJob named `pod` with build id `blabla`.
+    /// A pod's metadata in the shape of Prow's TestProwJobToPod fixtures, with
+    /// our own values: the ProwJob's labels inherited, its name as
+    /// `prow.k8s.io/id` and its build id as `prow.k8s.io/build-id`.
     #[test]
-    fn labels_for_job_match_prow_to_pod_fixture() {
+    fn labels_for_job_have_prow_to_pod_shape() {
         let mut pj = ProwJob::default();
-        pj.metadata.name = "pod".into();
-        pj.metadata.labels = map(&[("needstobe", "inherited")]);
-        pj.status.build_id = "blabla".into();
+        pj.metadata.name = "0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93".into();
+        pj.metadata.labels = map(&[("team", "storage")]);
+        pj.status.build_id = "1823456789012345678".into();
         pj.spec = ProwJobSpec {
             r#type: Some(ProwJobType::Presubmit),
-            job: "job-name".into(),
-            context: "job-context".into(),
+            job: "pull-widgets-unit".into(),
+            context: "ci-unit".into(),
             refs: Some(Refs {
-                org: "org-name".into(),
-                repo: "repo-name".into(),
-                base_ref: "base-ref".into(),
-                base_sha: "base-sha".into(),
+                org: "acme".into(),
+                repo: "widgets".into(),
+                base_ref: "main".into(),
+                base_sha: "e3b0c44".into(),
                 pulls: vec![Pull {
-                    number: 1,
+                    number: 17,
                     ..Pull::default()
                 }],
                 ..Refs::default()
@@ -598,23 +621,23 @@ mod tests {
             labels,
             map(&[
                 ("created-by-prow", "true"),
-                ("needstobe", "inherited"),
-                ("prow.k8s.io/build-id", "blabla"),
-                ("prow.k8s.io/context", "job-context"),
-                ("prow.k8s.io/id", "pod"),
-                ("prow.k8s.io/job", "job-name"),
-                ("prow.k8s.io/refs.base_ref", "base-ref"),
-                ("prow.k8s.io/refs.org", "org-name"),
-                ("prow.k8s.io/refs.pull", "1"),
-                ("prow.k8s.io/refs.repo", "repo-name"),
+                ("prow.k8s.io/build-id", "1823456789012345678"),
+                ("prow.k8s.io/context", "ci-unit"),
+                ("prow.k8s.io/id", "0d5e8c3a-7b21-4f6e-9a40-2c1b8e7f5d93"),
+                ("prow.k8s.io/job", "pull-widgets-unit"),
+                ("prow.k8s.io/refs.base_ref", "main"),
+                ("prow.k8s.io/refs.org", "acme"),
+                ("prow.k8s.io/refs.pull", "17"),
+                ("prow.k8s.io/refs.repo", "widgets"),
                 ("prow.k8s.io/type", "presubmit"),
+                ("team", "storage"),
             ])
         );
         assert_eq!(
             annotations,
             map(&[
-                ("prow.k8s.io/context", "job-context"),
-                ("prow.k8s.io/job", "job-name")
+                ("prow.k8s.io/context", "ci-unit"),
+                ("prow.k8s.io/job", "pull-widgets-unit")
             ])
         );
         // A pod created before a build id is known gets an empty (valid) label.

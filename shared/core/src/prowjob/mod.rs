@@ -2,8 +2,10 @@
 //! job carries (labels, annotations, environment, `JOB_SPEC`, build id).
 
 pub mod build_id;
+mod go_order;
 pub mod jobspec;
 pub mod labels;
+pub mod new;
 pub mod state;
 mod types;
 
