@@ -2,6 +2,7 @@
 
 mod check_config;
 mod config_files;
+mod plan;
 
 use std::process::ExitCode;
 
@@ -19,11 +20,15 @@ struct Cli {
 enum Command {
     /// Check a Prow configuration: every error and warning, with file:line:column.
     CheckConfig(check_config::Args),
+    /// Dry run: what an event or a scheduler tick would start, and why not.
+    #[command(subcommand)]
+    Plan(Box<plan::Command>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(args) => check_config::run(&args),
+        Command::Plan(cmd) => plan::run(&cmd),
     }
 }
