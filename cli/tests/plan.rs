@@ -241,5 +241,9 @@ fn periodics_due_at_a_tick() {
         "history.json",
     ]);
     assert_eq!(job_names(&p), ["echo-test", "nightly"]);
-    assert_eq!(p["jobs"][1]["key"], "nightly@2026-11-24T03:00:00Z");
+    assert_eq!(p["jobs"][1]["key"], "nightly@first");
+    assert_eq!(
+        p["jobs"][1]["reason"],
+        "cron \"0 3 * * *\" fired at 2026-11-24T03:00:00Z (first run)"
+    );
 }

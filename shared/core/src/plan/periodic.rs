@@ -62,21 +62,21 @@
 //!
 //! # Run keys
 //!
-//! Every due run has a deterministic key, so ticks that overlap create one
-//! record: its id is [`job_id`] of the key. Slots are RFC 3339 in UTC, whole
-//! seconds.
+//! Every due run has a deterministic key; its id is [`job_id`] of the key. The
+//! slot a run fills is "the run after the latest one", so the key names that
+//! latest run:
 //!
 //! | run | key |
 //! |---|---|
-//! | no run yet (interval, minimum_interval, `@every`) | `{job}@first` |
-//! | cron | `{job}@{latest instant in the window}` |
-//! | interval | `{job}@{latest.start + interval}` |
-//! | minimum_interval | `{job}@{latest.completion + minimum_interval}` |
-//! | retry | `{job}@retry-{n}-after-{latest run's id}` |
+//! | no run yet (any schedule) | `{job}@first` |
+//! | any run after an earlier one — interval, minimum_interval, cron, retry | `{job}@after-{latest run's id}` |
 //!
-//! Two ticks that read the same latest run and whose windows share the same
-//! latest cron instant produce the same keys. A tick that reads the run the
-//! other tick created sees it incomplete and plans nothing.
+//! However ticks race — overlapping, late, with windows holding different cron
+//! instants, one deciding a retry while the other decides a normal run — every
+//! tick that read the same latest run produces the same key, so at most one
+//! successor is ever created and a periodic never overlaps itself. A tick that
+//! reads the run another tick created sees it incomplete and plans nothing.
+//! The reason says which instant or interval made it due.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -213,10 +213,12 @@ fn decide(p: &Periodic, last: Last<'_>, previous_tick: Timestamp, now: Timestamp
         Schedule::Interval(d) => interval_rule(name, *d, last, now),
         Schedule::MinimumInterval(d) => minimum_interval_rule(name, *d, last, now),
     };
+    // One successor per latest run, whatever made it due (see "Run keys").
+    let successor = |job: &ProwJob| format!("{name}@after-{}", job.metadata.name);
     let not_due = match normal {
         Rule::Due { key, reason } => {
             return Decision::Due {
-                key,
+                key: last.map_or(key, |(job, _)| successor(job)),
                 labels: BTreeMap::new(),
                 reason,
             };
@@ -234,7 +236,7 @@ fn decide(p: &Periodic, last: Last<'_>, previous_tick: Timestamp, now: Timestamp
                 .state
                 .map_or("no recorded state", ProwJobState::as_str);
             Decision::Due {
-                key: format!("{name}@retry-{n}-after-{}", job.metadata.name),
+                key: successor(job),
                 labels: BTreeMap::from([(RE_RUN.to_string(), n.to_string())]),
                 reason: format!(
                     "retry {n} of {max} after {outcome} of run {}",
@@ -382,7 +384,7 @@ fn cron_rule(
         }
         return match fired {
             Some(at) => Rule::Due {
-                key: format!("{name}@{}", rfc3339(at)),
+                key: format!("{name}@first"),
                 reason: format!("cron {spec:?} fired at {} (first run)", rfc3339(at)),
             },
             None => Rule::NotDue(match next_fire(cron, now) {
@@ -400,15 +402,17 @@ fn cron_rule(
             None => format!("cron {spec:?} has no instant within five years"),
         });
     };
-    let key = format!("{name}@{}", rfc3339(at));
-    // An overlapping tick already created the run for this instant.
-    if job.metadata.name == job_id(&key) {
+    // A run that started at or after the instant already served this fire
+    // (another tick's window held it too).
+    if start >= at {
         return Rule::Running(format!(
-            "cron {spec:?} fired at {}; its run {} already exists",
+            "cron {spec:?} fired at {}; run {} (started at {}) already served it",
             rfc3339(at),
-            job.metadata.name
+            job.metadata.name,
+            rfc3339(start)
         ));
     }
+    let key = format!("{name}@{}", rfc3339(at));
     if job.status.completion_time.is_none() {
         return Rule::Running(format!(
             "cron {spec:?} fired at {} while the last run {} is still {} (started at {}); \
@@ -630,8 +634,8 @@ mod tests {
         let table = [
             ("2026-11-23T10:00:29Z", None),
             ("2026-11-23T10:00:30Z", None),
-            ("2026-11-23T10:00:30.001Z", Some("j@2026-11-23T10:00:30Z")),
-            ("2026-11-23T10:05:00Z", Some("j@2026-11-23T10:00:30Z")),
+            ("2026-11-23T10:00:30.001Z", Some("j@after-r1")),
+            ("2026-11-23T10:05:00Z", Some("j@after-r1")),
         ];
         for (now, want) in table {
             let got = outcome(&ps, &runs, "2026-11-23T09:59:00Z", now);
@@ -663,10 +667,7 @@ mod tests {
             "2026-11-23T09:59:00Z",
             ProwJobState::Failure,
         )];
-        assert_eq!(
-            due_key(&outcome(&ps, &runs, PREV, NOW)),
-            "j@2026-11-23T10:00:00Z"
-        );
+        assert_eq!(due_key(&outcome(&ps, &runs, PREV, NOW)), "j@after-r1");
     }
 
     #[test]
@@ -681,7 +682,7 @@ mod tests {
         let table = [
             (NOW, None),
             ("2026-11-23T10:30:00Z", None),
-            ("2026-11-23T10:30:01Z", Some("j@2026-11-23T10:30:00Z")),
+            ("2026-11-23T10:30:01Z", Some("j@after-r1")),
         ];
         for (now, want) in table {
             let got = outcome(&ps, &runs, PREV, now);
@@ -750,7 +751,7 @@ mod tests {
         assert_eq!(
             outcome(&ps, &[], "2026-11-23T05:59:30Z", "2026-11-23T06:00:30Z"),
             Ok((
-                "j@2026-11-23T06:00:00Z".into(),
+                "j@first".into(),
                 "cron \"0 6 * * 1\" fired at 2026-11-23T06:00:00Z (first run)".into()
             ))
         );
@@ -778,8 +779,11 @@ mod tests {
             "cron \"@every 30m\" next fires at 2026-11-23T10:30:00Z"
         );
         assert_eq!(
-            due_key(&outcome(&ps, &runs, PREV, NOW)),
-            "j@2026-11-23T10:00:00Z"
+            outcome(&ps, &runs, PREV, NOW),
+            Ok((
+                "j@after-r1".into(),
+                "cron \"@every 30m\" fired at 2026-11-23T10:00:00Z".into()
+            ))
         );
         // Every tick of a short delay fires exactly once per instant.
         let ps = job("  cron: '@every 5m'\n");
@@ -789,14 +793,14 @@ mod tests {
                 let now = prev + SignedDuration::from_mins(1);
                 outcome(&ps, &runs, &prev.to_string(), &now.to_string()).ok()
             })
-            .map(|(key, _)| key)
+            .map(|(_, reason)| reason)
             .collect();
         assert_eq!(
             fired,
             [
-                "j@2026-11-23T10:05:00Z",
-                "j@2026-11-23T10:10:00Z",
-                "j@2026-11-23T10:15:00Z"
+                "cron \"@every 5m\" fired at 2026-11-23T10:05:00Z",
+                "cron \"@every 5m\" fired at 2026-11-23T10:10:00Z",
+                "cron \"@every 5m\" fired at 2026-11-23T10:15:00Z"
             ]
         );
     }
@@ -844,7 +848,13 @@ mod tests {
             let got = outcome(&ps, &runs, prev, now);
             assert_eq!(got.is_ok(), due, "({prev}, {now}]: {got:?}");
             if due {
-                assert_eq!(due_key(&got), "j@2026-11-23T10:00:00Z");
+                assert_eq!(
+                    got,
+                    Ok((
+                        "j@after-r1".into(),
+                        "cron \"0 10 * * *\" fired at 2026-11-23T10:00:00Z".into()
+                    ))
+                );
             }
         }
     }
@@ -857,44 +867,37 @@ mod tests {
             "2026-11-20T00:10:00Z",
             ProwJobState::Success,
         )];
-        // (cron, previous tick three hours back or more, key)
+        // (cron, previous tick three hours back or more, latest instant)
         let table = [
-            (
-                "0 * * * *",
-                "2026-11-23T06:59:30Z",
-                "j@2026-11-23T10:00:00Z",
-            ),
-            (
-                "0 6 * * 1",
-                "2026-11-16T00:00:00Z",
-                "j@2026-11-23T06:00:00Z",
-            ),
+            ("0 * * * *", "2026-11-23T06:59:30Z", "2026-11-23T10:00:00Z"),
+            ("0 6 * * 1", "2026-11-16T00:00:00Z", "2026-11-23T06:00:00Z"),
             (
                 "*/7 * * * *",
                 "2026-11-23T06:59:30Z",
-                "j@2026-11-23T10:00:00Z",
+                "2026-11-23T10:00:00Z",
             ),
             (
                 "3-59/7 * * * *",
                 "2026-11-23T06:59:30Z",
-                "j@2026-11-23T09:59:00Z",
+                "2026-11-23T09:59:00Z",
             ),
             // Dense schedules take the bisection path.
             (
                 "* * * * * *",
                 "2026-11-23T06:59:30Z",
-                "j@2026-11-23T10:00:30Z",
+                "2026-11-23T10:00:30Z",
             ),
             (
                 "*/13 * 9 * * *",
                 "2026-11-23T06:59:30Z",
-                "j@2026-11-23T09:59:52Z",
+                "2026-11-23T09:59:52Z",
             ),
         ];
-        for (cron, prev, key) in table {
+        for (cron, prev, instant) in table {
             let ps = job(&format!("  cron: '{cron}'\n"));
             let got = outcome(&ps, &runs, prev, NOW);
-            assert_eq!(due_key(&got), key, "{cron}");
+            let want = format!("cron {cron:?} fired at {instant}");
+            assert_eq!(got, Ok(("j@after-r1".into(), want)), "{cron}");
         }
     }
 
@@ -939,24 +942,12 @@ mod tests {
         );
         // (schedule, key, why a tick that sees the created run plans nothing)
         let table = [
-            (
-                "  cron: '0 10 * * *'\n",
-                "j@2026-11-23T10:00:00Z",
-                "already exists",
-            ),
-            (
-                "  interval: 1h\n",
-                "j@2026-11-23T10:00:00Z",
-                "still triggered",
-            ),
-            (
-                "  minimum_interval: 40m\n",
-                "j@2026-11-23T10:00:00Z",
-                "still triggered",
-            ),
+            ("  cron: '0 10 * * *'\n", "j@after-r1", "already served it"),
+            ("  interval: 1h\n", "j@after-r1", "still triggered"),
+            ("  minimum_interval: 40m\n", "j@after-r1", "still triggered"),
             (
                 "  interval: 24h\n  retry: {attempts: 2, interval: 30m}\n",
-                "j@retry-1-after-r1",
+                "j@after-r1",
                 "still triggered",
             ),
         ];
@@ -984,6 +975,44 @@ mod tests {
             );
             assert!(not_due(&got).contains(why), "{schedule}: {got:?}");
         }
+    }
+
+    #[test]
+    fn racing_ticks_with_different_instants_still_create_one_run() {
+        // Every minute; two late ticks read the same finished run, their
+        // windows hold different instants: one successor, one key.
+        let ps = job("  cron: '* * * * *'\n");
+        let done = ended(
+            "r1",
+            "2026-11-23T09:00:00Z",
+            "2026-11-23T09:00:20Z",
+            ProwJobState::Success,
+        );
+        let a = run_tick(
+            &ps,
+            std::slice::from_ref(&done),
+            "2026-11-23T09:59:30Z",
+            "2026-11-23T10:00:30Z",
+        );
+        let b = run_tick(
+            &ps,
+            std::slice::from_ref(&done),
+            "2026-11-23T10:00:30Z",
+            "2026-11-23T10:01:30Z",
+        );
+        assert_eq!(a.due[0].key, b.due[0].key);
+        assert_ne!(a.due[0].reason, b.due[0].reason, "different instants fired");
+        // A run that started after an instant has served it, even once finished.
+        let mut served = a.due[0].job.clone();
+        served.status.start_time = Some(t("2026-11-23T10:00:40Z"));
+        served.status.completion_time = Some(t("2026-11-23T10:00:50Z"));
+        let got = outcome(
+            &ps,
+            &[done, served],
+            "2026-11-23T09:59:30Z",
+            "2026-11-23T10:00:59Z",
+        );
+        assert!(not_due(&got).contains("already served it"), "{got:?}");
     }
 
     #[test]
@@ -1044,7 +1073,7 @@ mod tests {
             match want {
                 Ok(n) => {
                     let d = &tick.due[0];
-                    assert_eq!(d.key, format!("j@retry-{n}-after-r1"));
+                    assert_eq!(d.key, "j@after-r1");
                     assert_eq!(d.job.metadata.labels[RE_RUN], n);
                     let max = attempts.min(10);
                     assert_eq!(
@@ -1093,7 +1122,7 @@ mod tests {
         assert_eq!(
             all,
             Ok((
-                "j@retry-1-after-r1".into(),
+                "j@after-r1".into(),
                 "retry 1 of 3 after success of run r1".into()
             ))
         );
@@ -1111,7 +1140,7 @@ mod tests {
                 PREV,
                 NOW,
             );
-            assert_eq!(due_key(&got), "j@retry-1-after-r1", "{state:?}");
+            assert_eq!(due_key(&got), "j@after-r1", "{state:?}");
         }
     }
 
@@ -1128,7 +1157,7 @@ mod tests {
                 "2026-11-23T09:50:30Z",
                 Err("retry 1 of 3 is due after 2026-11-23T10:00:30Z"),
             ),
-            ("2026-11-23T09:50:29Z", Ok("j@retry-1-after-r1")),
+            ("2026-11-23T09:50:29Z", Ok("j@after-r1")),
         ];
         for (start, want) in table {
             let runs = [ended(
@@ -1160,7 +1189,7 @@ mod tests {
         assert_eq!(
             outcome(&ps, &runs, PREV, NOW),
             Ok((
-                "j@retry-2-after-r2".into(),
+                "j@after-r2".into(),
                 "retry 2 of 2 after failure of run r2".into()
             ))
         );
@@ -1179,7 +1208,9 @@ mod tests {
             "1",
         )];
         let tick = run_tick(&ps, &runs, PREV, NOW);
-        assert_eq!(tick.due[0].key, "j@2026-11-23T09:00:00Z");
+        // The same key a retry would have had: the two can never both be created.
+        assert_eq!(tick.due[0].key, "j@after-r1");
+        assert!(tick.due[0].reason.starts_with("interval 1h0m0s elapsed"));
         assert!(!tick.due[0].job.metadata.labels.contains_key(RE_RUN));
     }
 
@@ -1307,7 +1338,7 @@ mod tests {
         ));
         let tick = due_periodics(&ps, &|_| None, t(PREV), t(NOW));
         let d = &tick.due[0];
-        assert_eq!(d.key, "ci-nightly@2026-11-23T10:00:00Z");
+        assert_eq!(d.key, "ci-nightly@first");
         assert_eq!(d.job.metadata.name, job_id(&d.key));
         assert_eq!(d.job.spec.r#type, Some(ProwJobType::Periodic));
         assert_eq!(d.job.spec.job, "ci-nightly");
