@@ -2,25 +2,17 @@
 //! file:line:column with its field path.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use skiff_core::config;
 use skiff_core::diagnostics::Severity;
 
-use crate::config_files;
+use crate::config_files::{self, ConfigArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Prow's config.yaml (may itself hold jobs).
-    #[arg(long)]
-    pub config_path: PathBuf,
-    /// A job config file, or a directory walked for *.yaml / *.yml.
-    #[arg(long)]
-    pub job_config_path: Option<PathBuf>,
-    /// Prow's plugins.yaml.
-    #[arg(long)]
-    pub plugin_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
@@ -30,11 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let read = config_files::read(
-        &args.config_path,
-        args.job_config_path.as_deref(),
-        args.plugin_config.as_deref(),
-    );
+    let read = config_files::read(&args.config);
     let loaded = config::load(&read.files);
     let mut diagnostics = read.problems;
     diagnostics.extend(loaded.diagnostics.iter().cloned());

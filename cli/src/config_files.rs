@@ -9,6 +9,20 @@ use std::path::{Path, PathBuf};
 use skiff_core::config::{FileRole, SourceFile};
 use skiff_core::diagnostics::{Diagnostic, Mark, Severity};
 
+/// Prow's checkconfig flags, shared by every command that reads a config.
+#[derive(clap::Args, Debug)]
+pub struct ConfigArgs {
+    /// Prow's config.yaml (it may hold jobs too).
+    #[arg(long)]
+    pub config_path: PathBuf,
+    /// A job config file, or a directory walked for *.yaml / *.yml.
+    #[arg(long)]
+    pub job_config_path: Option<PathBuf>,
+    /// Prow's plugins.yaml (trigger settings and plugin enablement).
+    #[arg(long)]
+    pub plugin_config: Option<PathBuf>,
+}
+
 /// The files to load, or the problems that stopped a file from being read.
 pub struct ConfigFiles {
     pub files: Vec<SourceFile>,
@@ -25,24 +39,20 @@ fn problem(file: &Path, message: String) -> Diagnostic {
     }
 }
 
-pub fn read(
-    config_path: &Path,
-    job_config_path: Option<&Path>,
-    plugin_config: Option<&Path>,
-) -> ConfigFiles {
+pub fn read(args: &ConfigArgs) -> ConfigFiles {
     let mut out = ConfigFiles {
         files: Vec::new(),
         problems: Vec::new(),
     };
-    out.one(config_path, FileRole::ProwConfig);
-    if let Some(jobs) = job_config_path {
+    out.one(&args.config_path, FileRole::ProwConfig);
+    if let Some(jobs) = &args.job_config_path {
         if jobs.is_dir() {
             out.dir(jobs);
         } else {
             out.one(jobs, FileRole::JobConfig);
         }
     }
-    if let Some(plugins) = plugin_config {
+    if let Some(plugins) = &args.plugin_config {
         out.one(plugins, FileRole::PluginConfig);
     }
     out

@@ -13,20 +13,7 @@ use skiff_core::plan::periodic::{due_periodics, latest_runs};
 use skiff_core::plan::{Context, FactError, Facts, Plan, plan_event};
 use skiff_core::prowjob::ProwJob;
 
-use crate::config_files;
-
-#[derive(clap::Args, Debug)]
-pub struct ConfigArgs {
-    /// Prow's config.yaml.
-    #[arg(long)]
-    pub config_path: PathBuf,
-    /// A job config file, or a directory walked for *.yaml / *.yml.
-    #[arg(long)]
-    pub job_config_path: Option<PathBuf>,
-    /// Prow's plugins.yaml (trigger settings and plugin enablement).
-    #[arg(long)]
-    pub plugin_config: Option<PathBuf>,
-}
+use crate::config_files::{self, ConfigArgs};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -114,11 +101,7 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn load_config(a: &ConfigArgs) -> Result<Config, String> {
-    let read = config_files::read(
-        &a.config_path,
-        a.job_config_path.as_deref(),
-        a.plugin_config.as_deref(),
-    );
+    let read = config_files::read(a);
     let loaded = config::load(&read.files);
     let mut stderr = std::io::stderr().lock();
     let mut errors = 0;

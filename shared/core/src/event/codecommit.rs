@@ -9,14 +9,11 @@
 //! A repository is named `region/name`: names are unique per account and
 //! region, and one deployment serves one account.
 
-use std::fmt::Display;
-
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::{
     CommentAction, CommentEvent, Event, EventError, PrAction, PullRequest, PullRequestEvent,
-    PushEvent, Repo,
+    PushEvent, Repo, decode, ignored, malformed,
 };
 
 const PULL_REQUEST: &str = "CodeCommit Pull Request State Change";
@@ -385,27 +382,6 @@ fn arn_name(arn: &str) -> &str {
 
 fn branch(reference: &str) -> &str {
     reference.strip_prefix("refs/heads/").unwrap_or(reference)
-}
-
-fn decode<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, EventError> {
-    serde_json::from_slice(body).map_err(|source| EventError::Malformed {
-        event: event.to_owned(),
-        source,
-    })
-}
-
-fn malformed(event: &str, message: impl Display) -> EventError {
-    EventError::Malformed {
-        event: event.to_owned(),
-        source: serde::de::Error::custom(message),
-    }
-}
-
-fn ignored(event: &str, reason: impl Into<String>) -> Event {
-    Event::Ignored {
-        event: event.to_owned(),
-        reason: reason.into(),
-    }
 }
 
 #[cfg(test)]

@@ -6,14 +6,13 @@
 //! optional and falls back to what Prow assumes when it is absent.
 
 use std::collections::HashSet;
-use std::fmt::Display;
 
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::IgnoredAny;
 
 use super::{
     CommentAction, CommentEvent, Event, EventError, PrAction, PullRequest, PullRequestEvent,
-    PushEvent, Repo, RerunEvent,
+    PushEvent, Repo, RerunEvent, decode, ignored, malformed,
 };
 
 /// Parses one webhook delivery. `event_name` is the `X-GitHub-Event` header.
@@ -445,27 +444,6 @@ impl GhPullRequest {
             mergeable: self.mergeable,
             labels: self.labels.into_iter().flatten().map(|l| l.name).collect(),
         })
-    }
-}
-
-fn decode<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, EventError> {
-    serde_json::from_slice(body).map_err(|source| EventError::Malformed {
-        event: event.to_owned(),
-        source,
-    })
-}
-
-fn malformed(event: &str, message: impl Display) -> EventError {
-    EventError::Malformed {
-        event: event.to_owned(),
-        source: serde::de::Error::custom(message),
-    }
-}
-
-fn ignored(event: &str, reason: impl Into<String>) -> Event {
-    Event::Ignored {
-        event: event.to_owned(),
-        reason: reason.into(),
     }
 }
 

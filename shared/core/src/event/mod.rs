@@ -9,7 +9,10 @@
 pub mod codecommit;
 pub mod github;
 
+use std::fmt::Display;
+
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// The repository an event happened in. For CodeCommit, `org` is the AWS
 /// region and `repo` the repository name (`us-east-1/my-repo`): names are
@@ -194,4 +197,27 @@ pub enum EventError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// Reads a payload, naming the event in the error.
+fn decode<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, EventError> {
+    serde_json::from_slice(body).map_err(|source| EventError::Malformed {
+        event: event.to_owned(),
+        source,
+    })
+}
+
+/// A payload that parsed but lacks what the event needs.
+fn malformed(event: &str, message: impl Display) -> EventError {
+    EventError::Malformed {
+        event: event.to_owned(),
+        source: serde::de::Error::custom(message),
+    }
+}
+
+fn ignored(event: &str, reason: impl Into<String>) -> Event {
+    Event::Ignored {
+        event: event.to_owned(),
+        reason: reason.into(),
+    }
 }
