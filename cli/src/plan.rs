@@ -164,27 +164,28 @@ fn missing(fact: &'static str, flag: &str) -> FactError {
     }
 }
 
+#[async_trait::async_trait]
 impl Facts for FileFacts {
-    fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
+    async fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
         self.changed_files
             .clone()
             .ok_or_else(|| missing("the pull request's changed files", "--changed-files FILE"))
     }
-    fn is_member(&mut self, _: &str, login: &str) -> Result<bool, FactError> {
+    async fn is_member(&mut self, _: &str, login: &str) -> Result<bool, FactError> {
         Ok(self.trusted.iter().any(|t| t == login))
     }
-    fn is_collaborator(&mut self, _: &str, _: &str, _: &str) -> Result<bool, FactError> {
+    async fn is_collaborator(&mut self, _: &str, _: &str, _: &str) -> Result<bool, FactError> {
         Ok(false)
     }
     fn is_bot(&self, login: &str) -> bool {
         self.bot.as_deref() == Some(login)
     }
-    fn pull_request(&mut self, _: &Repo, _: i64) -> Result<PullRequest, FactError> {
+    async fn pull_request(&mut self, _: &Repo, _: i64) -> Result<PullRequest, FactError> {
         self.pull_request
             .clone()
             .ok_or_else(|| missing("the pull request", "--pull-request FILE"))
     }
-    fn pr_jobs(&mut self, repo: &Repo, number: i64) -> Result<Vec<ProwJob>, FactError> {
+    async fn pr_jobs(&mut self, repo: &Repo, number: i64) -> Result<Vec<ProwJob>, FactError> {
         Ok(self
             .history
             .iter()
@@ -198,7 +199,7 @@ impl Facts for FileFacts {
             .cloned()
             .collect())
     }
-    fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         // A dry run cannot ask GitHub for the branch head; the PR's base SHA
         // as the payload (or --pull-request) reported it is the best answer.
         self.pull_request
@@ -206,7 +207,7 @@ impl Facts for FileFacts {
             .map(|p| p.base_sha.clone())
             .ok_or_else(|| missing("the base branch's SHA", "--pull-request FILE"))
     }
-    fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         Err(FactError {
             fact: "the comment's text",
             message: "CodeCommit comment events do not carry it, and a dry run cannot fetch it"
@@ -214,7 +215,7 @@ impl Facts for FileFacts {
             retryable: false,
         })
     }
-    fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
+    async fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
         self.changed_files
             .clone()
             .ok_or_else(|| missing("the push's changed files", "--changed-files FILE"))
@@ -279,7 +280,8 @@ fn plan_event_cmd(a: &EventArgs) -> Result<Value, String> {
         now,
         explain: a.explain,
     };
-    let plan = plan_event(&ctx, &event, &mut facts).map_err(|e| e.to_string())?;
+    let plan = futures_executor::block_on(plan_event(&ctx, &event, &mut facts))
+        .map_err(|e| e.to_string())?;
     Ok(plan_json(&plan, a.explain))
 }
 

@@ -69,36 +69,37 @@ struct BenchFacts {
     files: Vec<String>,
 }
 
+#[async_trait::async_trait]
 impl Facts for BenchFacts {
-    fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
+    async fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
         Ok(self.files.clone())
     }
-    fn is_member(&mut self, _: &str, _: &str) -> Result<bool, FactError> {
+    async fn is_member(&mut self, _: &str, _: &str) -> Result<bool, FactError> {
         Ok(true)
     }
-    fn is_collaborator(&mut self, _: &str, _: &str, _: &str) -> Result<bool, FactError> {
+    async fn is_collaborator(&mut self, _: &str, _: &str, _: &str) -> Result<bool, FactError> {
         Ok(false)
     }
     fn is_bot(&self, _: &str) -> bool {
         false
     }
-    fn pull_request(&mut self, _: &Repo, _: i64) -> Result<PullRequest, FactError> {
+    async fn pull_request(&mut self, _: &Repo, _: i64) -> Result<PullRequest, FactError> {
         Err(FactError {
             fact: "pull request",
             message: "not needed".into(),
             retryable: false,
         })
     }
-    fn pr_jobs(&mut self, _: &Repo, _: i64) -> Result<Vec<ProwJob>, FactError> {
+    async fn pr_jobs(&mut self, _: &Repo, _: i64) -> Result<Vec<ProwJob>, FactError> {
         Ok(vec![])
     }
-    fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         Ok("0a1b2c3d".into())
     }
-    fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         Ok(String::new())
     }
-    fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
+    async fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
         Ok(vec![])
     }
 }
@@ -136,11 +137,17 @@ fn bench(c: &mut Criterion) {
         explain: false,
     };
     let mut facts = BenchFacts { files };
-    let warm = plan_event(&ctx, &event, &mut facts).unwrap();
+    let warm = futures_executor::block_on(plan_event(&ctx, &event, &mut facts)).unwrap();
     // always_run (75) + skip_if_only_changed (75: no .md or docs files).
     assert_eq!(warm.jobs.len(), 150);
     c.bench_function("plan_pull_request_opened_300_jobs_500_files", |b| {
-        b.iter(|| black_box(plan_event(&ctx, black_box(&event), &mut facts)))
+        b.iter(|| {
+            black_box(futures_executor::block_on(plan_event(
+                &ctx,
+                black_box(&event),
+                &mut facts,
+            )))
+        })
     });
 }
 

@@ -108,23 +108,24 @@ impl FakeFacts {
     }
 }
 
+#[async_trait::async_trait]
 impl Facts for FakeFacts {
-    fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
+    async fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
         self.count("changed_files");
         Ok(self.changed.clone())
     }
-    fn is_member(&mut self, _: &str, login: &str) -> Result<bool, FactError> {
+    async fn is_member(&mut self, _: &str, login: &str) -> Result<bool, FactError> {
         self.count("is_member");
         Ok(self.members.contains(&login))
     }
-    fn is_collaborator(&mut self, _: &str, _: &str, login: &str) -> Result<bool, FactError> {
+    async fn is_collaborator(&mut self, _: &str, _: &str, login: &str) -> Result<bool, FactError> {
         self.count("is_collaborator");
         Ok(self.collaborators.contains(&login))
     }
     fn is_bot(&self, login: &str) -> bool {
         login == "skiff-bot"
     }
-    fn pull_request(&mut self, _: &Repo, _: i64) -> Result<PullRequest, FactError> {
+    async fn pull_request(&mut self, _: &Repo, _: i64) -> Result<PullRequest, FactError> {
         self.count("pull_request");
         self.pr.clone().ok_or(FactError {
             fact: "pull request",
@@ -132,19 +133,19 @@ impl Facts for FakeFacts {
             retryable: false,
         })
     }
-    fn pr_jobs(&mut self, _: &Repo, _: i64) -> Result<Vec<ProwJob>, FactError> {
+    async fn pr_jobs(&mut self, _: &Repo, _: i64) -> Result<Vec<ProwJob>, FactError> {
         self.count("pr_jobs");
         Ok(self.jobs.clone())
     }
-    fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         self.count("base_sha");
         Ok("base000".into())
     }
-    fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         self.count("comment_body");
         Ok("/test e2e".into())
     }
-    fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
+    async fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
         self.count("push_changes");
         Ok(self.changed.clone())
     }
@@ -208,7 +209,7 @@ fn plan_with(config: &'static Config, event: &Event, facts: &mut FakeFacts) -> P
         now: "2026-11-23T10:00:00Z".parse().unwrap(),
         explain: true,
     };
-    plan_event(&ctx, event, facts).unwrap()
+    futures_executor::block_on(plan_event(&ctx, event, facts)).unwrap()
 }
 
 fn plan(event: &Event, facts: &mut FakeFacts) -> Plan<'static> {

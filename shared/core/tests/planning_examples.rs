@@ -42,20 +42,21 @@ fn config_for(full_name: &str) -> Config {
 /// Everyone is trusted; the PR is open on `main`.
 struct TrustingFacts;
 
+#[async_trait::async_trait]
 impl Facts for TrustingFacts {
-    fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
+    async fn changed_files(&mut self, _: &Repo, _: i64) -> Result<Vec<String>, FactError> {
         Ok(vec!["src/main.go".into()])
     }
-    fn is_member(&mut self, _: &str, _: &str) -> Result<bool, FactError> {
+    async fn is_member(&mut self, _: &str, _: &str) -> Result<bool, FactError> {
         Ok(true)
     }
-    fn is_collaborator(&mut self, _: &str, _: &str, _: &str) -> Result<bool, FactError> {
+    async fn is_collaborator(&mut self, _: &str, _: &str, _: &str) -> Result<bool, FactError> {
         Ok(true)
     }
     fn is_bot(&self, _: &str) -> bool {
         false
     }
-    fn pull_request(&mut self, repo: &Repo, number: i64) -> Result<PullRequest, FactError> {
+    async fn pull_request(&mut self, repo: &Repo, number: i64) -> Result<PullRequest, FactError> {
         Ok(PullRequest {
             repo: repo.clone(),
             number,
@@ -66,16 +67,16 @@ impl Facts for TrustingFacts {
             ..PullRequest::default()
         })
     }
-    fn pr_jobs(&mut self, _: &Repo, _: i64) -> Result<Vec<ProwJob>, FactError> {
+    async fn pr_jobs(&mut self, _: &Repo, _: i64) -> Result<Vec<ProwJob>, FactError> {
         Ok(vec![])
     }
-    fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn base_sha(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         Ok("base".into())
     }
-    fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
+    async fn comment_body(&mut self, _: &Repo, _: &str) -> Result<String, FactError> {
         Ok(String::new())
     }
-    fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
+    async fn push_changes(&mut self, _: &PushEvent) -> Result<Vec<String>, FactError> {
         Ok(vec![])
     }
 }
@@ -122,7 +123,7 @@ fn every_supported_example_payload_plans_as_prow_would() {
                 now: "2026-11-23T10:00:00Z".parse().unwrap(),
                 explain: true,
             };
-            let plan = plan_event(&ctx, &event, &mut TrustingFacts)
+            let plan = futures_executor::block_on(plan_event(&ctx, &event, &mut TrustingFacts))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             planned += 1;
             let jobs: Vec<&str> = plan.jobs.iter().map(|j| j.name()).collect();

@@ -19,25 +19,31 @@ pub struct FactError {
 
 /// What the planner may ask. Implemented over GitHub / CodeCommit and the job
 /// store by the trigger function, and over files by `skiff plan`.
-pub trait Facts {
+#[async_trait::async_trait]
+pub trait Facts: Send {
     /// Paths a pull request changes (GitHub's "list pull request files").
-    fn changed_files(&mut self, repo: &Repo, number: i64) -> Result<Vec<String>, FactError>;
+    async fn changed_files(&mut self, repo: &Repo, number: i64) -> Result<Vec<String>, FactError>;
     /// Whether `login` is a member of `org`.
-    fn is_member(&mut self, org: &str, login: &str) -> Result<bool, FactError>;
+    async fn is_member(&mut self, org: &str, login: &str) -> Result<bool, FactError>;
     /// Whether `login` is a collaborator on `org/repo`.
-    fn is_collaborator(&mut self, org: &str, repo: &str, login: &str) -> Result<bool, FactError>;
+    async fn is_collaborator(
+        &mut self,
+        org: &str,
+        repo: &str,
+        login: &str,
+    ) -> Result<bool, FactError>;
     /// Whether `login` is Skiff's own bot account.
     fn is_bot(&self, login: &str) -> bool;
     /// The pull request, as `GET /repos/{org}/{repo}/pulls/{number}` returns it.
-    fn pull_request(&mut self, repo: &Repo, number: i64) -> Result<PullRequest, FactError>;
+    async fn pull_request(&mut self, repo: &Repo, number: i64) -> Result<PullRequest, FactError>;
     /// Earlier presubmit records of the pull request (for `/retest` and aborts).
-    fn pr_jobs(&mut self, repo: &Repo, number: i64) -> Result<Vec<ProwJob>, FactError>;
+    async fn pr_jobs(&mut self, repo: &Repo, number: i64) -> Result<Vec<ProwJob>, FactError>;
     /// The current SHA of the base branch (Prow reads it at event time).
-    fn base_sha(&mut self, repo: &Repo, base_ref: &str) -> Result<String, FactError>;
+    async fn base_sha(&mut self, repo: &Repo, base_ref: &str) -> Result<String, FactError>;
     /// A comment's text when the event did not carry it (CodeCommit).
-    fn comment_body(&mut self, repo: &Repo, comment_id: &str) -> Result<String, FactError>;
+    async fn comment_body(&mut self, repo: &Repo, comment_id: &str) -> Result<String, FactError>;
     /// Paths a push changes when the event did not list them (CodeCommit).
-    fn push_changes(&mut self, push: &PushEvent) -> Result<Vec<String>, FactError>;
+    async fn push_changes(&mut self, push: &PushEvent) -> Result<Vec<String>, FactError>;
 }
 
 /// Remembers every answer for the length of one event.
@@ -68,24 +74,28 @@ impl<'a> Cached<'a> {
         }
     }
 
-    pub fn changed_files(&mut self, repo: &Repo, number: i64) -> Result<&[String], FactError> {
+    pub async fn changed_files(
+        &mut self,
+        repo: &Repo,
+        number: i64,
+    ) -> Result<&[String], FactError> {
         if self.changed_files.is_none() {
-            self.changed_files = Some(self.inner.changed_files(repo, number)?);
+            self.changed_files = Some(self.inner.changed_files(repo, number).await?);
         }
         Ok(self.changed_files.as_deref().unwrap_or_default())
     }
 
-    pub fn is_member(&mut self, org: &str, login: &str) -> Result<bool, FactError> {
+    pub async fn is_member(&mut self, org: &str, login: &str) -> Result<bool, FactError> {
         let key = (org.to_string(), login.to_string());
         if let Some(v) = self.members.get(&key) {
             return Ok(*v);
         }
-        let v = self.inner.is_member(org, login)?;
+        let v = self.inner.is_member(org, login).await?;
         self.members.insert(key, v);
         Ok(v)
     }
 
-    pub fn is_collaborator(
+    pub async fn is_collaborator(
         &mut self,
         org: &str,
         repo: &str,
@@ -95,7 +105,7 @@ impl<'a> Cached<'a> {
         if let Some(v) = self.collaborators.get(&key) {
             return Ok(*v);
         }
-        let v = self.inner.is_collaborator(org, repo, login)?;
+        let v = self.inner.is_collaborator(org, repo, login).await?;
         self.collaborators.insert(key, v);
         Ok(v)
     }
@@ -105,7 +115,7 @@ impl<'a> Cached<'a> {
     }
 
     /// The PR: the one the event carried, or fetched once.
-    pub fn pull_request(
+    pub async fn pull_request(
         &mut self,
         repo: &Repo,
         number: i64,
@@ -115,7 +125,7 @@ impl<'a> Cached<'a> {
             return Ok(pr.clone());
         }
         if self.pull_request.is_none() {
-            self.pull_request = Some(self.inner.pull_request(repo, number)?);
+            self.pull_request = Some(self.inner.pull_request(repo, number).await?);
         }
         self.pull_request.clone().ok_or_else(|| FactError {
             fact: "pull request",
@@ -124,32 +134,36 @@ impl<'a> Cached<'a> {
         })
     }
 
-    pub fn pr_jobs(&mut self, repo: &Repo, number: i64) -> Result<&[ProwJob], FactError> {
+    pub async fn pr_jobs(&mut self, repo: &Repo, number: i64) -> Result<&[ProwJob], FactError> {
         if self.pr_jobs.is_none() {
-            self.pr_jobs = Some(self.inner.pr_jobs(repo, number)?);
+            self.pr_jobs = Some(self.inner.pr_jobs(repo, number).await?);
         }
         Ok(self.pr_jobs.as_deref().unwrap_or_default())
     }
 
-    pub fn base_sha(&mut self, repo: &Repo, base_ref: &str) -> Result<String, FactError> {
+    pub async fn base_sha(&mut self, repo: &Repo, base_ref: &str) -> Result<String, FactError> {
         if self.base_sha.is_none() {
-            self.base_sha = Some(self.inner.base_sha(repo, base_ref)?);
+            self.base_sha = Some(self.inner.base_sha(repo, base_ref).await?);
         }
         Ok(self.base_sha.clone().unwrap_or_default())
     }
 
-    pub fn comment_body(&mut self, repo: &Repo, comment_id: &str) -> Result<String, FactError> {
+    pub async fn comment_body(
+        &mut self,
+        repo: &Repo,
+        comment_id: &str,
+    ) -> Result<String, FactError> {
         if self.comment_body.is_none() {
-            self.comment_body = Some(self.inner.comment_body(repo, comment_id)?);
+            self.comment_body = Some(self.inner.comment_body(repo, comment_id).await?);
         }
         Ok(self.comment_body.clone().unwrap_or_default())
     }
 
-    pub fn push_changes(&mut self, push: &PushEvent) -> Result<&[String], FactError> {
+    pub async fn push_changes(&mut self, push: &PushEvent) -> Result<&[String], FactError> {
         if self.push_changes.is_none() {
             self.push_changes = Some(match &push.changed_files {
                 Some(files) => files.clone(),
-                None => self.inner.push_changes(push)?,
+                None => self.inner.push_changes(push).await?,
             });
         }
         Ok(self.push_changes.as_deref().unwrap_or_default())

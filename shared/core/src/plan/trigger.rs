@@ -48,7 +48,7 @@ pub struct Context<'a> {
 }
 
 /// Plans one event.
-pub fn plan_event<'c>(
+pub async fn plan_event<'c>(
     ctx: &Context<'c>,
     event: &Event,
     facts: &mut dyn Facts,
@@ -59,10 +59,10 @@ pub fn plan_event<'c>(
         facts: &mut facts,
     };
     match event {
-        Event::PullRequest(e) => p.pull_request(e),
-        Event::Comment(e) => p.comment(e),
-        Event::Push(e) => p.push(e),
-        Event::Rerun(e) => p.rerun(e),
+        Event::PullRequest(e) => p.pull_request(e).await,
+        Event::Comment(e) => p.comment(e).await,
+        Event::Push(e) => p.push(e).await,
+        Event::Rerun(e) => p.rerun(e).await,
         Event::Ignored { event, reason } => Ok(Plan::noted(format!("{event}: {reason}"))),
     }
 }
@@ -137,11 +137,21 @@ impl<'c> Planner<'c, '_, '_> {
 
     /// Prow's `TrustedUser`: the bot, an org member, a collaborator (unless
     /// only_org_members), a trusted app's `[bot]`, a member of trusted_org.
-    fn trusted_user(&mut self, t: &Trigger, repo: &Repo, login: &str) -> Result<bool, FactError> {
-        if self.facts.is_bot(login) || self.facts.is_member(&repo.org, login)? {
+    async fn trusted_user(
+        &mut self,
+        t: &Trigger,
+        repo: &Repo,
+        login: &str,
+    ) -> Result<bool, FactError> {
+        if self.facts.is_bot(login) || self.facts.is_member(&repo.org, login).await? {
             return Ok(true);
         }
-        if !t.only_org_members && self.facts.is_collaborator(&repo.org, &repo.repo, login)? {
+        if !t.only_org_members
+            && self
+                .facts
+                .is_collaborator(&repo.org, &repo.repo, login)
+                .await?
+        {
             return Ok(true);
         }
         if let Some(app) = login.strip_suffix("[bot]")
@@ -150,17 +160,17 @@ impl<'c> Planner<'c, '_, '_> {
             return Ok(true);
         }
         if !t.trusted_org.is_empty() && t.trusted_org != repo.org {
-            return self.facts.is_member(&t.trusted_org, login);
+            return self.facts.is_member(&t.trusted_org, login).await;
         }
         Ok(false)
     }
 
     /// A PR is trusted when its author is, or it carries `ok-to-test`.
-    fn trusted_pr(&mut self, t: &Trigger, pr: &PullRequest) -> Result<bool, FactError> {
-        Ok(self.trusted_user(t, &pr.repo, &pr.author)? || pr.has_label(OK_TO_TEST))
+    async fn trusted_pr(&mut self, t: &Trigger, pr: &PullRequest) -> Result<bool, FactError> {
+        Ok(self.trusted_user(t, &pr.repo, &pr.author).await? || pr.has_label(OK_TO_TEST))
     }
 
-    fn pull_request(&mut self, e: &PullRequestEvent) -> Result<Plan<'c>, FactError> {
+    async fn pull_request(&mut self, e: &PullRequestEvent) -> Result<Plan<'c>, FactError> {
         let pr = &e.pr;
         if !self.trigger_enabled(&pr.repo) {
             return Ok(Plan::noted(format!(
@@ -181,12 +191,12 @@ impl<'c> Planner<'c, '_, '_> {
         };
         match &e.action {
             PrAction::Opened => {
-                if self.trusted_user(&t, &pr.repo, &pr.author)? {
+                if self.trusted_user(&t, &pr.repo, &pr.author).await? {
                     if pr.draft {
                         plan.comments.push(draft_message());
                         self.skip_all(&mut plan, pr, "the pull request is a draft");
                     } else {
-                        self.build_all(&mut plan, pr, &BTreeMap::new())?;
+                        self.build_all(&mut plan, pr, &BTreeMap::new()).await?;
                     }
                 } else {
                     plan.comments.push(welcome_message(&t, pr));
@@ -209,17 +219,17 @@ impl<'c> Planner<'c, '_, '_> {
                         pr: Some(pr.clone()),
                         html_url: pr.html_url.clone(),
                     };
-                    let from_body = self.comment(&as_comment)?;
+                    let from_body = self.comment(&as_comment).await?;
                     if from_body.note.is_none() {
                         plan.merge(from_body);
                     }
                 }
             }
             PrAction::Reopened | PrAction::ReadyForReview => {
-                self.build_all_if_trusted(&mut plan, &t, pr)?;
+                self.build_all_if_trusted(&mut plan, &t, pr).await?;
             }
             PrAction::Edited { base_changed: true } => {
-                self.build_all_if_trusted(&mut plan, &t, pr)?;
+                self.build_all_if_trusted(&mut plan, &t, pr).await?;
             }
             PrAction::Edited {
                 base_changed: false,
@@ -229,16 +239,17 @@ impl<'c> Planner<'c, '_, '_> {
                 ));
             }
             PrAction::Synchronize => {
-                self.abort_all(&mut plan, pr)?;
-                self.build_all_if_trusted(&mut plan, &t, pr)?;
+                self.abort_all(&mut plan, pr).await?;
+                self.build_all_if_trusted(&mut plan, &t, pr).await?;
             }
             PrAction::Labeled { label } if label == LGTM => {
-                if self.trusted_pr(&t, pr)? {
+                if self.trusted_pr(&t, pr).await? {
                     return Ok(Plan::noted(
                         "lgtm on a trusted pull request: its jobs already started when it was opened or updated",
                     ));
                 }
-                self.build_all_but_drafts(&mut plan, pr, &BTreeMap::new())?;
+                self.build_all_but_drafts(&mut plan, pr, &BTreeMap::new())
+                    .await?;
             }
             PrAction::Labeled { label } if label == OK_TO_TEST => {
                 if self.facts.is_bot(&e.sender) {
@@ -248,10 +259,11 @@ impl<'c> Planner<'c, '_, '_> {
                         "ok-to-test added by the bot itself: already handled",
                     ));
                 }
-                self.build_all_but_drafts(&mut plan, pr, &BTreeMap::new())?;
+                self.build_all_but_drafts(&mut plan, pr, &BTreeMap::new())
+                    .await?;
             }
             PrAction::Closed | PrAction::ConvertedToDraft => {
-                self.abort_all(&mut plan, pr)?;
+                self.abort_all(&mut plan, pr).await?;
                 if plan.abort.is_empty() {
                     plan.note = Some("no running presubmits to abort".into());
                 }
@@ -274,24 +286,24 @@ impl<'c> Planner<'c, '_, '_> {
         }
     }
 
-    fn build_all_if_trusted(
+    async fn build_all_if_trusted(
         &mut self,
         plan: &mut Plan<'c>,
         t: &Trigger,
         pr: &PullRequest,
     ) -> Result<(), FactError> {
-        if self.trusted_pr(t, pr)? {
+        if self.trusted_pr(t, pr).await? {
             if pr.has_label(NEEDS_OK_TO_TEST) {
                 plan.remove_label(NEEDS_OK_TO_TEST);
             }
-            self.build_all_but_drafts(plan, pr, &BTreeMap::new())
+            self.build_all_but_drafts(plan, pr, &BTreeMap::new()).await
         } else {
             self.skip_all(plan, pr, &untrusted_reason(pr));
             Ok(())
         }
     }
 
-    fn build_all_but_drafts(
+    async fn build_all_but_drafts(
         &mut self,
         plan: &mut Plan<'c>,
         pr: &PullRequest,
@@ -301,25 +313,25 @@ impl<'c> Planner<'c, '_, '_> {
             self.skip_all(plan, pr, "the pull request is a draft");
             return Ok(());
         }
-        self.build_all(plan, pr, labels)
+        self.build_all(plan, pr, labels).await
     }
 
-    fn build_all(
+    async fn build_all(
         &mut self,
         plan: &mut Plan<'c>,
         pr: &PullRequest,
         labels: &BTreeMap<String, String>,
     ) -> Result<(), FactError> {
         let filters = Filters(vec![Filter::TestAll]);
-        let to_run = self.filter_presubmits(plan, &filters, pr)?;
-        self.run_requested(plan, pr, &to_run, labels)
+        let to_run = self.filter_presubmits(plan, &filters, pr).await?;
+        self.run_requested(plan, pr, &to_run, labels).await
     }
 
     /// Prow's `FilterPresubmits`: the filters choose, `ShouldRun` confirms.
-    fn filter_presubmits(
+    async fn filter_presubmits(
         &mut self,
         plan: &mut Plan<'c>,
-        filters: &Filters,
+        filters: &Filters<'_>,
         pr: &PullRequest,
     ) -> Result<Vec<usize>, FactError> {
         let presubmits = self.presubmits(&pr.repo);
@@ -349,7 +361,7 @@ impl<'c> Planner<'c, '_, '_> {
             let index = regexes.change_index(&format!("presubmits/{repo_key}"), || {
                 presubmits.iter().map(|p| &p.changes).collect()
             });
-            let files = self.facts.changed_files(&pr.repo, pr.number)?;
+            let files = self.facts.changed_files(&pr.repo, pr.number).await?;
             let verdicts = index.evaluate(regexes, files);
             for i in needs_changes {
                 let p = &presubmits[i];
@@ -365,7 +377,7 @@ impl<'c> Planner<'c, '_, '_> {
     }
 
     /// Prow's `RunRequested`: nothing on a PR GitHub reports as conflicting.
-    fn run_requested(
+    async fn run_requested(
         &mut self,
         plan: &mut Plan<'c>,
         pr: &PullRequest,
@@ -384,7 +396,7 @@ impl<'c> Planner<'c, '_, '_> {
         if to_run.is_empty() {
             return Ok(());
         }
-        let base_sha = self.facts.base_sha(&pr.repo, &pr.base_ref)?;
+        let base_sha = self.facts.base_sha(&pr.repo, &pr.base_ref).await?;
         let refs = Arc::new(pr_refs(pr, &base_sha));
         let labels = Arc::new(labels.clone());
         let key_prefix: Arc<str> = Arc::from(format!(
@@ -410,8 +422,8 @@ impl<'c> Planner<'c, '_, '_> {
     }
 
     /// Every incomplete presubmit of the PR is aborted (a new push, a close).
-    fn abort_all(&mut self, plan: &mut Plan<'c>, pr: &PullRequest) -> Result<(), FactError> {
-        let jobs = self.facts.pr_jobs(&pr.repo, pr.number)?;
+    async fn abort_all(&mut self, plan: &mut Plan<'c>, pr: &PullRequest) -> Result<(), FactError> {
+        let jobs = self.facts.pr_jobs(&pr.repo, pr.number).await?;
         for j in jobs {
             let refs = j.spec.refs.as_ref();
             let same_pr = refs.is_some_and(|r| {
@@ -432,7 +444,7 @@ impl<'c> Planner<'c, '_, '_> {
         Ok(())
     }
 
-    fn comment(&mut self, e: &CommentEvent) -> Result<Plan<'c>, FactError> {
+    async fn comment(&mut self, e: &CommentEvent) -> Result<Plan<'c>, FactError> {
         let ignore = |why: &str| Ok(Plan::noted(why.to_string()));
         if e.action != CommentAction::Created {
             return ignore("only new comments are read; edits and deletions start nothing");
@@ -454,7 +466,7 @@ impl<'c> Planner<'c, '_, '_> {
         }
         let body = match (&e.body, &e.comment_id) {
             (Some(b), _) => b.clone(),
-            (None, Some(id)) => self.facts.comment_body(&e.repo, id)?,
+            (None, Some(id)) => self.facts.comment_body(&e.repo, id).await?,
             (None, None) => String::new(),
         };
         let text = filter::drop_code_blocks(&body);
@@ -472,9 +484,12 @@ impl<'c> Planner<'c, '_, '_> {
             target: Some(reply_target),
             ..Plan::new(self.ctx.explain)
         };
-        let commenter_trusted = self.trusted_user(&t, &e.repo, &e.author)?;
-        let pr = self.facts.pull_request(&e.repo, e.number, e.pr.as_ref())?;
-        if !commenter_trusted && !self.trusted_pr(&t, &pr)? {
+        let commenter_trusted = self.trusted_user(&t, &e.repo, &e.author).await?;
+        let pr = self
+            .facts
+            .pull_request(&e.repo, e.number, e.pr.as_ref())
+            .await?;
+        if !commenter_trusted && !self.trusted_pr(&t, &pr).await? {
             let msg = if t.ignore_ok_to_test {
                 "PRs from untrusted users cannot be marked as trusted with `/ok-to-test` in this repo meaning untrusted PR authors can never trigger tests themselves. Collaborators can still trigger tests on the PR using `/test`."
             } else {
@@ -517,15 +532,15 @@ impl<'c> Planner<'c, '_, '_> {
         let wants_contexts =
             filter::RETEST.is_match(&text) || filter::RETEST_REQUIRED.is_match(&text);
         let contexts: Option<Contexts> = if wants_contexts {
-            let jobs = self.facts.pr_jobs(&e.repo, e.number)?;
+            let jobs = self.facts.pr_jobs(&e.repo, e.number).await?;
             Some(filter::contexts_on(jobs, &pr.head_sha))
         } else {
             None
         };
         let filters = filter::comment_filters(honor, &text, contexts.as_ref());
-        let to_run = self.filter_presubmits(&mut plan, &filters, &pr)?;
+        let to_run = self.filter_presubmits(&mut plan, &filters, &pr).await?;
         if let Some(note) = help::respond_with_help(&text, to_run.len()) {
-            let available = self.available(&pr)?;
+            let available = self.available(&pr).await?;
             let msg = help::help_message(&e.repo.org, &e.repo.repo, &pr.base_ref, note, &available);
             plan.comments
                 .push(reply(&body, &e.html_url, &e.author, &msg));
@@ -536,15 +551,17 @@ impl<'c> Planner<'c, '_, '_> {
             labels.insert(RETEST.to_string(), "true".to_string());
         }
         plan.prune_help_comments = help::prunes_help(&text);
-        self.run_requested(&mut plan, &pr, &to_run, &labels)?;
+        self.run_requested(&mut plan, &pr, &to_run, &labels).await?;
         Ok(plan)
     }
 
     /// What a help reply lists: jobs `/test all` would run, and the rerun
     /// command of every job that may run on this branch.
-    fn available(&mut self, pr: &PullRequest) -> Result<Available, FactError> {
+    async fn available(&mut self, pr: &PullRequest) -> Result<Available, FactError> {
         let mut scratch = Plan::new(false);
-        let test_all = self.filter_presubmits(&mut scratch, &Filters(vec![Filter::TestAll]), pr)?;
+        let test_all = self
+            .filter_presubmits(&mut scratch, &Filters(vec![Filter::TestAll]), pr)
+            .await?;
         let presubmits = self.presubmits(&pr.repo);
         let mut a = Available::default();
         for i in test_all {
@@ -564,7 +581,7 @@ impl<'c> Planner<'c, '_, '_> {
         Ok(a)
     }
 
-    fn push(&mut self, e: &PushEvent) -> Result<Plan<'c>, FactError> {
+    async fn push(&mut self, e: &PushEvent) -> Result<Plan<'c>, FactError> {
         if e.is_deletion() {
             return Ok(Plan::noted(format!(
                 "{} was deleted: deletions start nothing",
@@ -605,7 +622,7 @@ impl<'c> Planner<'c, '_, '_> {
             }
             let runs = if p.changes.could_run() {
                 if verdicts.is_none() {
-                    let files = self.facts.push_changes(e)?;
+                    let files = self.facts.push_changes(e).await?;
                     file_count = files.len();
                     verdicts = Some(index.evaluate(regexes, files));
                 }
@@ -648,7 +665,7 @@ impl<'c> Planner<'c, '_, '_> {
     /// GitHub's Re-run button: a check run reruns its job (like `/test <job>`),
     /// a check suite reruns what failed (like `/retest`). The person who
     /// pressed it must be trusted, or the PR must be.
-    fn rerun(&mut self, e: &RerunEvent) -> Result<Plan<'c>, FactError> {
+    async fn rerun(&mut self, e: &RerunEvent) -> Result<Plan<'c>, FactError> {
         let Some(&number) = e.pulls.first() else {
             return Ok(Plan::noted(
                 "re-run of a check that belongs to no pull request: Skiff reruns presubmits only",
@@ -661,7 +678,7 @@ impl<'c> Planner<'c, '_, '_> {
             )));
         }
         let t = self.trigger_config(&e.repo);
-        let pr = self.facts.pull_request(&e.repo, number, None)?;
+        let pr = self.facts.pull_request(&e.repo, number, None).await?;
         let mut plan = Plan {
             target: Some(target(&pr)),
             ..Plan::new(self.ctx.explain)
@@ -669,11 +686,11 @@ impl<'c> Planner<'c, '_, '_> {
         if !pr.is_open() {
             return Ok(Plan::noted("re-run on a closed pull request"));
         }
-        if !self.trusted_user(&t, &e.repo, &e.sender)? && !self.trusted_pr(&t, &pr)? {
+        if !self.trusted_user(&t, &e.repo, &e.sender).await? && !self.trusted_pr(&t, &pr).await? {
             self.skip_all(&mut plan, &pr, &untrusted_reason(&pr));
             return Ok(plan);
         }
-        let jobs = self.facts.pr_jobs(&e.repo, number)?;
+        let jobs = self.facts.pr_jobs(&e.repo, number).await?;
         let contexts = filter::contexts_on(jobs, &pr.head_sha);
         let mut labels = BTreeMap::new();
         let to_run = match &e.check_name {
@@ -696,10 +713,10 @@ impl<'c> Planner<'c, '_, '_> {
                 let filters = Filters(vec![Filter::Retest {
                     contexts: &contexts,
                 }]);
-                self.filter_presubmits(&mut plan, &filters, &pr)?
+                self.filter_presubmits(&mut plan, &filters, &pr).await?
             }
         };
-        self.run_requested(&mut plan, &pr, &to_run, &labels)?;
+        self.run_requested(&mut plan, &pr, &to_run, &labels).await?;
         Ok(plan)
     }
 }
