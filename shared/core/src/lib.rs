@@ -9,6 +9,8 @@ pub mod diagnostics;
 pub mod duration;
 pub mod event;
 pub mod gojson;
+pub mod messages;
 pub mod plan;
+pub mod ports;
 pub mod prowjob;
 pub mod yaml;
