@@ -59,7 +59,10 @@ mod tests {
             m.to_body(),
             r#"{"source":"github","event":"push","delivery":"d-1","body":"{}"}"#
         );
-        assert_eq!(serde_json::from_str::<EventMessage>(&m.to_body()).unwrap(), m);
+        assert_eq!(
+            serde_json::from_str::<EventMessage>(&m.to_body()).unwrap(),
+            m
+        );
         let d = DispatchMessage { id: "j".into() };
         assert_eq!(d.to_body(), r#"{"id":"j"}"#);
     }

@@ -53,7 +53,11 @@ pub enum JobQuery {
     /// Every record.
     All,
     /// Presubmits (and batches) of one pull request.
-    Pull { org: String, repo: String, number: i64 },
+    Pull {
+        org: String,
+        repo: String,
+        number: i64,
+    },
     /// Runs of one job, by name.
     Job { name: String },
     /// Records not complete yet (triggered, pending, aborted-not-cleaned-up).
@@ -217,8 +221,12 @@ pub struct Comment {
 pub trait Scm: Send + Sync {
     /// The bot's own login (its comments and labels are not acted on).
     fn bot_login(&self) -> &str;
-    async fn pull_request(&self, org: &str, repo: &str, number: i64)
-    -> PortResult<crate::event::PullRequest>;
+    async fn pull_request(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+    ) -> PortResult<crate::event::PullRequest>;
     async fn changed_files(&self, org: &str, repo: &str, number: i64) -> PortResult<Vec<String>>;
     async fn is_member(&self, org: &str, login: &str) -> PortResult<bool>;
     async fn is_collaborator(&self, org: &str, repo: &str, login: &str) -> PortResult<bool>;
@@ -227,14 +235,29 @@ pub trait Scm: Send + Sync {
     /// A comment's text by id (CodeCommit events do not carry it).
     async fn comment_body(&self, org: &str, repo: &str, id: &str) -> PortResult<String>;
     /// Files changed between two commits (CodeCommit pushes do not list them).
-    async fn compare_files(&self, org: &str, repo: &str, base: &str, head: &str)
-    -> PortResult<Vec<String>>;
+    async fn compare_files(
+        &self,
+        org: &str,
+        repo: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Vec<String>>;
 
-    async fn create_status(&self, org: &str, repo: &str, sha: &str, status: &CommitStatus)
-    -> PortResult<()>;
+    async fn create_status(
+        &self,
+        org: &str,
+        repo: &str,
+        sha: &str,
+        status: &CommitStatus,
+    ) -> PortResult<()>;
     async fn list_comments(&self, org: &str, repo: &str, number: i64) -> PortResult<Vec<Comment>>;
-    async fn create_comment(&self, org: &str, repo: &str, number: i64, body: &str)
-    -> PortResult<()>;
+    async fn create_comment(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        body: &str,
+    ) -> PortResult<()>;
     async fn edit_comment(&self, org: &str, repo: &str, id: i64, body: &str) -> PortResult<()>;
     async fn delete_comment(&self, org: &str, repo: &str, id: i64) -> PortResult<()>;
     async fn add_label(&self, org: &str, repo: &str, number: i64, label: &str) -> PortResult<()>;

@@ -1,1 +1,576 @@
-//! placeholder
+//! Job records and dedupe keys in SQLite: the embedded twin of the DynamoDB
+//! jobs table. The same file holds the queues ([`crate::queue`]); both open it
+//! through one [`Db`] handle.
+//!
+//! Durability: the file is in WAL mode with `synchronous=FULL`, and every write
+//! is one `BEGIN IMMEDIATE` transaction, so a write that returned `Ok` survives
+//! `kill -9` (and power loss), and a write that was cut short leaves nothing
+//! behind. A record is stored as its JSON next to the few columns the queries
+//! filter and sort on; the columns are derived from the JSON in the same
+//! statement, so they cannot disagree.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, params_from_iter};
+use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult};
+use skiff_core::prowjob::{ProwJob, ProwJobType};
+
+use crate::clock::SystemClock;
+
+/// Bumped when the schema changes in a way an older binary cannot read.
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for another process (a second `skiff dev`, a
+/// `sqlite3` shell) to release the file before reporting it busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id          TEXT PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    job_name    TEXT NOT NULL,
+    job_type    TEXT,
+    state       TEXT,
+    complete    INTEGER NOT NULL,
+    -- Whole seconds, as the record's JSON keeps them; NULL sorts last.
+    start_time  INTEGER,
+    record      TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jobs_by_start ON jobs (start_time, id);
+CREATE INDEX IF NOT EXISTS jobs_by_name ON jobs (job_name, start_time, id);
+CREATE INDEX IF NOT EXISTS jobs_by_completion ON jobs (complete, start_time, id);
+
+-- One row per pull a job tests: a batch belongs to every pull it merges.
+CREATE TABLE IF NOT EXISTS job_pulls (
+    org     TEXT NOT NULL,
+    repo    TEXT NOT NULL,
+    number  INTEGER NOT NULL,
+    job_id  TEXT NOT NULL,
+    PRIMARY KEY (org, repo, number, job_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS job_pulls_by_job ON job_pulls (job_id);
+
+CREATE TABLE IF NOT EXISTS dedupe_keys (
+    key      TEXT PRIMARY KEY,
+    -- Unix milliseconds; the key is live while this is after now.
+    expires  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS dedupe_keys_by_expiry ON dedupe_keys (expires);
+";
+
+/// One SQLite file (or in-memory database) shared by the job store and every
+/// queue. Cloning shares the connection.
+///
+/// One connection behind a mutex, used from `spawn_blocking`: SQLite allows a
+/// single writer anyway, and every commit waits for an `fsync`, which must
+/// not stall the async worker threads the other handlers run on.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up
+    /// to date.
+    pub fn open(path: impl AsRef<Path>) -> PortResult<Db> {
+        let path = path.as_ref();
+        Connection::open(path)
+            .map_err(sql)
+            .and_then(Db::init)
+            .map_err(|e| in_file(path, e))
+    }
+
+    /// A private database that lives as long as this handle and its clones.
+    pub fn open_in_memory() -> PortResult<Db> {
+        Connection::open_in_memory().map_err(sql).and_then(Db::init)
+    }
+
+    fn init(mut conn: Connection) -> PortResult<Db> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(sql)?;
+        if mode != "wal" && mode != "memory" {
+            // Still durable (rollback journal + FULL sync), only slower and
+            // with readers blocked by writers.
+            tracing::warn!(journal_mode = %mode, "SQLite could not switch to WAL");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(sql)?;
+        if version > SCHEMA_VERSION {
+            return Err(PortError::Rejected(format!(
+                "database schema {version} is newer than this skiff understands ({SCHEMA_VERSION})"
+            )));
+        }
+        tx.execute_batch(SCHEMA).map_err(sql)?;
+        tx.execute_batch(crate::queue::SCHEMA).map_err(sql)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection off the async threads.
+    async fn run<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        let task = tokio::task::spawn_blocking(move || {
+            // A panic mid-transaction rolled it back while unwinding, so the
+            // connection behind a poisoned lock is still consistent.
+            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(PortError::Unavailable(format!("database task: {e}"))),
+        }
+    }
+
+    /// Runs `f` in one write transaction: all of it is committed, or none.
+    /// `IMMEDIATE` takes the write lock up front, so two writers queue on the
+    /// busy timeout instead of failing when a read turns into a write.
+    pub(crate) async fn write<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs `f` on one consistent snapshot.
+    pub(crate) async fn read<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(sql)?;
+            f(&tx)
+        })
+        .await
+    }
+}
+
+/// SQLite's errors in the ports' terms: a busy or locked file is worth
+/// retrying, a uniqueness clash means someone else wrote first, any other
+/// constraint means the input was wrong.
+pub(crate) fn sql(e: rusqlite::Error) -> PortError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::ConstraintViolation
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                PortError::Conflict(e.to_string())
+            }
+            ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch => {
+                PortError::Rejected(e.to_string())
+            }
+            _ => PortError::Unavailable(e.to_string()),
+        },
+        rusqlite::Error::ToSqlConversionFailure(_) => PortError::Rejected(e.to_string()),
+        _ => PortError::Unavailable(e.to_string()),
+    }
+}
+
+fn in_file(path: &Path, e: PortError) -> PortError {
+    let at = |m: String| format!("{}: {m}", path.display());
+    match e {
+        PortError::Conflict(m) => PortError::Conflict(at(m)),
+        PortError::NotFound(m) => PortError::NotFound(at(m)),
+        PortError::Rejected(m) => PortError::Rejected(at(m)),
+        PortError::Unavailable(m) => PortError::Unavailable(at(m)),
+    }
+}
+
+pub(crate) fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// [`JobStore`] on SQLite.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteStore {
+    /// The store in the database file at `path`, on the wall clock.
+    pub fn open(path: impl AsRef<Path>) -> PortResult<Self> {
+        Ok(SqliteStore::new(Db::open(path)?, Arc::new(SystemClock)))
+    }
+
+    /// A store in a private in-memory database, on the wall clock.
+    pub fn open_in_memory() -> PortResult<Self> {
+        Ok(SqliteStore::new(
+            Db::open_in_memory()?,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    /// The store in `db`; `clock` decides when dedupe keys expire.
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        SqliteStore { db, clock }
+    }
+
+    /// The database, to open queues in the same file.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// What the queries filter and sort on, taken from the record.
+struct Columns {
+    id: String,
+    job_name: String,
+    job_type: Option<&'static str>,
+    state: Option<&'static str>,
+    complete: bool,
+    start_time: Option<i64>,
+    pulls: Vec<(String, String, i64)>,
+    record: String,
+}
+
+impl Columns {
+    fn of(job: &ProwJob) -> PortResult<Columns> {
+        let id = &job.metadata.name;
+        if id.is_empty() {
+            return Err(PortError::Rejected(
+                "job record has no id (metadata.name)".into(),
+            ));
+        }
+        let record = serde_json::to_string(job)
+            .map_err(|e| PortError::Rejected(format!("job {id}: cannot encode: {e}")))?;
+        let pulls = match &job.spec.refs {
+            Some(refs) => refs
+                .pulls
+                .iter()
+                .map(|p| (refs.org.clone(), refs.repo.clone(), p.number))
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Columns {
+            id: id.clone(),
+            job_name: job.spec.job.clone(),
+            job_type: job.spec.r#type.map(ProwJobType::as_str),
+            state: job.status.state.map(|s| s.as_str()),
+            complete: job.status.completion_time.is_some(),
+            start_time: job.status.start_time.map(floor_second),
+            pulls,
+            record,
+        })
+    }
+
+    fn insert_pulls(&self, tx: &Transaction<'_>) -> PortResult<()> {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO job_pulls (org, repo, number, job_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+            )
+            .map_err(sql)?;
+        for (org, repo, number) in &self.pulls {
+            stmt.execute(params![org, repo, number, self.id])
+                .map_err(sql)?;
+        }
+        Ok(())
+    }
+}
+
+/// The record's JSON keeps whole seconds (Kubernetes' time format), so the
+/// sort column does too: a listing never orders by precision the record lost.
+fn floor_second(t: Timestamp) -> i64 {
+    let s = t.as_second();
+    if t.subsec_nanosecond() < 0 { s - 1 } else { s }
+}
+
+/// The smallest whole second not before `t`: `start < t` for a whole-second
+/// `start` is `start < ceil(t)`.
+fn ceil_second(t: Timestamp) -> i64 {
+    let s = t.as_second();
+    if t.subsec_nanosecond() > 0 { s + 1 } else { s }
+}
+
+fn decode(id: &str, record: &str) -> PortResult<ProwJob> {
+    serde_json::from_str(record).map_err(|e| {
+        PortError::Unavailable(format!("job {id}: stored record does not decode: {e}"))
+    })
+}
+
+fn with_version(job: &ProwJob, version: i64) -> ProwJob {
+    let mut job = job.clone();
+    job.metadata.resource_version = version.to_string();
+    job
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %job.metadata.name))]
+    async fn create(&self, job: &ProwJob) -> PortResult<bool> {
+        let cols = Columns::of(&with_version(job, 1))?;
+        self.db
+            .write(move |tx| {
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO jobs
+                           (id, version, job_name, job_type, state, complete, start_time, record)
+                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (id) DO NOTHING",
+                        params![
+                            cols.id,
+                            cols.job_name,
+                            cols.job_type,
+                            cols.state,
+                            cols.complete,
+                            cols.start_time,
+                            cols.record
+                        ],
+                    )
+                    .map_err(sql)?;
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                cols.insert_pulls(tx)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn get(&self, id: &str) -> PortResult<Option<ProwJob>> {
+        let id = id.to_string();
+        self.db
+            .read(move |tx| {
+                let record: Option<String> = tx
+                    .query_row("SELECT record FROM jobs WHERE id = ?1", [&id], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(sql)?;
+                record.map(|r| decode(&id, &r)).transpose()
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %job.metadata.name))]
+    async fn update(&self, job: &ProwJob) -> PortResult<ProwJob> {
+        let given = job.metadata.resource_version.clone();
+        // A version this store never issued matches no stored record; it
+        // still has to be told apart from a missing record below.
+        let expected = given.parse::<i64>().ok();
+        let next = expected.and_then(|v| v.checked_add(1)).unwrap_or(0);
+        let cols = Columns::of(&with_version(job, next))?;
+        self.db
+            .write(move |tx| {
+                let stored: Option<i64> = tx
+                    .query_row("SELECT version FROM jobs WHERE id = ?1", [&cols.id], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(sql)?;
+                match stored {
+                    None => return Err(PortError::NotFound(format!("job {}", cols.id))),
+                    Some(v) if Some(v) != expected => {
+                        return Err(PortError::Conflict(format!(
+                            "job {}: resource version {given:?} is stale, the stored one is \"{v}\"",
+                            cols.id
+                        )));
+                    }
+                    Some(_) => {}
+                }
+                tx.execute(
+                    "UPDATE jobs SET version = ?2, job_name = ?3, job_type = ?4, state = ?5,
+                       complete = ?6, start_time = ?7, record = ?8
+                     WHERE id = ?1",
+                    params![
+                        cols.id,
+                        next,
+                        cols.job_name,
+                        cols.job_type,
+                        cols.state,
+                        cols.complete,
+                        cols.start_time,
+                        cols.record
+                    ],
+                )
+                .map_err(sql)?;
+                tx.execute("DELETE FROM job_pulls WHERE job_id = ?1", [&cols.id])
+                    .map_err(sql)?;
+                cols.insert_pulls(tx)?;
+                // What a later `get` returns, not the caller's copy with
+                // sub-second times the JSON does not keep.
+                decode(&cols.id, &cols.record)
+            })
+            .await
+    }
+
+    async fn list(&self, query: &JobQuery, limit: Option<usize>) -> PortResult<Vec<ProwJob>> {
+        let (join, filter, mut args): (&str, &str, Vec<Value>) = match query {
+            JobQuery::All => ("", "1", vec![]),
+            JobQuery::Pull { org, repo, number } => (
+                "JOIN job_pulls p ON p.job_id = j.id",
+                "p.org = ? AND p.repo = ? AND p.number = ?
+                 AND j.job_type IN ('presubmit', 'batch')",
+                vec![
+                    Value::Text(org.clone()),
+                    Value::Text(repo.clone()),
+                    Value::Integer(*number),
+                ],
+            ),
+            JobQuery::Job { name } => ("", "j.job_name = ?", vec![Value::Text(name.clone())]),
+            JobQuery::Incomplete => ("", "j.complete = 0", vec![]),
+            JobQuery::CompletedBefore(t) => (
+                "",
+                "j.complete = 1 AND j.start_time < ?",
+                vec![Value::Integer(ceil_second(*t))],
+            ),
+        };
+        // SQLite reads a negative LIMIT as "no limit".
+        args.push(Value::Integer(
+            limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+        ));
+        let query = format!(
+            "SELECT j.id, j.record FROM jobs j {join} WHERE {filter}
+             ORDER BY j.start_time DESC, j.id DESC LIMIT ?"
+        );
+        self.db
+            .read(move |tx| {
+                let mut stmt = tx.prepare(&query).map_err(sql)?;
+                let rows = stmt
+                    .query_map(params_from_iter(args), |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .map_err(sql)?;
+                rows.map(|row| {
+                    let (id, record) = row.map_err(sql)?;
+                    decode(&id, &record)
+                })
+                .collect()
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn delete(&self, id: &str) -> PortResult<()> {
+        let id = id.to_string();
+        self.db
+            .write(move |tx| {
+                tx.execute("DELETE FROM jobs WHERE id = ?1", [&id])
+                    .map_err(sql)?;
+                tx.execute("DELETE FROM job_pulls WHERE job_id = ?1", [&id])
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
+        if key.is_empty() {
+            return Err(PortError::Rejected("empty dedupe key".into()));
+        }
+        let key = key.to_string();
+        let now = millis(self.clock.now());
+        let expires = millis(expires);
+        self.db
+            .write(move |tx| {
+                // Expired keys count as absent; dropping them here both makes
+                // that so for `key` and keeps the table from growing.
+                tx.execute("DELETE FROM dedupe_keys WHERE expires <= ?1", [now])
+                    .map_err(sql)?;
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO dedupe_keys (key, expires) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO NOTHING",
+                        params![key, expires],
+                    )
+                    .map_err(sql)?;
+                Ok(inserted == 1)
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn forget(&self, key: &str) -> PortResult<()> {
+        let key = key.to_string();
+        self.db
+            .write(move |tx| {
+                tx.execute("DELETE FROM dedupe_keys WHERE key = ?1", [&key])
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_seconds_round_towards_the_comparison_that_keeps_strictness() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(floor_second(t("1970-01-01T00:00:10.5Z")), 10);
+        assert_eq!(floor_second(t("1969-12-31T23:59:59.5Z")), -1);
+        assert_eq!(ceil_second(t("1970-01-01T00:00:10Z")), 10);
+        assert_eq!(ceil_second(t("1970-01-01T00:00:10.001Z")), 11);
+        assert_eq!(ceil_second(t("1969-12-31T23:59:59.5Z")), 0);
+    }
+
+    #[test]
+    fn constraint_errors_map_to_conflict_or_rejected() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL) STRICT")
+            .unwrap();
+        conn.execute("INSERT INTO t VALUES ('a', 1)", []).unwrap();
+        let dup = conn
+            .execute("INSERT INTO t VALUES ('a', 2)", [])
+            .unwrap_err();
+        assert!(matches!(sql(dup), PortError::Conflict(_)));
+        let null = conn
+            .execute("INSERT INTO t VALUES ('b', NULL)", [])
+            .unwrap_err();
+        assert!(matches!(sql(null), PortError::Rejected(_)));
+    }
+
+    #[test]
+    fn a_locked_file_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        Db::open(&path).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.busy_timeout(Duration::ZERO).unwrap();
+        let err = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+        let err = sql(err);
+        assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+        assert!(err.is_retryable());
+    }
+}

@@ -55,6 +55,22 @@ pub(super) fn respond_with_help(body: &str, to_run: usize) -> Option<&'static st
     }
 }
 
+/// Whether a comment is one of these help replies (Prow recognises them by the
+/// same sentences when pruning).
+pub fn is_help_reply(body: &str) -> bool {
+    [
+        TEST_WITHOUT_TARGET,
+        RETEST_WITH_TARGET_NOTE,
+        TARGET_NOT_FOUND,
+        NO_TEST_ALL_JOBS,
+        REQUIRED_HEADER,
+        OPTIONAL_HEADER,
+        "No presubmit jobs available for",
+    ]
+    .iter()
+    .any(|m| body.contains(m.trim_end()))
+}
+
 /// A `/test` or `/retest` makes earlier help replies obsolete.
 pub(super) fn prunes_help(body: &str) -> bool {
     ANY_TEST.is_match(body)

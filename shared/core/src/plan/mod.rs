@@ -10,6 +10,7 @@
 mod facts;
 mod filter;
 mod help;
+pub use help::is_help_reply;
 pub mod matchers;
 pub mod periodic;
 mod trigger;

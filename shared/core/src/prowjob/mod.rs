@@ -1,11 +1,13 @@
 //! The ProwJob record: Prow's API types, the state machine, and what the pod of a
 //! job carries (labels, annotations, environment, `JOB_SPEC`, build id).
 
+pub mod artifacts;
 pub mod build_id;
 mod go_order;
 pub mod jobspec;
 pub mod labels;
 pub mod new;
+pub mod pod;
 pub mod state;
 mod types;
 
