@@ -90,7 +90,6 @@ pub struct Engine {
     pub logs: Arc<dyn LogStore>,
     pub scm: Arc<dyn Scm>,
     pub clock: Arc<dyn Clock>,
-    pub secrets: Vec<Vec<u8>>,
 }
 
 /// Receives a batch, hands it to `handle`, and settles every message the way
@@ -167,4 +166,438 @@ pub fn load_secrets(file: Option<&Path>, state_dir: &Path) -> Result<Vec<Vec<u8>
 
 pub fn interval(seconds: u64) -> Duration {
     Duration::from_secs(seconds.max(1))
+}
+
+// ---------------------------------------------------------------------------
+// Running it
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use skiff_core::deck::{ProwJobsQuery, job_list_html, prowjobs_js};
+use skiff_core::ports::JobQuery;
+use skiff_core::prowjob::ProwJob;
+use skiff_core::prowjob::build_id::BuildIdGenerator;
+use skiff_local::clock::SystemClock;
+use skiff_local::fs_logs::FsLogStore;
+use skiff_local::process_cluster::ProcessCluster;
+use skiff_local::queue::{QueueOptions, SqliteQueue};
+use skiff_local::store::{Db, SqliteStore};
+use tokio::sync::watch;
+
+/// The engine plus what only `skiff dev` has: the SQLite store's change feed
+/// (the reporter's stream) and the build id generator shared by dispatcher and
+/// syncer.
+pub struct Dev {
+    pub engine: Engine,
+    pub sqlite: SqliteStore,
+    pub build_ids: Mutex<BuildIdGenerator>,
+    pub webhook: skiff_webhook::WebhookConfig,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the engine on the state dir's SQLite file and local processes.
+pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
+    let config_args = args.config_args();
+    let read = crate::config_files::read(&config_args);
+    let loaded = skiff_core::config::load(&read.files);
+    let mut errors = 0;
+    for d in read.problems.iter().chain(&loaded.diagnostics) {
+        if d.severity == skiff_core::diagnostics::Severity::Error {
+            errors += 1;
+            eprintln!("{d}");
+        }
+    }
+    if errors > 0 {
+        return Err(format!(
+            "the config has {errors} error(s); `skiff check-config` lists them all"
+        ));
+    }
+    let config = Arc::new(loaded.config);
+    std::fs::create_dir_all(&args.state_dir)
+        .map_err(|e| format!("cannot create {}: {e}", args.state_dir.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let db = Db::open(args.state_dir.join("skiff.db")).map_err(|e| e.to_string())?;
+    let sqlite = SqliteStore::new(db.clone(), clock.clone());
+    let opts = || QueueOptions {
+        clock: clock.clone(),
+        ..QueueOptions::default()
+    };
+    let events = SqliteQueue::new(db.clone(), "events", opts()).map_err(|e| e.to_string())?;
+    let dispatch = SqliteQueue::new(db, "dispatch", opts()).map_err(|e| e.to_string())?;
+    // One local cluster serves every cluster name: `skiff dev` runs all pods
+    // here (EKS and kubeconfig clusters arrive with the Kubernetes adapter).
+    let local: Arc<dyn Cluster> = Arc::new(ProcessCluster::new(
+        args.state_dir.join("pods"),
+        args.max_parallel,
+        clock.clone(),
+    ));
+    let mut clusters: BTreeMap<String, Arc<dyn Cluster>> = BTreeMap::new();
+    clusters.insert(skiff_core::prowjob::DEFAULT_CLUSTER_ALIAS.to_string(), local.clone());
+    for name in config.prow.skiff.clusters.keys() {
+        clusters.insert(name.clone(), local.clone());
+    }
+    let scm: Arc<dyn Scm> = match &args.github_token_file {
+        Some(path) => {
+            let token = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut options = skiff_scm::GitHubOptions::new(&args.github_api_url, token.trim());
+            options.bot_login = Some(args.bot.clone());
+            Arc::new(
+                skiff_scm::GitHubScm::connect(options)
+                    .await
+                    .map_err(|e| format!("GitHub at {}: {e}", args.github_api_url))?,
+            )
+        }
+        None => Arc::new(skiff_scm::NoScm::new(args.bot.clone())),
+    };
+    let secrets = load_secrets(args.hmac_secret_file.as_deref(), &args.state_dir)?;
+    let engine = Engine {
+        config,
+        regexes: Regexes::default(),
+        store: Arc::new(sqlite.clone()),
+        events: Arc::new(events),
+        dispatch: Arc::new(dispatch),
+        clusters,
+        logs: Arc::new(FsLogStore::new(args.state_dir.join("logs"))),
+        scm,
+        clock,
+    };
+    Ok(Arc::new(Dev {
+        engine,
+        sqlite,
+        build_ids: Mutex::new(BuildIdGenerator::new()),
+        webhook: skiff_webhook::WebhookConfig::new(secrets),
+    }))
+}
+
+async fn serve(args: &Args) -> Result<(), String> {
+    let dev = build(args).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop_tx, stop) = watch::channel(false);
+    let loops = spawn_loops(&dev, args, stop.clone());
+    println!("skiff dev: http://{addr}/  (webhooks: POST http://{addr}/hook)");
+    println!("state in {}", args.state_dir.display());
+    let app = router(dev.clone());
+    let mut stop_http = stop.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_http.wait_for(|s| *s).await;
+    });
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        let _ = stop_tx.send(true);
+    });
+    let result = server.await.map_err(|e| e.to_string());
+    signals.abort();
+    for l in loops {
+        let _ = l.await;
+    }
+    result
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Runs `step` every `every` until `stop` turns true; a step returning
+/// `true` (it found work) runs again at once.
+fn every<F, Fut>(name: &'static str, every: Duration, mut stop: watch::Receiver<bool>, mut step: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let busy = step().await;
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::debug!(loop_name = name, "stopped");
+    })
+}
+
+pub fn spawn_loops(dev: &Arc<Dev>, args: &Args, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut loops = Vec::new();
+    let d = dev.clone();
+    loops.push(every("trigger", Duration::from_millis(200), stop.clone(), move || {
+        let d = d.clone();
+        async move { trigger_step(&d).await > 0 }
+    }));
+    let d = dev.clone();
+    loops.push(every("dispatcher", Duration::from_millis(200), stop.clone(), move || {
+        let d = d.clone();
+        async move { dispatch_step(&d).await > 0 }
+    }));
+    let d = dev.clone();
+    loops.push(every("syncer", interval(args.sync_seconds), stop.clone(), move || {
+        let d = d.clone();
+        async move {
+            sync_step(&d).await;
+            false
+        }
+    }));
+    let d = dev.clone();
+    loops.push(every("reporter", Duration::from_millis(500), stop.clone(), move || {
+        let d = d.clone();
+        async move { report_step(&d).await > 0 }
+    }));
+    let d = dev.clone();
+    let tick = interval(args.tick_seconds);
+    let last_tick = Arc::new(Mutex::new(None));
+    loops.push(every("scheduler", tick, stop.clone(), move || {
+        let d = d.clone();
+        let last_tick = last_tick.clone();
+        async move {
+            scheduler_step(&d, &last_tick, tick).await;
+            false
+        }
+    }));
+    let d = dev.clone();
+    loops.push(every("sweeper", interval(args.sweep_seconds), stop, move || {
+        let d = d.clone();
+        async move {
+            sweep_step(&d).await;
+            false
+        }
+    }));
+    loops
+}
+
+pub async fn trigger_step(dev: &Dev) -> usize {
+    let e = &dev.engine;
+    drive_queue(e.events.as_ref(), 10, |messages| async move {
+        let deps = skiff_trigger::TriggerDeps {
+            config: &e.config,
+            regexes: &e.regexes,
+            store: e.store.as_ref(),
+            dispatch: e.dispatch.as_ref(),
+            scm: e.scm.as_ref(),
+            clock: e.clock.as_ref(),
+        };
+        skiff_trigger::handle_batch(&messages, &deps).await
+    })
+    .await
+}
+
+pub async fn dispatch_step(dev: &Dev) -> usize {
+    let e = &dev.engine;
+    drive_queue(e.dispatch.as_ref(), 10, |messages| async move {
+        let deps = skiff_dispatcher::Deps {
+            store: e.store.as_ref(),
+            clusters: &e.clusters,
+            config: &e.config,
+            clock: e.clock.as_ref(),
+            build_ids: &dev.build_ids,
+        };
+        skiff_dispatcher::handle_batch(&messages, &deps).await
+    })
+    .await
+}
+
+pub async fn sync_step(dev: &Dev) {
+    let e = &dev.engine;
+    let deps = skiff_syncer::Deps {
+        store: e.store.as_ref(),
+        queue: e.dispatch.as_ref(),
+        clusters: &e.clusters,
+        logs: e.logs.as_ref(),
+        config: &e.config,
+        clock: e.clock.as_ref(),
+        build_ids: &dev.build_ids,
+        redispatch_after: Duration::from_secs(60),
+    };
+    if let Err(err) = skiff_syncer::sync(&deps).await {
+        tracing::warn!(error = %err, "sync failed");
+    }
+}
+
+/// Reports every record changed since the last step, in change order: the
+/// stream the reporter Lambda reads on AWS.
+pub async fn report_step(dev: &Dev) -> usize {
+    static CURSOR: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let e = &dev.engine;
+    let after = CURSOR.load(std::sync::atomic::Ordering::SeqCst);
+    let changes = match dev.sqlite.changes_since(after, 100).await {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading the change feed failed");
+            return 0;
+        }
+    };
+    let deps = skiff_reporter::ReporterDeps {
+        config: &e.config,
+        store: e.store.as_ref(),
+        scm: e.scm.as_ref(),
+        clock: e.clock.as_ref(),
+    };
+    let mut done = after;
+    for (seq, job) in &changes {
+        match skiff_reporter::report(job, &deps).await {
+            Ok(_) => done = *seq,
+            Err(err) if err.is_retryable() => {
+                tracing::warn!(error = %err, job = %job.spec.job, "report failed; retrying");
+                break;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, job = %job.spec.job, "report failed");
+                done = *seq;
+            }
+        }
+    }
+    if done > after {
+        CURSOR.store(done, std::sync::atomic::Ordering::SeqCst);
+        let _ = dev.sqlite.trim_changes(done).await;
+    }
+    changes.len()
+}
+
+async fn scheduler_step(dev: &Dev, last: &Mutex<Option<jiff::Timestamp>>, tick: Duration) {
+    let _ = (dev, last, tick);
+}
+
+async fn sweep_step(dev: &Dev) {
+    let _ = dev;
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+pub fn router(dev: Arc<Dev>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/hook", post(hook))
+        .route("/prowjobs.js", get(prowjobs))
+        .route("/log", get(log))
+        .with_state(dev)
+}
+
+async fn hook(State(dev): State<Arc<Dev>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = skiff_webhook::WebhookRequest {
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: body.to_vec(),
+    };
+    let e = &dev.engine;
+    let deps = skiff_webhook::WebhookDeps {
+        store: e.store.as_ref(),
+        events: e.events.as_ref(),
+        clock: e.clock.as_ref(),
+        config: &dev.webhook,
+    };
+    let resp = skiff_webhook::handle(&req, &deps).await;
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, resp.body).into_response()
+}
+
+async fn recent(dev: &Dev, limit: usize) -> Result<Vec<ProwJob>, Response> {
+    dev.engine
+        .store
+        .list(&JobQuery::All, Some(limit))
+        .await
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response())
+}
+
+async fn prowjobs(State(dev): State<Arc<Dev>>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let query = ProwJobsQuery::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    match recent(&dev, 1000).await {
+        Ok(jobs) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            prowjobs_js(jobs, &query),
+        )
+            .into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn index(State(dev): State<Arc<Dev>>) -> Response {
+    match recent(&dev, 500).await {
+        Ok(jobs) => Html(job_list_html(&jobs, "Skiff — jobs")).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn log(State(dev): State<Arc<Dev>>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let (Some(job), Some(id)) = (get("job"), get("id")) else {
+        return (StatusCode::BAD_REQUEST, "usage: /log?job=NAME&id=BUILD_ID").into_response();
+    };
+    let e = &dev.engine;
+    let runs = match e.store.list(&JobQuery::Job { name: job.clone() }, Some(1000)).await {
+        Ok(r) => r,
+        Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
+    };
+    let Some(run) = runs.into_iter().find(|r| r.status.build_id == id) else {
+        return (StatusCode::NOT_FOUND, format!("no run of {job} with build id {id}")).into_response();
+    };
+    let text = |t: String| ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response();
+    if let Ok(path) = skiff_core::prowjob::artifacts::artifact_path(&run)
+        && let Ok(Some(bytes)) = e.logs.get(&path, "build-log.txt").await
+    {
+        return text(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    let cluster = e.clusters.get(skiff_core::prowjob::pod::cluster_name(&run));
+    match cluster {
+        Some(c) => match c.pod_log(&run.status.pod_name).await {
+            Ok(l) => text(l),
+            Err(err) => (StatusCode::NOT_FOUND, format!("no log yet: {err}")).into_response(),
+        },
+        None => (StatusCode::NOT_FOUND, "no log yet").into_response(),
+    }
 }

@@ -2,6 +2,7 @@
 
 mod check_config;
 mod config_files;
+mod dev;
 mod plan;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ enum Command {
     /// Dry run: what an event or a scheduler tick would start, and why not.
     #[command(subcommand)]
     Plan(Box<plan::Command>),
+    /// Run everything on this machine: webhook, scheduler, pods, reports, dashboard.
+    Dev(Box<dev::Args>),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +33,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig(args) => check_config::run(&args),
         Command::Plan(cmd) => plan::run(&cmd),
+        Command::Dev(args) => dev::run(&args),
     }
 }

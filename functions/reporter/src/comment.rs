@@ -242,10 +242,10 @@ fn plan(jobs: &[&ProwJob], ours: &[&Comment]) -> Plan {
             new_failure = true;
         }
     }
-    if new_failure || merged.is_empty() {
-        if let Some(id) = latest.take() {
-            delete.push(id);
-        }
+    if (new_failure || merged.is_empty())
+        && let Some(id) = latest.take()
+    {
+        delete.push(id);
     }
     Plan {
         delete,

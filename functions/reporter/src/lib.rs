@@ -261,6 +261,7 @@ async fn record(
                 Some(fresh) => current = fresh,
                 None => return Ok(Recorded::Gone),
             },
+            Err(PortError::NotFound(_)) => return Ok(Recorded::Gone),
             Err(e) => return Err(e),
         }
     }

@@ -171,7 +171,7 @@ enum Value<'a> {
     /// A nil pointer (`Spec.Refs` of a periodic).
     Nil,
     /// A missing map key: Go prints `<no value>`.
-    NoValue,
+    Missing,
 }
 
 impl<'a> Value<'a> {
@@ -236,7 +236,7 @@ impl<'a> Value<'a> {
                 "AuthorLink" => Value::Str(&p.author_link),
                 _ => return unknown(),
             },
-            Value::Map(m) => m.get(name).map_or(Value::NoValue, |v| Value::Str(v)),
+            Value::Map(m) => m.get(name).map_or(Value::Missing, |v| Value::Str(v)),
             Value::Nil => return Err(format!("nil pointer evaluating .{name}")),
             _ => return unknown(),
         })
@@ -249,7 +249,7 @@ impl<'a> Value<'a> {
             Value::Bool(b) => *b,
             Value::Pulls(p) => !p.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Nil | Value::NoValue => false,
+            Value::Nil | Value::Missing => false,
             _ => true,
         }
     }
@@ -260,7 +260,7 @@ impl<'a> Value<'a> {
             Value::Int(n) => out.push_str(&n.to_string()),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Nil => out.push_str("<nil>"),
-            Value::NoValue => out.push_str("<no value>"),
+            Value::Missing => out.push_str("<no value>"),
             _ => return Err("cannot print a structure".to_owned()),
         }
         Ok(())

@@ -2,277 +2,17 @@
 //! and keeps the pull request's comments, and a job store with Skiff's
 //! compare-and-set semantics. Each test pins one of crier's rules.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod support;
 
-use async_trait::async_trait;
-use jiff::Timestamp;
 use skiff_core::config::Config;
-use skiff_core::event::PullRequest;
-use skiff_core::ports::{
-    Clock, Comment, CommitStatus, JobQuery, JobStore, PortError, PortResult, Scm,
-};
-use skiff_core::prowjob::labels::{GERRIT_REPORT_LABEL, IS_OPTIONAL};
-use skiff_core::prowjob::{ProwJob, ProwJobSpec, ProwJobState, ProwJobType, Pull, Refs};
+use skiff_core::ports::{CommitStatus, PortError, PortResult};
+use skiff_core::prowjob::labels::GERRIT_REPORT_LABEL;
+use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType};
 use skiff_reporter::{
-    COMMENT_TAG, CommentReport, REPORTER_NAME, ReportOutcome, ReporterDeps, Recorded, Skip,
+    COMMENT_TAG, CommentReport, REPORTER_NAME, Recorded, ReportOutcome, ReporterDeps, Skip,
     StatusReport, report,
 };
-
-const BASE_SHA: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567";
-const HEAD_SHA: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
-const CONTEXT: &str = "pull-widgets-unit";
-const URL: &str = "https://deck.example/view/s3/logs/pull-widgets-unit/7";
-const PAD: char = '\u{2001}';
-
-// ---------------------------------------------------------------------------
-// Fakes
-
-#[derive(Clone, Debug, PartialEq)]
-enum Call {
-    Status { sha: String, status: CommitStatus },
-    List { number: i64 },
-    Create { number: i64, body: String },
-    Edit { id: i64, body: String },
-    Delete { id: i64 },
-}
-
-struct FakeScm {
-    calls: Mutex<Vec<Call>>,
-    comments: Mutex<Vec<Comment>>,
-    next_id: Mutex<i64>,
-    status_error: Mutex<Option<PortError>>,
-}
-
-impl FakeScm {
-    fn new() -> Self {
-        Self {
-            calls: Mutex::new(Vec::new()),
-            comments: Mutex::new(Vec::new()),
-            next_id: Mutex::new(100),
-            status_error: Mutex::new(None),
-        }
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn take_calls(&self) -> Vec<Call> {
-        std::mem::take(&mut *self.calls.lock().unwrap())
-    }
-
-    fn comments(&self) -> Vec<Comment> {
-        self.comments.lock().unwrap().clone()
-    }
-
-    fn seed_comment(&self, author: &str, body: &str) -> i64 {
-        let mut next = self.next_id.lock().unwrap();
-        *next += 1;
-        self.comments.lock().unwrap().push(Comment {
-            id: *next,
-            author: author.into(),
-            body: body.into(),
-        });
-        *next
-    }
-
-    fn statuses(&self) -> Vec<CommitStatus> {
-        self.calls()
-            .into_iter()
-            .filter_map(|c| match c {
-                Call::Status { status, .. } => Some(status),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn record(&self, call: Call) {
-        self.calls.lock().unwrap().push(call);
-    }
-}
-
-#[async_trait]
-impl Scm for FakeScm {
-    fn bot_login(&self) -> &str {
-        "skiff-bot"
-    }
-    async fn pull_request(&self, _: &str, _: &str, _: i64) -> PortResult<PullRequest> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn changed_files(&self, _: &str, _: &str, _: i64) -> PortResult<Vec<String>> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn is_member(&self, _: &str, _: &str) -> PortResult<bool> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn is_collaborator(&self, _: &str, _: &str, _: &str) -> PortResult<bool> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn branch_sha(&self, _: &str, _: &str, _: &str) -> PortResult<String> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn comment_body(&self, _: &str, _: &str, _: &str) -> PortResult<String> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn compare_files(&self, _: &str, _: &str, _: &str, _: &str) -> PortResult<Vec<String>> {
-        unreachable!("the reporter asks no facts")
-    }
-    async fn create_status(
-        &self,
-        org: &str,
-        repo: &str,
-        sha: &str,
-        status: &CommitStatus,
-    ) -> PortResult<()> {
-        assert_eq!((org, repo), ("acme", "widgets"));
-        self.record(Call::Status {
-            sha: sha.into(),
-            status: status.clone(),
-        });
-        match self.status_error.lock().unwrap().clone() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-    async fn list_comments(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<Comment>> {
-        self.record(Call::List { number });
-        Ok(self.comments())
-    }
-    async fn create_comment(&self, _: &str, _: &str, number: i64, body: &str) -> PortResult<()> {
-        self.record(Call::Create {
-            number,
-            body: body.into(),
-        });
-        self.seed_comment("skiff-bot", body);
-        Ok(())
-    }
-    async fn edit_comment(&self, _: &str, _: &str, id: i64, body: &str) -> PortResult<()> {
-        self.record(Call::Edit {
-            id,
-            body: body.into(),
-        });
-        for c in self.comments.lock().unwrap().iter_mut() {
-            if c.id == id {
-                c.body = body.into();
-            }
-        }
-        Ok(())
-    }
-    async fn delete_comment(&self, _: &str, _: &str, id: i64) -> PortResult<()> {
-        self.record(Call::Delete { id });
-        self.comments.lock().unwrap().retain(|c| c.id != id);
-        Ok(())
-    }
-    async fn add_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
-        unreachable!("the reporter sets no labels")
-    }
-    async fn remove_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
-        unreachable!("the reporter sets no labels")
-    }
-}
-
-/// A job store with compare-and-set on `resource_version`.
-#[derive(Default)]
-struct MemStore {
-    jobs: Mutex<HashMap<String, ProwJob>>,
-    keys: Mutex<HashMap<String, Timestamp>>,
-    version: Mutex<u64>,
-    /// Written (as another writer would) just before the next update, which
-    /// then loses with a conflict.
-    interference: Mutex<Option<ProwJob>>,
-}
-
-impl MemStore {
-    fn put(&self, mut job: ProwJob) -> ProwJob {
-        let mut v = self.version.lock().unwrap();
-        *v += 1;
-        job.metadata.resource_version = v.to_string();
-        self.jobs
-            .lock()
-            .unwrap()
-            .insert(job.metadata.name.clone(), job.clone());
-        job
-    }
-
-    fn stored(&self, id: &str) -> ProwJob {
-        self.jobs.lock().unwrap().get(id).cloned().unwrap()
-    }
-}
-
-#[async_trait]
-impl JobStore for MemStore {
-    async fn create(&self, job: &ProwJob) -> PortResult<bool> {
-        if self.jobs.lock().unwrap().contains_key(&job.metadata.name) {
-            return Ok(false);
-        }
-        self.put(job.clone());
-        Ok(true)
-    }
-    async fn get(&self, id: &str) -> PortResult<Option<ProwJob>> {
-        Ok(self.jobs.lock().unwrap().get(id).cloned())
-    }
-    async fn update(&self, job: &ProwJob) -> PortResult<ProwJob> {
-        if let Some(other) = self.interference.lock().unwrap().take() {
-            self.put(other);
-        }
-        let current = self.jobs.lock().unwrap().get(&job.metadata.name).cloned();
-        match current {
-            None => Err(PortError::NotFound(job.metadata.name.clone())),
-            Some(c) if c.metadata.resource_version != job.metadata.resource_version => {
-                Err(PortError::Conflict(job.metadata.name.clone()))
-            }
-            Some(_) => Ok(self.put(job.clone())),
-        }
-    }
-    async fn list(&self, query: &JobQuery, _limit: Option<usize>) -> PortResult<Vec<ProwJob>> {
-        let JobQuery::Pull { org, repo, number } = query else {
-            unreachable!("the reporter lists only a pull's jobs")
-        };
-        Ok(self
-            .jobs
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|j| {
-                j.spec.refs.as_ref().is_some_and(|r| {
-                    &r.org == org
-                        && &r.repo == repo
-                        && r.pulls.first().is_some_and(|p| p.number == *number)
-                })
-            })
-            .cloned()
-            .collect())
-    }
-    async fn delete(&self, id: &str) -> PortResult<()> {
-        self.jobs.lock().unwrap().remove(id);
-        Ok(())
-    }
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
-        let mut keys = self.keys.lock().unwrap();
-        if keys.get(key).is_some_and(|e| *e > now()) {
-            return Ok(false);
-        }
-        keys.insert(key.into(), expires);
-        Ok(true)
-    }
-    async fn forget(&self, key: &str) -> PortResult<()> {
-        self.keys.lock().unwrap().remove(key);
-        Ok(())
-    }
-}
-
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00Z".parse().unwrap()
-}
-
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        now()
-    }
-}
+use support::*;
 
 // ---------------------------------------------------------------------------
 // Scenario helpers
@@ -326,74 +66,6 @@ impl World {
         j.complete_abort(now()).unwrap();
         self.store.put(j);
     }
-}
-
-fn presubmit(id: &str, context: &str) -> ProwJob {
-    let mut j = ProwJob {
-        spec: ProwJobSpec {
-            r#type: Some(ProwJobType::Presubmit),
-            job: context.into(),
-            context: context.into(),
-            rerun_command: format!("/test {context}"),
-            report: true,
-            refs: Some(Refs {
-                org: "acme".into(),
-                repo: "widgets".into(),
-                base_ref: "main".into(),
-                base_sha: BASE_SHA.into(),
-                pulls: vec![Pull {
-                    number: 42,
-                    author: "alice".into(),
-                    sha: HEAD_SHA.into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    j.metadata.name = id.into();
-    j.metadata.creation_timestamp = Some(now());
-    j.metadata.labels.insert(IS_OPTIONAL.into(), "false".into());
-    j.status.state = Some(ProwJobState::Triggered);
-    j.status.description = "Job triggered.".into();
-    j
-}
-
-fn padded(description: &str) -> String {
-    let pads = 140 - description.chars().count() - " BaseSHA:".len() - BASE_SHA.len();
-    format!(
-        "{description}{} BaseSHA:{BASE_SHA}",
-        PAD.to_string().repeat(pads)
-    )
-}
-
-fn row(context: &str, url: &str) -> String {
-    format!("{context} | {HEAD_SHA} | [link]({url}) | true | `/test {context}`")
-}
-
-/// The failure comment, pinned word for word.
-fn failure_comment(rows: &[String]) -> String {
-    let noun = if rows.len() == 1 {
-        "1 test".to_owned()
-    } else {
-        format!("{} tests", rows.len())
-    };
-    format!(
-        "@alice: {noun} **failed**. Comment `/retest` to rerun every failed test, or `/retest-required` to rerun only the failed required ones:\n\
-         \n\
-         Test name | Commit | Details | Required | Rerun command\n\
-         --- | --- | --- | --- | ---\n\
-         {}\n\
-         \n\
-         <details>\n\
-         \n\
-         This comment is kept up to date by Skiff's reporter: each row is the latest failed run of a test on this pull request, and a row goes away once that test passes. Comment `/test <name>` to run a single test again.\n\
-         </details>\n\
-         {COMMENT_TAG}",
-        rows.join("\n")
-    )
 }
 
 /// Runs a job to a failed, reported end, and forgets the calls made.
@@ -455,12 +127,17 @@ async fn pending_then_success_statuses_have_exact_bodies() {
         w.scm
             .calls()
             .iter()
-            .all(|c| matches!(c, Call::Status { sha, .. } if sha == HEAD_SHA) || matches!(c, Call::List { .. })),
+            .all(|c| matches!(c, Call::Status { sha, .. } if sha == HEAD_SHA)
+                || matches!(c, Call::List { .. })),
         "statuses go on the pull's head SHA: {:?}",
         w.scm.calls()
     );
     assert_eq!(
-        w.store.stored("j1").status.prev_report_states.get(REPORTER_NAME),
+        w.store
+            .stored("j1")
+            .status
+            .prev_report_states
+            .get(REPORTER_NAME),
         Some(&ProwJobState::Success)
     );
 }
@@ -469,7 +146,9 @@ async fn pending_then_success_statuses_have_exact_bodies() {
 async fn a_300_character_description_becomes_exactly_140_with_the_base_sha() {
     let w = World::new();
     let mut j = presubmit("j1", CONTEXT);
-    let long: String = (0..300).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let long: String = (0..300)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     j.status.description = long.clone();
     w.store.put(j);
     w.report("j1").await;
@@ -477,7 +156,11 @@ async fn a_300_character_description_becomes_exactly_140_with_the_base_sha() {
     assert_eq!(d.chars().count(), 140);
     assert_eq!(
         *d,
-        format!("{} ... {} BaseSHA:{BASE_SHA}", &long[..43], &long[300 - 43..])
+        format!(
+            "{} ... {} BaseSHA:{BASE_SHA}",
+            &long[..43],
+            &long[300 - 43..]
+        )
     );
 }
 
@@ -523,7 +206,12 @@ async fn aborted_is_reported_as_failure_without_a_comment_row() {
         ),
         "{outcome:?}"
     );
-    assert!(!w.scm.calls().iter().any(|c| matches!(c, Call::Create { .. })));
+    assert!(
+        !w.scm
+            .calls()
+            .iter()
+            .any(|c| matches!(c, Call::Create { .. }))
+    );
 }
 
 #[tokio::test]
@@ -541,7 +229,11 @@ async fn every_state_is_reported_once() {
         w.report("j1").await,
         ReportOutcome::AlreadyReported(ProwJobState::Pending)
     );
-    w.advance("j1", ProwJobState::Error, "Job pod was OOM killed by the cluster.");
+    w.advance(
+        "j1",
+        ProwJobState::Error,
+        "Job pod was OOM killed by the cluster.",
+    );
     w.report("j1").await;
     w.report("j1").await;
     let states: Vec<String> = w.scm.statuses().into_iter().map(|s| s.state).collect();
@@ -570,7 +262,9 @@ async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
     let mut moved = w.store.stored("j1");
-    moved.transition(ProwJobState::Pending, now(), "Job triggered.").unwrap();
+    moved
+        .transition(ProwJobState::Pending, now(), "Job triggered.")
+        .unwrap();
     *w.store.interference.lock().unwrap() = Some(moved);
 
     let outcome = w.report("j1").await;
@@ -602,7 +296,9 @@ async fn a_newer_state_already_reported_is_not_overwritten() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
     let mut newer = w.store.stored("j1");
-    newer.transition(ProwJobState::Pending, now(), "Job triggered.").unwrap();
+    newer
+        .transition(ProwJobState::Pending, now(), "Job triggered.")
+        .unwrap();
     newer
         .status
         .prev_report_states
@@ -620,7 +316,11 @@ async fn a_newer_state_already_reported_is_not_overwritten() {
         "{outcome:?}"
     );
     assert_eq!(
-        w.store.stored("j1").status.prev_report_states.get(REPORTER_NAME),
+        w.store
+            .stored("j1")
+            .status
+            .prev_report_states
+            .get(REPORTER_NAME),
         Some(&ProwJobState::Pending)
     );
 }
@@ -713,14 +413,22 @@ async fn a_force_pushed_sha_is_given_up_without_retry_or_comment() {
 async fn other_status_errors_are_returned_and_nothing_is_recorded() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
-    *w.scm.status_error.lock().unwrap() =
-        Some(PortError::Unavailable("POST /x: HTTP 502: bad gateway".into()));
+    *w.scm.status_error.lock().unwrap() = Some(PortError::Unavailable(
+        "POST /x: HTTP 502: bad gateway".into(),
+    ));
     let e = w.try_report("j1").await.unwrap_err();
     assert!(e.is_retryable());
     assert!(w.store.stored("j1").status.prev_report_states.is_empty());
     *w.scm.status_error.lock().unwrap() = None;
-    assert!(matches!(w.report("j1").await, ReportOutcome::Reported { .. }));
-    assert_eq!(w.scm.statuses().len(), 2, "the retry sends the status again");
+    assert!(matches!(
+        w.report("j1").await,
+        ReportOutcome::Reported { .. }
+    ));
+    assert_eq!(
+        w.scm.statuses().len(),
+        2,
+        "the retry sends the status again"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -781,7 +489,11 @@ async fn a_later_success_edits_the_comment_when_other_rows_remain() {
     fail(&w, "j1", CONTEXT).await;
     fail(&w, "j2", "pull-widgets-lint").await;
     let comments = w.scm.comments();
-    assert_eq!(comments.len(), 1, "the second failure replaced the first comment");
+    assert_eq!(
+        comments.len(),
+        1,
+        "the second failure replaced the first comment"
+    );
     assert_eq!(
         comments[0].body,
         failure_comment(&[row(CONTEXT, URL), row("pull-widgets-lint", URL)])
@@ -847,12 +559,10 @@ async fn a_comment_that_already_says_it_is_not_edited() {
         ),
         "{outcome:?}"
     );
-    assert!(
-        !w.scm
-            .calls()
-            .iter()
-            .any(|c| matches!(c, Call::Edit { .. } | Call::Create { .. } | Call::Delete { .. }))
-    );
+    assert!(!w.scm.calls().iter().any(|c| matches!(
+        c,
+        Call::Edit { .. } | Call::Create { .. } | Call::Delete { .. }
+    )));
 }
 
 #[tokio::test]
@@ -905,7 +615,10 @@ async fn the_report_template_is_added_under_the_table() {
     );
     fail(&w, "j1", CONTEXT).await;
     let body = w.scm.comments()[0].body.clone();
-    let table_end = format!("{}\n\n[History](https://deck.example/pr-history?org=acme&repo=widgets&pr=42)\n\n<details>", row(CONTEXT, URL));
+    let table_end = format!(
+        "{}\n\n[History](https://deck.example/pr-history?org=acme&repo=widgets&pr=42)\n\n<details>",
+        row(CONTEXT, URL)
+    );
     assert!(body.contains(&table_end), "{body}");
 }
 

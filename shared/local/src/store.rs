@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS job_pulls (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS job_pulls_by_job ON job_pulls (job_id);
 
+-- Every create and update, in commit order: the embedded twin of the
+-- DynamoDB stream the reporter reads on AWS.
+CREATE TABLE IF NOT EXISTS job_changes (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id   TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS job_changes_by_id ON job_changes (id, seq);
+
 CREATE TABLE IF NOT EXISTS dedupe_keys (
     key      TEXT PRIMARY KEY,
     -- Unix milliseconds; the key is live while this is after now.
@@ -215,6 +223,12 @@ pub(crate) fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
+fn record_change(tx: &Transaction<'_>, id: &str) -> PortResult<()> {
+    tx.execute("INSERT INTO job_changes (id) VALUES (?1)", [id])
+        .map_err(sql)?;
+    Ok(())
+}
+
 /// [`JobStore`] on SQLite.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -242,6 +256,48 @@ impl SqliteStore {
     }
 
     /// The database, to open queues in the same file.
+    /// Records changed after `after` (a sequence number from an earlier
+    /// call, 0 at first), oldest change first, at most `limit`: each with
+    /// the sequence number to continue from. A record changed twice appears
+    /// at its latest change only; deleted records are left out.
+    pub async fn changes_since(&self, after: i64, limit: usize) -> PortResult<Vec<(i64, ProwJob)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT c.seq, j.id, j.record FROM job_changes c JOIN jobs j ON j.id = c.id
+                         WHERE c.seq > ?1
+                           AND c.seq = (SELECT MAX(seq) FROM job_changes WHERE id = c.id)
+                         ORDER BY c.seq LIMIT ?2",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![after, limit], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                    })
+                    .map_err(sql)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (seq, id, record) = row.map_err(sql)?;
+                    out.push((seq, decode(&id, &record)?));
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Forgets changes up to and including `upto` (already consumed).
+    pub async fn trim_changes(&self, upto: i64) -> PortResult<()> {
+        self.db
+            .write(move |tx| {
+                tx.execute("DELETE FROM job_changes WHERE seq <= ?1", [upto])
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }
@@ -358,6 +414,7 @@ impl JobStore for SqliteStore {
                     return Ok(false);
                 }
                 cols.insert_pulls(tx)?;
+                record_change(tx, &cols.id)?;
                 Ok(true)
             })
             .await
@@ -423,6 +480,7 @@ impl JobStore for SqliteStore {
                 tx.execute("DELETE FROM job_pulls WHERE job_id = ?1", [&cols.id])
                     .map_err(sql)?;
                 cols.insert_pulls(tx)?;
+                record_change(tx, &cols.id)?;
                 // What a later `get` returns, not the caller's copy with
                 // sub-second times the JSON does not keep.
                 decode(&cols.id, &cols.record)

@@ -304,3 +304,31 @@ async fn many_tasks_write_at_once_without_loss() {
     let distinct: std::collections::BTreeSet<_> = got.iter().map(|m| &m.body).collect();
     assert_eq!((got.len(), distinct.len()), (200, 200));
 }
+
+#[tokio::test]
+async fn the_change_feed_lists_each_changed_record_once_at_its_latest_change() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    store.create(&record("a", "2026-11-23T10:00:00Z")).await.unwrap();
+    store.create(&record("b", "2026-11-23T10:00:01Z")).await.unwrap();
+    assert!(!store.create(&record("a", "2026-11-23T10:00:00Z")).await.unwrap());
+    let mut a = store.get("a").await.unwrap().unwrap();
+    a.status.state = Some(ProwJobState::Pending);
+    store.update(&a).await.unwrap();
+
+    let changes = store.changes_since(0, 100).await.unwrap();
+    let ids: Vec<&str> = changes.iter().map(|(_, j)| j.metadata.name.as_str()).collect();
+    assert_eq!(ids, ["b", "a"], "a's create is superseded by its update");
+    assert_eq!(changes[1].1.status.state, Some(ProwJobState::Pending));
+    let last = changes[1].0;
+    assert!(store.changes_since(last, 100).await.unwrap().is_empty());
+
+    store.delete("b").await.unwrap();
+    store.trim_changes(last).await.unwrap();
+    let mut a = store.get("a").await.unwrap().unwrap();
+    a.status.state = Some(ProwJobState::Success);
+    store.update(&a).await.unwrap();
+    let after = store.changes_since(0, 100).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(after[0].0 > last);
+    assert_eq!(after[0].1.status.state, Some(ProwJobState::Success));
+}

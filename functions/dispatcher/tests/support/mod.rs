@@ -353,6 +353,8 @@ pub struct FakeCluster {
     /// Creates fail with this 4xx message.
     pub reject_creates: Mutex<Option<String>>,
     pub unavailable: Mutex<bool>,
+    /// `pod_log` fails as if the API server were busy.
+    pub logs_unavailable: Mutex<bool>,
 }
 
 impl FakeCluster {
@@ -493,6 +495,9 @@ impl Cluster for FakeCluster {
     async fn pod_log(&self, name: &str) -> PortResult<String> {
         lock(&self.calls).push(format!("log {name}"));
         self.check()?;
+        if *lock(&self.logs_unavailable) {
+            return Err(PortError::Unavailable("log stream reset".into()));
+        }
         lock(&self.logs)
             .get(name)
             .cloned()
