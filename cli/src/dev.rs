@@ -71,10 +71,11 @@ impl Args {
                 .job_config_path
                 .clone()
                 .or_else(|| self.config_path.is_none().then(|| example.join("jobs"))),
-            plugin_config: self
-                .plugin_config
-                .clone()
-                .or_else(|| self.config_path.is_none().then(|| example.join("plugins.yaml"))),
+            plugin_config: self.plugin_config.clone().or_else(|| {
+                self.config_path
+                    .is_none()
+                    .then(|| example.join("plugins.yaml"))
+            }),
         }
     }
 }
@@ -205,7 +206,10 @@ pub fn run(args: &Args) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -258,7 +262,10 @@ pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
         clock.clone(),
     ));
     let mut clusters: BTreeMap<String, Arc<dyn Cluster>> = BTreeMap::new();
-    clusters.insert(skiff_core::prowjob::DEFAULT_CLUSTER_ALIAS.to_string(), local.clone());
+    clusters.insert(
+        skiff_core::prowjob::DEFAULT_CLUSTER_ALIAS.to_string(),
+        local.clone(),
+    );
     for name in config.prow.skiff.clusters.keys() {
         clusters.insert(name.clone(), local.clone());
     }
@@ -328,13 +335,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -348,7 +356,12 @@ async fn wait_for_signal() {
 
 /// Runs `step` every `every` until `stop` turns true; a step returning
 /// `true` (it found work) runs again at once.
-fn every<F, Fut>(name: &'static str, every: Duration, mut stop: watch::Receiver<bool>, mut step: F) -> tokio::task::JoinHandle<()>
+fn every<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut step: F,
+) -> tokio::task::JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -371,31 +384,55 @@ where
     })
 }
 
-pub fn spawn_loops(dev: &Arc<Dev>, args: &Args, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn_loops(
+    dev: &Arc<Dev>,
+    args: &Args,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut loops = Vec::new();
     let d = dev.clone();
-    loops.push(every("trigger", Duration::from_millis(200), stop.clone(), move || {
-        let d = d.clone();
-        async move { trigger_step(&d).await > 0 }
-    }));
+    loops.push(every(
+        "trigger",
+        Duration::from_millis(200),
+        stop.clone(),
+        move || {
+            let d = d.clone();
+            async move { trigger_step(&d).await > 0 }
+        },
+    ));
     let d = dev.clone();
-    loops.push(every("dispatcher", Duration::from_millis(200), stop.clone(), move || {
-        let d = d.clone();
-        async move { dispatch_step(&d).await > 0 }
-    }));
+    loops.push(every(
+        "dispatcher",
+        Duration::from_millis(200),
+        stop.clone(),
+        move || {
+            let d = d.clone();
+            async move { dispatch_step(&d).await > 0 }
+        },
+    ));
     let d = dev.clone();
-    loops.push(every("syncer", interval(args.sync_seconds), stop.clone(), move || {
-        let d = d.clone();
-        async move {
-            sync_step(&d).await;
-            false
-        }
-    }));
+    loops.push(every(
+        "syncer",
+        interval(args.sync_seconds),
+        stop.clone(),
+        move || {
+            let d = d.clone();
+            async move {
+                sync_step(&d).await;
+                false
+            }
+        },
+    ));
     let d = dev.clone();
-    loops.push(every("reporter", Duration::from_millis(500), stop.clone(), move || {
-        let d = d.clone();
-        async move { report_step(&d).await > 0 }
-    }));
+    loops.push(every(
+        "reporter",
+        Duration::from_millis(500),
+        stop.clone(),
+        move || {
+            let d = d.clone();
+            async move { report_step(&d).await > 0 }
+        },
+    ));
     let d = dev.clone();
     let tick = interval(args.tick_seconds);
     let last_tick = Arc::new(Mutex::new(None));
@@ -408,13 +445,18 @@ pub fn spawn_loops(dev: &Arc<Dev>, args: &Args, stop: watch::Receiver<bool>) -> 
         }
     }));
     let d = dev.clone();
-    loops.push(every("sweeper", interval(args.sweep_seconds), stop, move || {
-        let d = d.clone();
-        async move {
-            sweep_step(&d).await;
-            false
-        }
-    }));
+    loops.push(every(
+        "sweeper",
+        interval(args.sweep_seconds),
+        stop,
+        move || {
+            let d = d.clone();
+            async move {
+                sweep_step(&d).await;
+                false
+            }
+        },
+    ));
     loops
 }
 
@@ -506,12 +548,49 @@ pub async fn report_step(dev: &Dev) -> usize {
     changes.len()
 }
 
-async fn scheduler_step(dev: &Dev, last: &Mutex<Option<jiff::Timestamp>>, tick: Duration) {
-    let _ = (dev, last, tick);
+/// One scheduler tick covering the time since the previous one (at start:
+/// one interval back, as the EventBridge schedule would have it).
+pub async fn scheduler_step(dev: &Dev, last: &Mutex<Option<jiff::Timestamp>>, tick: Duration) {
+    let e = &dev.engine;
+    let now = e.clock.now();
+    let previous = {
+        let guard = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.unwrap_or_else(|| {
+            now.checked_sub(jiff::SignedDuration::try_from(tick).unwrap_or_default())
+                .unwrap_or(now)
+        })
+    };
+    let deps = skiff_scheduler::Deps {
+        store: e.store.as_ref(),
+        queue: e.dispatch.as_ref(),
+        config: &e.config,
+    };
+    match skiff_scheduler::tick(&deps, previous, now).await {
+        Ok(report) => {
+            if !report.created.is_empty() {
+                tracing::info!(created = report.created.len(), "periodics started");
+            }
+            *last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+        }
+        Err(err) => tracing::warn!(error = %err, "scheduler tick failed"),
+    }
 }
 
-async fn sweep_step(dev: &Dev) {
-    let _ = dev;
+pub async fn sweep_step(dev: &Dev) {
+    let e = &dev.engine;
+    let deps = skiff_sweeper::Deps {
+        store: e.store.as_ref(),
+        clusters: &e.clusters,
+        config: &e.config,
+        clock: e.clock.as_ref(),
+    };
+    if let Err(err) = skiff_sweeper::sweep(&deps).await {
+        tracing::warn!(error = %err, "sweep failed");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -579,14 +658,23 @@ async fn log(State(dev): State<Arc<Dev>>, Query(q): Query<Vec<(String, String)>>
         return (StatusCode::BAD_REQUEST, "usage: /log?job=NAME&id=BUILD_ID").into_response();
     };
     let e = &dev.engine;
-    let runs = match e.store.list(&JobQuery::Job { name: job.clone() }, Some(1000)).await {
+    let runs = match e
+        .store
+        .list(&JobQuery::Job { name: job.clone() }, Some(1000))
+        .await
+    {
         Ok(r) => r,
         Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
     };
     let Some(run) = runs.into_iter().find(|r| r.status.build_id == id) else {
-        return (StatusCode::NOT_FOUND, format!("no run of {job} with build id {id}")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no run of {job} with build id {id}"),
+        )
+            .into_response();
     };
-    let text = |t: String| ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response();
+    let text =
+        |t: String| ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response();
     if let Ok(path) = skiff_core::prowjob::artifacts::artifact_path(&run)
         && let Ok(Some(bytes)) = e.logs.get(&path, "build-log.txt").await
     {

@@ -15,12 +15,16 @@
 //!   id, the pod name, "Job triggered." and the job's dashboard URL. A pod that
 //!   is already there (an earlier attempt crashed before writing the record)
 //!   is adopted with its own build id; a pod the cluster refuses (a 4xx)
-//!   ends the job as `error` "Pod can not be created: …".
+//!   ends the job as `error` "Pod can not be created: …", and so does a job
+//!   whose `cluster` is not configured (`unknown cluster "<name>"`).
 //!
-//! Prow tells runs of a job apart by creation time only, so two runs created in
-//! the same second both start; Skiff breaks the tie by job id, so exactly one
-//! does. Like Prow's, the global limit is checked without a lock: two
-//! dispatchers working at once may each take the last slot.
+//! Differences from plank: runs created in the same second are ordered by id
+//! (plank compares creation times only, so both would start). An existing pod
+//! is found by creating it, after the concurrency check, where plank looks
+//! for it first: a blocked job's leftover pod is adopted when its turn comes.
+//! Plank leaves a job on an unknown cluster triggered; Skiff ends it.
+//! Like plank, the global limit is checked without a lock: two dispatchers
+//! working at once may each take the last slot.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -76,6 +80,7 @@ pub fn waiting_key(job_id: &str) -> String {
 
 /// Handles one batch from the `dispatch` queue. Receipts not named in the
 /// outcome are done.
+#[tracing::instrument(skip_all, fields(messages = messages.len()))]
 pub async fn handle_batch(messages: &[Message], deps: &Deps<'_>) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     // Duplicates of one id in a batch share one decision.

@@ -68,8 +68,12 @@ use skiff_core::config::Config;
 use skiff_core::config::prow::Plank;
 use skiff_core::duration::GoDuration;
 use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{Clock, Cluster, JobQuery, JobStore, LogStore, PodInfo, PodPhase, PortError, Queue};
-use skiff_core::prowjob::artifacts::{self, BUILD_LOG, FINISHED_JSON, STARTED_JSON, artifact_path, job_url};
+use skiff_core::ports::{
+    Clock, Cluster, JobQuery, JobStore, LogStore, PodInfo, PodPhase, PortError, Queue,
+};
+use skiff_core::prowjob::artifacts::{
+    self, BUILD_LOG, FINISHED_JSON, STARTED_JSON, artifact_path, job_url,
+};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::labels::{CREATED_BY_PROW, PROW_BUILD_ID};
 use skiff_core::prowjob::pod::{cluster_name, pod_created_at, runs_in_pod};
@@ -137,6 +141,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One pass over every incomplete job. Fails only when the jobs cannot be
 /// listed; anything else that fails is logged, counted and retried next pass.
+#[tracing::instrument(skip_all)]
 pub async fn sync(deps: &Deps<'_>) -> Result<SyncReport> {
     let now = deps.clock.now();
     let mut pass = Pass {
@@ -170,10 +175,8 @@ pub async fn sync(deps: &Deps<'_>) -> Result<SyncReport> {
                 pass.sync_pending(job, pod).await;
             }
             Some(ProwJobState::Aborted) => pass.complete_abort(job).await,
-            Some(ProwJobState::Triggered) => {
-                if pass.needs_redispatch(&job).await {
-                    redispatch.push(job.metadata.name.clone());
-                }
+            Some(ProwJobState::Triggered) if pass.needs_redispatch(&job).await => {
+                redispatch.push(job.metadata.name.clone());
             }
             _ => {}
         }
@@ -221,7 +224,10 @@ impl Pass<'_, '_> {
             let mut next = job.clone();
             // Prow's TerminateOlderJobs changes the state only.
             let description = next.status.description.clone();
-            if next.transition(ProwJobState::Aborted, self.now, &description).is_err() {
+            if next
+                .transition(ProwJobState::Aborted, self.now, &description)
+                .is_err()
+            {
                 *slot = Some(job);
                 continue;
             }
@@ -241,7 +247,10 @@ impl Pass<'_, '_> {
 
     /// One listing per cluster that has pending jobs: pod name → pod. A
     /// cluster missing from the result could not be listed.
-    async fn list_pods(&mut self, jobs: &[Option<ProwJob>]) -> BTreeMap<String, HashMap<String, PodInfo>> {
+    async fn list_pods(
+        &mut self,
+        jobs: &[Option<ProwJob>],
+    ) -> BTreeMap<String, HashMap<String, PodInfo>> {
         let mut wanted: Vec<&str> = jobs
             .iter()
             .flatten()
@@ -254,7 +263,10 @@ impl Pass<'_, '_> {
         let mut out = BTreeMap::new();
         for name in wanted {
             let Some(cluster) = self.deps.clusters.get(name) else {
-                warn!(cluster = name, "pending jobs on a cluster that is not configured; leaving them");
+                warn!(
+                    cluster = name,
+                    "pending jobs on a cluster that is not configured; leaving them"
+                );
                 continue;
             };
             self.report.pod_lists += 1;
@@ -410,7 +422,8 @@ impl Pass<'_, '_> {
             return;
         };
         // A job aborted before its pod was created has no build and no logs.
-        if !next.status.build_id.is_empty() && !self.save_logs(&next, Some(cluster.as_ref())).await {
+        if !next.status.build_id.is_empty() && !self.save_logs(&next, Some(cluster.as_ref())).await
+        {
             return;
         }
         if !self.delete_pod(cluster.as_ref(), &next.metadata.name).await {
@@ -436,7 +449,12 @@ impl Pass<'_, '_> {
             return false;
         };
         // Known key: the dispatcher deferred it lately, or we sent it lately.
-        match self.deps.store.remember(&waiting_key(&job.metadata.name), expires).await {
+        match self
+            .deps
+            .store
+            .remember(&waiting_key(&job.metadata.name), expires)
+            .await
+        {
             Ok(fresh) => fresh,
             Err(e) => {
                 debug!(job_id = %job.metadata.name, error = %e, "cannot check the waiting lease");
@@ -456,7 +474,10 @@ impl Pass<'_, '_> {
             .collect();
         match self.deps.queue.send(&bodies).await {
             Ok(()) => {
-                info!(count = ids.len(), "sent triggered jobs to the dispatcher again");
+                info!(
+                    count = ids.len(),
+                    "sent triggered jobs to the dispatcher again"
+                );
                 self.report.redispatched += ids.len();
             }
             Err(e) => {
@@ -535,10 +556,18 @@ impl Pass<'_, '_> {
         }
         for (name, bytes) in files {
             self.report.log_puts += 1;
-            if let Err(e) = self.deps.logs.put(&path, name, &bytes).await {
-                warn!(job_id = %job.metadata.name, file = name, error = %e, "cannot save logs; next pass");
-                self.report.failures += 1;
-                return false;
+            match self.deps.logs.put(&path, name, &bytes).await {
+                Ok(()) => {}
+                // Refused for good (a path the store will never take): the
+                // job must not wait on it forever.
+                Err(e @ PortError::Rejected(_)) => {
+                    warn!(job_id = %job.metadata.name, file = name, error = %e, "log store refused the file");
+                }
+                Err(e) => {
+                    warn!(job_id = %job.metadata.name, file = name, error = %e, "cannot save logs; next pass");
+                    self.report.failures += 1;
+                    return false;
+                }
             }
         }
         true
@@ -614,10 +643,16 @@ fn decide(job: &ProwJob, pod: Option<&PodInfo>, plank: &Plank, now: Timestamp) -
     };
     if let Some(cause) = stop_cause(pod) {
         return match cause {
-            StopCause::OomKilled => finish(ProwJobState::Error, "Job pod was OOM killed by the cluster.", false),
-            StopCause::Evicted if job.spec.error_on_eviction => {
-                finish(ProwJobState::Error, "Job pod was evicted by the cluster.", false)
-            }
+            StopCause::OomKilled => finish(
+                ProwJobState::Error,
+                "Job pod was OOM killed by the cluster.",
+                false,
+            ),
+            StopCause::Evicted if job.spec.error_on_eviction => finish(
+                ProwJobState::Error,
+                "Job pod was evicted by the cluster.",
+                false,
+            ),
             _ if revivals >= plank.max_revivals() => finish(
                 ProwJobState::Error,
                 &max_revivals_description(revivals, cause.as_str()),
@@ -632,7 +667,9 @@ fn decide(job: &ProwJob, pod: Option<&PodInfo>, plank: &Plank, now: Timestamp) -
     let decoration = job.spec.decoration_config.as_ref();
     let age = |since: Timestamp| now.duration_since(since);
     let action = match pod.phase {
-        PodPhase::Succeeded if pod.all_succeeded => finish(ProwJobState::Success, "Job succeeded.", false),
+        PodPhase::Succeeded if pod.all_succeeded => {
+            finish(ProwJobState::Success, "Job succeeded.", false)
+        }
         PodPhase::Succeeded => finish(
             ProwJobState::Error,
             "Pod was in succeeded phase but some containers didn't finish",
@@ -654,7 +691,9 @@ fn decide(job: &ProwJob, pod: Option<&PodInfo>, plank: &Plank, now: Timestamp) -
                     .filter(|&t| t <= now)
                     .or(job.status.pending_time);
                 match created {
-                    Some(t) if age(t) >= timeout => finish(ProwJobState::Error, "Pod scheduling timeout.", true),
+                    Some(t) if age(t) >= timeout => {
+                        finish(ProwJobState::Error, "Pod scheduling timeout.", true)
+                    }
                     _ => Action::Wait,
                 }
             }
@@ -665,7 +704,9 @@ fn decide(job: &ProwJob, pod: Option<&PodInfo>, plank: &Plank, now: Timestamp) -
                 );
                 if age(started) >= timeout {
                     let description = match pod.reason.as_deref() {
-                        Some(reason) if !reason.is_empty() => format!("Pod pending timeout: {reason}"),
+                        Some(reason) if !reason.is_empty() => {
+                            format!("Pod pending timeout: {reason}")
+                        }
                         _ => "Pod pending timeout.".to_string(),
                     };
                     finish(ProwJobState::Error, &description, true)
@@ -703,7 +744,10 @@ fn superseded<'a>(jobs: &[&'a ProwJob]) -> Vec<&'a ProwJob> {
     let mut older = Vec::new();
     let order = |j: &ProwJob| (j.status.start_time, j.metadata.name.clone());
     for &job in jobs {
-        let running = matches!(job.status.state, Some(ProwJobState::Pending | ProwJobState::Triggered));
+        let running = matches!(
+            job.status.state,
+            Some(ProwJobState::Pending | ProwJobState::Triggered)
+        );
         if job.spec.r#type != Some(ProwJobType::Presubmit) || !running || job.is_complete() {
             continue;
         }
@@ -793,38 +837,171 @@ mod tests {
             pod
         };
         let cases: Vec<(&str, PodInfo, i64, Action)> = vec![
-            ("succeeded", p(PodPhase::Succeeded, &|p| p.all_succeeded = true), 60, finish(Success, "Job succeeded.", false)),
-            ("succeeded but a container did not", p(PodPhase::Succeeded, &|_| {}), 60,
-                finish(Error, "Pod was in succeeded phase but some containers didn't finish", false)),
-            ("failed", p(PodPhase::Failed, &|p| p.reason = Some("Error".into())), 60, finish(Failure, "Job failed.", false)),
-            ("failed: OOM in a failed pod is a failure", p(PodPhase::Failed, &|p| p.oom_killed = true), 60, finish(Failure, "Job failed.", false)),
-            ("container cannot run", p(PodPhase::Failed, &|p| p.reason = Some("ContainerCannotRun: exec: \"mak\": not found".into())), 60,
-                finish(Error, "ContainerCannotRun: exec: \"mak\": not found", false)),
-            ("unscheduled, young", p(PodPhase::Pending, &|p| p.start_time = None), 299, Action::Wait),
-            ("unscheduled for 5m", p(PodPhase::Pending, &|p| p.start_time = None), 300, finish(Error, "Pod scheduling timeout.", true)),
-            ("pending, young", p(PodPhase::Pending, &|_| {}), 599, Action::Wait),
-            ("pending for 10m", p(PodPhase::Pending, &|_| {}), 600, finish(Error, "Pod pending timeout.", true)),
-            ("pending for 10m with a reason", p(PodPhase::Pending, &|p| p.reason = Some("ErrImagePull: manifest unknown".into())), 600,
-                finish(Error, "Pod pending timeout: ErrImagePull: manifest unknown", true)),
-            ("running", p(PodPhase::Running, &|_| {}), 48 * 3600 - 1, Action::Wait),
-            ("running for 48h", p(PodPhase::Running, &|_| {}), 48 * 3600, finish(Aborted, "Pod running timeout.", true)),
-            ("running, not started", p(PodPhase::Running, &|p| p.start_time = None), 100 * 3600, Action::Wait),
-            ("running and OOM killed", p(PodPhase::Running, &|p| p.oom_killed = true), 60,
-                finish(Error, "Job pod was OOM killed by the cluster.", false)),
-            ("evicted", p(PodPhase::Failed, &|p| { p.evicted = true; p.reason = Some("Evicted".into()) }), 60, Action::DeletePod),
-            ("evicted, already deleting", p(PodPhase::Failed, &|p| { p.evicted = true; p.deleting = true }), 60, Action::Wait),
-            ("unknown phase", p(PodPhase::Unknown, &|_| {}), 60, Action::DeletePod),
-            ("node lost while deleting", p(PodPhase::Running, &|p| { p.reason = Some("NodeLost".into()); p.deleting = true }), 60, Action::Wait),
-            ("node lost, not deleting, is just running", p(PodPhase::Running, &|p| p.reason = Some("NodeLost".into())), 60, Action::Wait),
-            ("running and deleted", p(PodPhase::Running, &|p| p.deleting = true), 60, finish(Error, "Pod got deleted unexpectedly", false)),
-            ("pending and deleted", p(PodPhase::Pending, &|p| p.deleting = true), 60, finish(Error, "Pod got deleted unexpectedly", false)),
-            ("succeeded while deleting still succeeds", p(PodPhase::Succeeded, &|p| { p.all_succeeded = true; p.deleting = true }), 60,
-                finish(Success, "Job succeeded.", false)),
+            (
+                "succeeded",
+                p(PodPhase::Succeeded, &|p| p.all_succeeded = true),
+                60,
+                finish(Success, "Job succeeded.", false),
+            ),
+            (
+                "succeeded but a container did not",
+                p(PodPhase::Succeeded, &|_| {}),
+                60,
+                finish(
+                    Error,
+                    "Pod was in succeeded phase but some containers didn't finish",
+                    false,
+                ),
+            ),
+            (
+                "failed",
+                p(PodPhase::Failed, &|p| p.reason = Some("Error".into())),
+                60,
+                finish(Failure, "Job failed.", false),
+            ),
+            (
+                "failed: OOM in a failed pod is a failure",
+                p(PodPhase::Failed, &|p| p.oom_killed = true),
+                60,
+                finish(Failure, "Job failed.", false),
+            ),
+            (
+                "container cannot run",
+                p(PodPhase::Failed, &|p| {
+                    p.reason = Some("ContainerCannotRun: exec: \"mak\": not found".into())
+                }),
+                60,
+                finish(Error, "ContainerCannotRun: exec: \"mak\": not found", false),
+            ),
+            (
+                "unscheduled, young",
+                p(PodPhase::Pending, &|p| p.start_time = None),
+                299,
+                Action::Wait,
+            ),
+            (
+                "unscheduled for 5m",
+                p(PodPhase::Pending, &|p| p.start_time = None),
+                300,
+                finish(Error, "Pod scheduling timeout.", true),
+            ),
+            (
+                "pending, young",
+                p(PodPhase::Pending, &|_| {}),
+                599,
+                Action::Wait,
+            ),
+            (
+                "pending for 10m",
+                p(PodPhase::Pending, &|_| {}),
+                600,
+                finish(Error, "Pod pending timeout.", true),
+            ),
+            (
+                "pending for 10m with a reason",
+                p(PodPhase::Pending, &|p| {
+                    p.reason = Some("ErrImagePull: manifest unknown".into())
+                }),
+                600,
+                finish(
+                    Error,
+                    "Pod pending timeout: ErrImagePull: manifest unknown",
+                    true,
+                ),
+            ),
+            (
+                "running",
+                p(PodPhase::Running, &|_| {}),
+                48 * 3600 - 1,
+                Action::Wait,
+            ),
+            (
+                "running for 48h",
+                p(PodPhase::Running, &|_| {}),
+                48 * 3600,
+                finish(Aborted, "Pod running timeout.", true),
+            ),
+            (
+                "running, not started",
+                p(PodPhase::Running, &|p| p.start_time = None),
+                100 * 3600,
+                Action::Wait,
+            ),
+            (
+                "running and OOM killed",
+                p(PodPhase::Running, &|p| p.oom_killed = true),
+                60,
+                finish(Error, "Job pod was OOM killed by the cluster.", false),
+            ),
+            (
+                "evicted",
+                p(PodPhase::Failed, &|p| {
+                    p.evicted = true;
+                    p.reason = Some("Evicted".into())
+                }),
+                60,
+                Action::DeletePod,
+            ),
+            (
+                "evicted, already deleting",
+                p(PodPhase::Failed, &|p| {
+                    p.evicted = true;
+                    p.deleting = true
+                }),
+                60,
+                Action::Wait,
+            ),
+            (
+                "unknown phase",
+                p(PodPhase::Unknown, &|_| {}),
+                60,
+                Action::DeletePod,
+            ),
+            (
+                "node lost while deleting",
+                p(PodPhase::Running, &|p| {
+                    p.reason = Some("NodeLost".into());
+                    p.deleting = true
+                }),
+                60,
+                Action::Wait,
+            ),
+            (
+                "node lost, not deleting, is just running",
+                p(PodPhase::Running, &|p| p.reason = Some("NodeLost".into())),
+                60,
+                Action::Wait,
+            ),
+            (
+                "running and deleted",
+                p(PodPhase::Running, &|p| p.deleting = true),
+                60,
+                finish(Error, "Pod got deleted unexpectedly", false),
+            ),
+            (
+                "pending and deleted",
+                p(PodPhase::Pending, &|p| p.deleting = true),
+                60,
+                finish(Error, "Pod got deleted unexpectedly", false),
+            ),
+            (
+                "succeeded while deleting still succeeds",
+                p(PodPhase::Succeeded, &|p| {
+                    p.all_succeeded = true;
+                    p.deleting = true
+                }),
+                60,
+                finish(Success, "Job succeeded.", false),
+            ),
         ];
         for (name, pod, secs, want) in cases {
             assert_eq!(decide(&job(), Some(&pod), &plank, at(secs)), want, "{name}");
         }
-        assert_eq!(decide(&job(), None, &plank, at(1)), Action::Recreate, "missing pod");
+        assert_eq!(
+            decide(&job(), None, &plank, at(1)),
+            Action::Recreate,
+            "missing pod"
+        );
     }
 
     #[test]
@@ -838,7 +1015,11 @@ mod tests {
         });
         let plank = Plank::default();
         let started = pod(PodPhase::Pending);
-        assert_eq!(decide(&j, Some(&started), &plank, at(600)), Action::Wait, "10m < 30m");
+        assert_eq!(
+            decide(&j, Some(&started), &plank, at(600)),
+            Action::Wait,
+            "10m < 30m"
+        );
         assert_eq!(
             decide(&j, Some(&started), &plank, at(1800)),
             finish(ProwJobState::Error, "Pod pending timeout.", true)
@@ -917,7 +1098,11 @@ mod tests {
         j.status.pod_revival_count = 0;
         assert_eq!(
             decide(&j, Some(&evicted), &plank, at(1)),
-            finish(ProwJobState::Error, "Job pod was evicted by the cluster.", false)
+            finish(
+                ProwJobState::Error,
+                "Job pod was evicted by the cluster.",
+                false
+            )
         );
     }
 
@@ -960,7 +1145,10 @@ mod tests {
             run("e2", "unit", &[3], 2, Pending),
         ];
         let refs: Vec<&ProwJob> = jobs.iter().collect();
-        let mut got: Vec<&str> = superseded(&refs).iter().map(|j| j.metadata.name.as_str()).collect();
+        let mut got: Vec<&str> = superseded(&refs)
+            .iter()
+            .map(|j| j.metadata.name.as_str())
+            .collect();
         got.sort();
         assert_eq!(got, ["a0", "a1", "d1"]);
     }
@@ -971,7 +1159,10 @@ mod tests {
         let x = run("x", "unit", &[1], 10, Pending);
         let y = run("y", "unit", &[1], 10, Pending);
         for order in [[&x, &y], [&y, &x]] {
-            let got: Vec<&str> = superseded(&order).iter().map(|j| j.metadata.name.as_str()).collect();
+            let got: Vec<&str> = superseded(&order)
+                .iter()
+                .map(|j| j.metadata.name.as_str())
+                .collect();
             assert_eq!(got, ["x"]);
         }
     }
@@ -980,7 +1171,11 @@ mod tests {
     fn postsubmits_and_periodics_are_never_superseded() {
         let mut a = run("a", "unit", &[], 1, ProwJobState::Pending);
         let mut b = run("b", "unit", &[], 2, ProwJobState::Pending);
-        for t in [ProwJobType::Postsubmit, ProwJobType::Periodic, ProwJobType::Batch] {
+        for t in [
+            ProwJobType::Postsubmit,
+            ProwJobType::Periodic,
+            ProwJobType::Batch,
+        ] {
             a.spec.r#type = Some(t);
             b.spec.r#type = Some(t);
             assert!(superseded(&[&a, &b]).is_empty(), "{t:?}");

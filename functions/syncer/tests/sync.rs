@@ -86,7 +86,10 @@ impl World {
         let id = job.metadata.name.clone();
         self.store.put(job);
         self.deliver(&id).await;
-        assert_eq!(self.store.job(&id).status.state, Some(ProwJobState::Pending));
+        assert_eq!(
+            self.store.job(&id).status.state,
+            Some(ProwJobState::Pending)
+        );
         self.cluster.clear_calls();
         id
     }
@@ -103,7 +106,11 @@ impl World {
     fn exit(&self, id: &str, ok: bool) {
         let now = self.clock.now();
         self.cluster.update(id, |p| {
-            p.phase = if ok { PodPhase::Succeeded } else { PodPhase::Failed };
+            p.phase = if ok {
+                PodPhase::Succeeded
+            } else {
+                PodPhase::Failed
+            };
             p.all_succeeded = ok;
             p.finished_time = Some(now);
         });
@@ -119,7 +126,11 @@ impl World {
 }
 
 fn state(job: &ProwJob) -> (Option<ProwJobState>, &str, bool) {
-    (job.status.state, job.status.description.as_str(), job.is_complete())
+    (
+        job.status.state,
+        job.status.description.as_str(),
+        job.is_complete(),
+    )
 }
 
 fn job(id: &str) -> ProwJob {
@@ -141,11 +152,20 @@ async fn succeeded_pod_makes_success_after_its_logs_are_saved() {
     let report = w.sync().await;
 
     let done = w.job(&id);
-    assert_eq!(state(&done), (Some(ProwJobState::Success), "Job succeeded.", true));
+    assert_eq!(
+        state(&done),
+        (Some(ProwJobState::Success), "Job succeeded.", true)
+    );
     assert_eq!(done.status.completion_time, Some(before));
     let path = w.path(&id);
-    assert!(path.starts_with("pr-logs/pull/acme_widgets/42/pull-widgets-unit/"), "{path}");
-    assert_eq!(w.logs.file(&path, "build-log.txt").as_deref(), Some("ok  \tacme/widgets\t0.4s\n"));
+    assert!(
+        path.starts_with("pr-logs/pull/acme_widgets/42/pull-widgets-unit/"),
+        "{path}"
+    );
+    assert_eq!(
+        w.logs.file(&path, "build-log.txt").as_deref(),
+        Some("ok  \tacme/widgets\t0.4s\n")
+    );
     assert_eq!(
         w.logs.file(&path, "started.json").as_deref(),
         Some(concat!(
@@ -185,17 +205,23 @@ async fn succeeded_pod_makes_success_after_its_logs_are_saved() {
 async fn failed_pod_makes_failure_and_a_pod_that_cannot_run_makes_error() {
     let w = World::new();
     let a = w.start(job("a")).await;
-    let b = w.start(presubmit("b", "pull-widgets-lint", 42, ts(T0))).await;
+    let b = w
+        .start(presubmit("b", "pull-widgets-lint", 42, ts(T0)))
+        .await;
     w.run(&a, "FAIL\n");
     w.exit(&a, false);
     w.cluster.update(&b, |p| {
         p.phase = PodPhase::Failed;
-        p.reason = Some("ContainerCannotRun: exec: \"mak\": executable file not found in $PATH".into());
+        p.reason =
+            Some("ContainerCannotRun: exec: \"mak\": executable file not found in $PATH".into());
     });
 
     w.sync().await;
 
-    assert_eq!(state(&w.job(&a)), (Some(ProwJobState::Failure), "Job failed.", true));
+    assert_eq!(
+        state(&w.job(&a)),
+        (Some(ProwJobState::Failure), "Job failed.", true)
+    );
     assert_eq!(
         w.logs.file(&w.path(&a), "finished.json").as_deref(),
         Some(r#"{"timestamp":1795428000,"passed":false,"result":"failure","revision":"sha-a"}"#)
@@ -214,11 +240,15 @@ async fn failed_pod_makes_failure_and_a_pod_that_cannot_run_makes_error() {
 async fn running_pods_and_young_pending_pods_cost_no_writes() {
     let w = World::new();
     let a = w.start(job("a")).await;
-    w.start(presubmit("b", "pull-widgets-lint", 42, ts(T0))).await;
+    w.start(presubmit("b", "pull-widgets-lint", 42, ts(T0)))
+        .await;
     w.run(&a, "");
     w.clock.advance(mins(4));
     let report = w.sync().await;
-    assert_eq!((report.store_lists, report.pod_lists, report.writes), (1, 1, 0));
+    assert_eq!(
+        (report.store_lists, report.pod_lists, report.writes),
+        (1, 1, 0)
+    );
     assert_eq!(w.cluster.calls(), ["list"]);
 }
 
@@ -228,7 +258,8 @@ async fn one_pod_listing_per_cluster_and_one_write_per_changed_job() {
     let gpu = FakeCluster::new();
     w.clusters = clusters(&[("default", &w.cluster), ("gpu", &gpu)]);
     for id in ["a", "b", "c"] {
-        w.start(presubmit(id, &format!("pull-{id}"), 42, ts(T0))).await;
+        w.start(presubmit(id, &format!("pull-{id}"), 42, ts(T0)))
+            .await;
         w.run(id, "");
     }
     let mut on_gpu = presubmit("g", "pull-gpu", 42, ts(T0));
@@ -264,7 +295,10 @@ async fn unscheduled_for_five_minutes_is_a_scheduling_timeout() {
 
     w.clock.advance(Duration::from_secs(1));
     w.sync().await;
-    assert_eq!(state(&w.job(&id)), (Some(ProwJobState::Error), "Pod scheduling timeout.", true));
+    assert_eq!(
+        state(&w.job(&id)),
+        (Some(ProwJobState::Error), "Pod scheduling timeout.", true)
+    );
     assert!(!w.cluster.has(&id), "the pod is deleted");
     assert!(w.logs.file(&w.path(&id), "finished.json").is_some());
 }
@@ -281,7 +315,11 @@ async fn started_but_pending_for_ten_minutes_is_a_pending_timeout_with_the_reaso
     });
     w.clock.advance(mins(9));
     w.sync().await;
-    assert_eq!(w.job(&id).status.state, Some(ProwJobState::Pending), "9m pending is fine");
+    assert_eq!(
+        w.job(&id).status.state,
+        Some(ProwJobState::Pending),
+        "9m pending is fine"
+    );
 
     w.clock.advance(mins(1));
     w.sync().await;
@@ -307,11 +345,22 @@ async fn running_for_48_hours_is_aborted_and_completed() {
 
     w.clock.advance(Duration::from_secs(1));
     w.sync().await;
-    assert_eq!(state(&w.job(&id)), (Some(ProwJobState::Aborted), "Pod running timeout.", true));
+    assert_eq!(
+        state(&w.job(&id)),
+        (Some(ProwJobState::Aborted), "Pod running timeout.", true)
+    );
     assert!(!w.cluster.has(&id));
     let path = w.path(&id);
-    assert_eq!(w.logs.file(&path, "build-log.txt").as_deref(), Some("still going\n"));
-    assert!(w.logs.file(&path, "finished.json").unwrap().contains(r#""result":"aborted""#));
+    assert_eq!(
+        w.logs.file(&path, "build-log.txt").as_deref(),
+        Some("still going\n")
+    );
+    assert!(
+        w.logs
+            .file(&path, "finished.json")
+            .unwrap()
+            .contains(r#""result":"aborted""#)
+    );
 }
 
 #[tokio::test]
@@ -331,12 +380,23 @@ async fn per_job_timeouts_from_decoration_config_win() {
     w.run(&running, "");
     w.clock.advance(mins(29));
     w.sync().await;
-    assert_eq!(w.job(&unscheduled).status.state, Some(ProwJobState::Pending), "29m < 30m");
-    assert_eq!(w.job(&running).status.state, Some(ProwJobState::Pending), "29m < 1h");
+    assert_eq!(
+        w.job(&unscheduled).status.state,
+        Some(ProwJobState::Pending),
+        "29m < 30m"
+    );
+    assert_eq!(
+        w.job(&running).status.state,
+        Some(ProwJobState::Pending),
+        "29m < 1h"
+    );
 
     w.clock.advance(mins(31));
     w.sync().await;
-    assert_eq!(state(&w.job(&running)), (Some(ProwJobState::Aborted), "Pod running timeout.", true));
+    assert_eq!(
+        state(&w.job(&running)),
+        (Some(ProwJobState::Aborted), "Pod running timeout.", true)
+    );
     assert_eq!(
         state(&w.job(&unscheduled)),
         (Some(ProwJobState::Error), "Pod scheduling timeout.", true)
@@ -354,10 +414,19 @@ async fn oom_killed_pod_is_an_error_and_stays_for_inspection() {
     w.sync().await;
     assert_eq!(
         state(&w.job(&id)),
-        (Some(ProwJobState::Error), "Job pod was OOM killed by the cluster.", true)
+        (
+            Some(ProwJobState::Error),
+            "Job pod was OOM killed by the cluster.",
+            true
+        )
     );
     assert!(w.cluster.has(&id));
-    assert!(w.logs.file(&w.path(&id), "build-log.txt").unwrap().contains("out of memory"));
+    assert!(
+        w.logs
+            .file(&w.path(&id), "build-log.txt")
+            .unwrap()
+            .contains("out of memory")
+    );
 }
 
 #[tokio::test]
@@ -375,8 +444,14 @@ async fn evicted_pod_is_revived_with_a_new_build_id_until_max_revivals() {
         });
         w.clock.advance(mins(1));
         let report = w.sync().await;
-        assert!(!w.cluster.has(&id), "revival {revival}: the evicted pod is deleted");
-        assert_eq!(report.writes, 0, "revival {revival}: the record waits for the pod to go");
+        assert!(
+            !w.cluster.has(&id),
+            "revival {revival}: the evicted pod is deleted"
+        );
+        assert_eq!(
+            report.writes, 0,
+            "revival {revival}: the record waits for the pod to go"
+        );
         assert_eq!(w.job(&id).status.state, Some(ProwJobState::Pending));
 
         w.clock.advance(mins(1));
@@ -387,7 +462,10 @@ async fn evicted_pod_is_revived_with_a_new_build_id_until_max_revivals() {
         assert_eq!(job.status.state, Some(ProwJobState::Pending));
         let build = job.status.build_id.clone();
         assert_eq!(w.cluster.build_id(&id), build);
-        assert!(!builds.contains(&build), "revival {revival}: a new build id");
+        assert!(
+            !builds.contains(&build),
+            "revival {revival}: a new build id"
+        );
         assert!(job.status.url.ends_with(&build), "{}", job.status.url);
         builds.push(build);
     }
@@ -420,7 +498,11 @@ async fn evicted_pod_with_error_on_eviction_is_an_error() {
     w.sync().await;
     assert_eq!(
         state(&w.job(&id)),
-        (Some(ProwJobState::Error), "Job pod was evicted by the cluster.", true)
+        (
+            Some(ProwJobState::Error),
+            "Job pod was evicted by the cluster.",
+            true
+        )
     );
     assert!(w.cluster.has(&id), "kept, as plank keeps it");
 }
@@ -452,9 +534,16 @@ async fn a_pod_deleted_under_a_running_job_is_an_error() {
     w.sync().await;
     assert_eq!(
         state(&w.job(&id)),
-        (Some(ProwJobState::Error), "Pod got deleted unexpectedly", true)
+        (
+            Some(ProwJobState::Error),
+            "Pod got deleted unexpectedly",
+            true
+        )
     );
-    assert_eq!(w.logs.file(&w.path(&id), "build-log.txt").as_deref(), Some("interrupted\n"));
+    assert_eq!(
+        w.logs.file(&w.path(&id), "build-log.txt").as_deref(),
+        Some("interrupted\n")
+    );
 }
 
 #[tokio::test]
@@ -483,7 +572,11 @@ async fn an_aborted_job_has_its_pod_deleted_and_is_completed() {
     w.run(&id, "half way\n");
     let mut aborted = w.job(&id);
     aborted
-        .transition(ProwJobState::Aborted, w.clock.now(), "Aborted by a new push.")
+        .transition(
+            ProwJobState::Aborted,
+            w.clock.now(),
+            "Aborted by a new push.",
+        )
         .unwrap();
     w.store.put(aborted);
     w.clock.advance(Duration::from_secs(30));
@@ -495,28 +588,43 @@ async fn an_aborted_job_has_its_pod_deleted_and_is_completed() {
         (Some(ProwJobState::Aborted), "Aborted by a new push.", true)
     );
     assert!(!w.cluster.has(&id));
-    assert_eq!(w.logs.file(&w.path(&id), "build-log.txt").as_deref(), Some("half way\n"));
+    assert_eq!(
+        w.logs.file(&w.path(&id), "build-log.txt").as_deref(),
+        Some("half way\n")
+    );
 }
 
 #[tokio::test]
 async fn an_aborted_job_that_never_had_a_pod_is_completed() {
     let w = World::new();
     let mut j = job("j1");
-    j.transition(ProwJobState::Aborted, ts(T0), "Aborted by a new push.").unwrap();
+    j.transition(ProwJobState::Aborted, ts(T0), "Aborted by a new push.")
+        .unwrap();
     w.store.put(j);
     let report = w.sync().await;
     assert!(w.job("j1").is_complete());
     assert_eq!(w.logs.count(), 0, "no build, no artifacts");
-    assert_eq!(w.cluster.calls(), ["delete j1"], "deleting a missing pod is fine");
+    assert_eq!(
+        w.cluster.calls(),
+        ["delete j1"],
+        "deleting a missing pod is fine"
+    );
     assert_eq!((report.writes, report.finished), (1, 1));
 }
 
 #[tokio::test]
 async fn older_runs_of_a_presubmit_are_aborted_and_never_reported() {
     let w = World::new();
-    let old = w.start(presubmit("old", "pull-widgets-unit", 42, ts(T0))).await;
+    let old = w
+        .start(presubmit("old", "pull-widgets-unit", 42, ts(T0)))
+        .await;
     w.run(&old, "");
-    let queued = presubmit("queued", "pull-widgets-unit", 42, ts(T0).checked_add(Duration::from_secs(1)).unwrap());
+    let queued = presubmit(
+        "queued",
+        "pull-widgets-unit",
+        42,
+        ts(T0).checked_add(Duration::from_secs(1)).unwrap(),
+    );
     w.store.put(queued);
     w.clock.advance(mins(1));
     let mut newer = presubmit("new", "pull-widgets-unit", 42, w.clock.now());
@@ -524,7 +632,9 @@ async fn older_runs_of_a_presubmit_are_aborted_and_never_reported() {
         refs.pulls[0].sha = "second-push".into();
     }
     let new = w.start(newer).await;
-    let other_pr = w.start(presubmit("other", "pull-widgets-unit", 43, ts(T0))).await;
+    let other_pr = w
+        .start(presubmit("other", "pull-widgets-unit", 43, ts(T0)))
+        .await;
 
     let report = w.sync().await;
 
@@ -542,7 +652,10 @@ async fn older_runs_of_a_presubmit_are_aborted_and_never_reported() {
     assert_eq!(w.job(&new).status.state, Some(ProwJobState::Pending));
     assert_eq!(w.job(&other_pr).status.state, Some(ProwJobState::Pending));
     assert_eq!(report.superseded, 2);
-    assert_eq!(report.writes, 4, "abort, then complete, for each of the two");
+    assert_eq!(
+        report.writes, 4,
+        "abort, then complete, for each of the two"
+    );
 }
 
 // --- triggered jobs -----------------------------------------------------------
@@ -551,7 +664,12 @@ async fn older_runs_of_a_presubmit_are_aborted_and_never_reported() {
 async fn a_triggered_job_without_a_live_message_is_sent_again_once_per_period() {
     let w = World::new();
     w.store.put(job("lost"));
-    w.store.put(presubmit("young", "pull-widgets-lint", 42, ts(T0).checked_add(mins(1)).unwrap()));
+    w.store.put(presubmit(
+        "young",
+        "pull-widgets-lint",
+        42,
+        ts(T0).checked_add(mins(1)).unwrap(),
+    ));
 
     w.clock.advance(mins(2) - Duration::from_secs(1));
     w.sync().await;
@@ -564,7 +682,11 @@ async fn a_triggered_job_without_a_live_message_is_sent_again_once_per_period() 
 
     w.clock.advance(mins(1));
     w.sync().await;
-    assert_eq!(w.queue.sent_ids(), ["lost", "young"], "lost not again within the period");
+    assert_eq!(
+        w.queue.sent_ids(),
+        ["lost", "young"],
+        "lost not again within the period"
+    );
 
     w.clock.advance(mins(1));
     w.sync().await;
@@ -607,7 +729,10 @@ async fn a_job_whose_log_cannot_be_read_waits_for_the_next_pass() {
     *w.cluster.logs_unavailable.lock().unwrap() = false;
     w.sync().await;
     assert_eq!(w.job(&id).status.state, Some(ProwJobState::Success));
-    assert_eq!(w.logs.file(&w.path(&id), "build-log.txt").as_deref(), Some("done\n"));
+    assert_eq!(
+        w.logs.file(&w.path(&id), "build-log.txt").as_deref(),
+        Some("done\n")
+    );
 }
 
 #[tokio::test]
@@ -619,7 +744,10 @@ async fn a_lost_write_leaves_the_job_for_the_next_pass() {
     w.store.conflict_on_next_update(&id);
 
     let report = w.sync().await;
-    assert_eq!((report.writes, report.conflicts, report.finished), (1, 1, 0));
+    assert_eq!(
+        (report.writes, report.conflicts, report.finished),
+        (1, 1, 0)
+    );
     assert_eq!(w.job(&id).status.state, Some(ProwJobState::Pending));
 
     w.sync().await;
@@ -632,7 +760,10 @@ async fn an_unreachable_cluster_skips_its_jobs_and_the_pass_goes_on() {
     let id = w.start(job("j1")).await;
     *w.cluster.unavailable.lock().unwrap() = true;
     let report = w.sync().await;
-    assert_eq!((report.pod_lists, report.failures, report.writes), (1, 1, 0));
+    assert_eq!(
+        (report.pod_lists, report.failures, report.writes),
+        (1, 1, 0)
+    );
     assert_eq!(w.job(&id).status.state, Some(ProwJobState::Pending));
 }
 

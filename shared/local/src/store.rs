@@ -274,7 +274,11 @@ impl SqliteStore {
                     .map_err(sql)?;
                 let rows = stmt
                     .query_map(params![after, limit], |row| {
-                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
                     })
                     .map_err(sql)?;
                 let mut out = Vec::new();

@@ -308,15 +308,29 @@ async fn many_tasks_write_at_once_without_loss() {
 #[tokio::test]
 async fn the_change_feed_lists_each_changed_record_once_at_its_latest_change() {
     let store = SqliteStore::open_in_memory().unwrap();
-    store.create(&record("a", "2026-11-23T10:00:00Z")).await.unwrap();
-    store.create(&record("b", "2026-11-23T10:00:01Z")).await.unwrap();
-    assert!(!store.create(&record("a", "2026-11-23T10:00:00Z")).await.unwrap());
+    store
+        .create(&record("a", "2026-11-23T10:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .create(&record("b", "2026-11-23T10:00:01Z"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .create(&record("a", "2026-11-23T10:00:00Z"))
+            .await
+            .unwrap()
+    );
     let mut a = store.get("a").await.unwrap().unwrap();
     a.status.state = Some(ProwJobState::Pending);
     store.update(&a).await.unwrap();
 
     let changes = store.changes_since(0, 100).await.unwrap();
-    let ids: Vec<&str> = changes.iter().map(|(_, j)| j.metadata.name.as_str()).collect();
+    let ids: Vec<&str> = changes
+        .iter()
+        .map(|(_, j)| j.metadata.name.as_str())
+        .collect();
     assert_eq!(ids, ["b", "a"], "a's create is superseded by its update");
     assert_eq!(changes[1].1.status.state, Some(ProwJobState::Pending));
     let last = changes[1].0;

@@ -93,11 +93,13 @@ pub fn artifact_path(job: &ProwJob) -> Result<String, ArtifactError> {
             go_path_join(&["pr-logs", "pull", &segment, &number, job_name, build])
         }
     };
-    Ok(if prefix.is_empty() {
+    let full = if prefix.is_empty() {
         base
     } else {
         go_path_join(&[prefix, &base])
-    })
+    };
+    // A key under the bucket: `path_prefix: /ci` means `<bucket>/ci/…`.
+    Ok(full.trim_start_matches('/').to_string())
 }
 
 /// The job's page on the dashboard: `<deck_url>/view/<artifact path>`.
@@ -106,7 +108,7 @@ pub fn artifact_path(job: &ProwJob) -> Result<String, ArtifactError> {
 pub fn job_url(deck_url: &str, job: &ProwJob) -> String {
     let deck = deck_url.trim_end_matches('/');
     match artifact_path(job) {
-        Ok(path) if !deck.is_empty() => format!("{deck}/view/{}", path.trim_start_matches('/')),
+        Ok(path) if !deck.is_empty() => format!("{deck}/view/{path}"),
         _ => String::new(),
     }
 }
@@ -375,7 +377,7 @@ mod tests {
                     "explicit",
                     "/ci//nightly/",
                 ),
-                format!("/ci/nightly/logs/pull-widgets-unit/{B}"),
+                format!("ci/nightly/logs/pull-widgets-unit/{B}"),
             ),
             (
                 "relative path prefix",

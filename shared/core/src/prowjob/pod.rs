@@ -192,9 +192,11 @@ mod tests {
     }
 
     fn presubmit() -> ProwJob {
-        let mut pj = ProwJob::default();
-        pj.api_version = "prow.k8s.io/v1".into();
-        pj.kind = "ProwJob".into();
+        let mut pj = ProwJob {
+            api_version: "prow.k8s.io/v1".into(),
+            kind: "ProwJob".into(),
+            ..ProwJob::default()
+        };
         pj.metadata.name = ID.into();
         pj.metadata.labels = BTreeMap::from([
             ("created-by-prow".into(), "true".into()),
