@@ -428,12 +428,20 @@ fn synchronize_aborts_the_older_run_and_limits_and_timeouts_hold() {
     }
     let mut runs = dev.wait_state("serial", 3, &["success"]);
     let t = |j: &Value, f: &str| j["status"][f].as_str().unwrap_or("").to_string();
+    // First triggered, first run: the order they ran is their creation order
+    // (start time, then id for records created in the same second).
     runs.sort_by_key(|j| t(j, "pendingTime"));
-    let order: Vec<&str> = runs
+    let ran: Vec<String> = runs
         .iter()
-        .map(|j| j["spec"]["refs"]["base_sha"].as_str().unwrap_or(""))
+        .map(|j| j["metadata"]["name"].to_string())
         .collect();
-    assert_eq!(order, ["r1", "r2", "r3"], "first triggered, first run");
+    let mut created = runs.clone();
+    created.sort_by_key(|j| (t(j, "startTime"), j["metadata"]["name"].to_string()));
+    let fifo: Vec<String> = created
+        .iter()
+        .map(|j| j["metadata"]["name"].to_string())
+        .collect();
+    assert_eq!(ran, fifo, "first triggered, first run");
     for pair in runs.windows(2) {
         assert!(
             t(&pair[0], "completionTime") <= t(&pair[1], "pendingTime"),
