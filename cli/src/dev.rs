@@ -200,6 +200,8 @@ pub struct Dev {
     pub sqlite: SqliteStore,
     pub build_ids: Mutex<BuildIdGenerator>,
     pub webhook: skiff_webhook::WebhookConfig,
+    /// How far the reporter has read the change feed.
+    pub report_cursor: std::sync::atomic::AtomicI64,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -227,6 +229,12 @@ pub fn run(args: &Args) -> ExitCode {
 
 /// Builds the engine on the state dir's SQLite file and local processes.
 pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
+    build_with(args, None).await
+}
+
+/// As [`build`], with the code host given (the benchmark's in-memory one)
+/// instead of GitHub or the logging no-SCM.
+pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<Dev>, String> {
     let config_args = args.config_args();
     let read = crate::config_files::read(&config_args);
     let loaded = skiff_core::config::load(&read.files);
@@ -269,8 +277,9 @@ pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
     for name in config.prow.skiff.clusters.keys() {
         clusters.insert(name.clone(), local.clone());
     }
-    let scm: Arc<dyn Scm> = match &args.github_token_file {
-        Some(path) => {
+    let scm: Arc<dyn Scm> = match (scm, &args.github_token_file) {
+        (Some(scm), _) => scm,
+        (None, Some(path)) => {
             let token = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let mut options = skiff_scm::GitHubOptions::new(&args.github_api_url, token.trim());
@@ -281,7 +290,7 @@ pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
                     .map_err(|e| format!("GitHub at {}: {e}", args.github_api_url))?,
             )
         }
-        None => Arc::new(skiff_scm::NoScm::new(args.bot.clone())),
+        (None, None) => Arc::new(skiff_scm::NoScm::new(args.bot.clone())),
     };
     let secrets = load_secrets(args.hmac_secret_file.as_deref(), &args.state_dir)?;
     let engine = Engine {
@@ -300,6 +309,7 @@ pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
         sqlite,
         build_ids: Mutex::new(BuildIdGenerator::new()),
         webhook: skiff_webhook::WebhookConfig::new(secrets),
+        report_cursor: std::sync::atomic::AtomicI64::new(0),
     }))
 }
 
@@ -310,7 +320,7 @@ async fn serve(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop_tx, stop) = watch::channel(false);
-    let loops = spawn_loops(&dev, args, stop.clone());
+    let loops = spawn_loops(&dev, Timing::of(args), stop.clone());
     println!("skiff dev: http://{addr}/  (webhooks: POST http://{addr}/hook)");
     println!("state in {}", args.state_dir.display());
     let app = router(dev.clone());
@@ -384,26 +394,43 @@ where
     })
 }
 
+/// How often each loop runs when it finds nothing to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub queues: Duration,
+    pub tick: Duration,
+    pub sync: Duration,
+    pub report: Duration,
+    pub sweep: Duration,
+}
+
+impl Timing {
+    pub fn of(args: &Args) -> Timing {
+        Timing {
+            queues: Duration::from_millis(200),
+            tick: interval(args.tick_seconds),
+            sync: interval(args.sync_seconds),
+            report: Duration::from_millis(500),
+            sweep: interval(args.sweep_seconds),
+        }
+    }
+}
+
 pub fn spawn_loops(
     dev: &Arc<Dev>,
-    args: &Args,
+    timing: Timing,
     stop: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut loops = Vec::new();
     let d = dev.clone();
-    loops.push(every(
-        "trigger",
-        Duration::from_millis(200),
-        stop.clone(),
-        move || {
-            let d = d.clone();
-            async move { trigger_step(&d).await > 0 }
-        },
-    ));
+    loops.push(every("trigger", timing.queues, stop.clone(), move || {
+        let d = d.clone();
+        async move { trigger_step(&d).await > 0 }
+    }));
     let d = dev.clone();
     loops.push(every(
         "dispatcher",
-        Duration::from_millis(200),
+        timing.queues,
         stop.clone(),
         move || {
             let d = d.clone();
@@ -411,30 +438,20 @@ pub fn spawn_loops(
         },
     ));
     let d = dev.clone();
-    loops.push(every(
-        "syncer",
-        interval(args.sync_seconds),
-        stop.clone(),
-        move || {
-            let d = d.clone();
-            async move {
-                sync_step(&d).await;
-                false
-            }
-        },
-    ));
+    loops.push(every("syncer", timing.sync, stop.clone(), move || {
+        let d = d.clone();
+        async move {
+            sync_step(&d).await;
+            false
+        }
+    }));
     let d = dev.clone();
-    loops.push(every(
-        "reporter",
-        Duration::from_millis(500),
-        stop.clone(),
-        move || {
-            let d = d.clone();
-            async move { report_step(&d).await > 0 }
-        },
-    ));
+    loops.push(every("reporter", timing.report, stop.clone(), move || {
+        let d = d.clone();
+        async move { report_step(&d).await > 0 }
+    }));
     let d = dev.clone();
-    let tick = interval(args.tick_seconds);
+    let tick = timing.tick;
     let last_tick = Arc::new(Mutex::new(None));
     loops.push(every("scheduler", tick, stop.clone(), move || {
         let d = d.clone();
@@ -445,18 +462,13 @@ pub fn spawn_loops(
         }
     }));
     let d = dev.clone();
-    loops.push(every(
-        "sweeper",
-        interval(args.sweep_seconds),
-        stop,
-        move || {
-            let d = d.clone();
-            async move {
-                sweep_step(&d).await;
-                false
-            }
-        },
-    ));
+    loops.push(every("sweeper", timing.sweep, stop, move || {
+        let d = d.clone();
+        async move {
+            sweep_step(&d).await;
+            false
+        }
+    }));
     loops
 }
 
@@ -511,9 +523,8 @@ pub async fn sync_step(dev: &Dev) {
 /// Reports every record changed since the last step, in change order: the
 /// stream the reporter Lambda reads on AWS.
 pub async fn report_step(dev: &Dev) -> usize {
-    static CURSOR: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
     let e = &dev.engine;
-    let after = CURSOR.load(std::sync::atomic::Ordering::SeqCst);
+    let after = dev.report_cursor.load(std::sync::atomic::Ordering::SeqCst);
     let changes = match dev.sqlite.changes_since(after, 100).await {
         Ok(c) => c,
         Err(err) => {
@@ -542,7 +553,8 @@ pub async fn report_step(dev: &Dev) -> usize {
         }
     }
     if done > after {
-        CURSOR.store(done, std::sync::atomic::Ordering::SeqCst);
+        dev.report_cursor
+            .store(done, std::sync::atomic::Ordering::SeqCst);
         let _ = dev.sqlite.trim_changes(done).await;
     }
     changes.len()

@@ -1,5 +1,6 @@
 //! The `skiff` command. Wiring only: each subcommand lives in its own module.
 
+mod bench;
 mod check_config;
 mod config_files;
 mod dev;
@@ -26,6 +27,15 @@ enum Command {
     Plan(Box<plan::Command>),
     /// Run everything on this machine: webhook, scheduler, pods, reports, dashboard.
     Dev(Box<dev::Args>),
+    /// Benchmarks of whole pipelines.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Signed PR webhooks through the whole `skiff dev` pipeline to the last reported status.
+    Pipeline(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +44,6 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config::run(&args),
         Command::Plan(cmd) => plan::run(&cmd),
         Command::Dev(args) => dev::run(&args),
+        Command::Bench(BenchCommand::Pipeline(args)) => bench::run(&args),
     }
 }

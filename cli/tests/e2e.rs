@@ -491,3 +491,33 @@ fn kill_9_mid_run_loses_and_duplicates_nothing() {
         );
     }
 }
+
+#[test]
+fn the_pipeline_benchmark_runs_every_job_to_a_reported_status() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args([
+            "bench",
+            "pipeline",
+            "--webhooks",
+            "10",
+            "--timeout-seconds",
+            "120",
+        ])
+        .output()
+        .expect("skiff bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("10 webhooks × 3 jobs = 30 jobs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(0 non-200)"), "{stdout}");
+    assert!(
+        stdout.contains("jobs/s") && stdout.contains("p99"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,316 @@
+//! `skiff bench pipeline`: signed pull request webhooks over HTTP into a
+//! `skiff dev` engine, through trigger, dispatcher, local pods, syncer and
+//! reporter, to the last reported status. Prints wall time, jobs/s and the
+//! webhook's response latency.
+//!
+//! The code host is an in-memory one (every author trusted, statuses counted):
+//! the benchmark measures Skiff, not GitHub.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::json;
+use skiff_core::event::PullRequest;
+use skiff_core::ports::{Comment, CommitStatus, PortError, PortResult, Scm};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::dev;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Pull request webhooks to send.
+    #[arg(long, default_value_t = 1000)]
+    pub webhooks: usize,
+    /// Jobs each pull request starts (commands are `true`).
+    #[arg(long, default_value_t = 3)]
+    pub jobs_per_pr: usize,
+    /// Webhook senders at once.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Pods running at once.
+    #[arg(long, default_value_t = 16)]
+    pub max_parallel: usize,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_seconds: u64,
+}
+
+/// Every author trusted; statuses counted.
+#[derive(Default)]
+struct BenchScm {
+    final_statuses: Mutex<BTreeSet<(String, String)>>,
+    writes: Mutex<usize>,
+}
+
+fn rejected(what: &str) -> PortError {
+    PortError::Rejected(format!("the benchmark's code host has no {what}"))
+}
+
+#[async_trait]
+impl Scm for BenchScm {
+    fn bot_login(&self) -> &str {
+        "skiff-bot"
+    }
+    async fn pull_request(&self, _: &str, _: &str, _: i64) -> PortResult<PullRequest> {
+        Err(rejected("pull requests to fetch"))
+    }
+    async fn changed_files(&self, _: &str, _: &str, _: i64) -> PortResult<Vec<String>> {
+        Ok(vec![])
+    }
+    async fn is_member(&self, _: &str, _: &str) -> PortResult<bool> {
+        Ok(true)
+    }
+    async fn is_collaborator(&self, _: &str, _: &str, _: &str) -> PortResult<bool> {
+        Ok(true)
+    }
+    async fn branch_sha(&self, _: &str, _: &str, _: &str) -> PortResult<String> {
+        Ok("0a1b2c3d".into())
+    }
+    async fn comment_body(&self, _: &str, _: &str, _: &str) -> PortResult<String> {
+        Err(rejected("comments"))
+    }
+    async fn compare_files(&self, _: &str, _: &str, _: &str, _: &str) -> PortResult<Vec<String>> {
+        Ok(vec![])
+    }
+    async fn create_status(&self, _: &str, _: &str, sha: &str, s: &CommitStatus) -> PortResult<()> {
+        *self.writes.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        if s.state != "pending" {
+            self.final_statuses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((sha.to_string(), s.context.clone()));
+        }
+        Ok(())
+    }
+    async fn list_comments(&self, _: &str, _: &str, _: i64) -> PortResult<Vec<Comment>> {
+        Ok(vec![])
+    }
+    async fn create_comment(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
+        Ok(())
+    }
+    async fn edit_comment(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
+        Ok(())
+    }
+    async fn delete_comment(&self, _: &str, _: &str, _: i64) -> PortResult<()> {
+        Ok(())
+    }
+    async fn add_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
+        Ok(())
+    }
+    async fn remove_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
+        Ok(())
+    }
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(pipeline(args)) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn pipeline(args: &Args) -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("skiff-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut jobs = String::from("presubmits:\n  acme/bench:\n");
+    for j in 0..args.jobs_per_pr {
+        jobs.push_str(&format!(
+            "  - name: job{j}\n    always_run: true\n    spec: {{containers: [{{image: alpine, command: [\"true\"]}}]}}\n"
+        ));
+    }
+    std::fs::write(dir.join("config.yaml"), "plank: {}\n").map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("jobs.yaml"), jobs).map_err(|e| e.to_string())?;
+    let secret = b"bench-secret".to_vec();
+    std::fs::write(dir.join("secret"), &secret).map_err(|e| e.to_string())?;
+    let dev_args = dev::Args {
+        config_path: Some(dir.join("config.yaml")),
+        job_config_path: Some(dir.join("jobs.yaml")),
+        plugin_config: None,
+        listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        state_dir: dir.join("state"),
+        hmac_secret_file: Some(dir.join("secret")),
+        github_api_url: String::new(),
+        github_token_file: None,
+        bot: "skiff-bot".into(),
+        tick_seconds: 60,
+        sync_seconds: 1,
+        sweep_seconds: 3600,
+        max_parallel: args.max_parallel,
+    };
+    let scm = Arc::new(BenchScm::default());
+    let engine = dev::build_with(&dev_args, Some(scm.clone())).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop_tx, stop) = watch::channel(false);
+    let timing = dev::Timing {
+        queues: Duration::from_millis(20),
+        tick: Duration::from_secs(60),
+        sync: Duration::from_millis(100),
+        report: Duration::from_millis(50),
+        sweep: Duration::from_secs(3600),
+    };
+    let loops = dev::spawn_loops(&engine, timing, stop.clone());
+    let app = dev::router(engine.clone());
+    let mut stop_http = stop.clone();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_http.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..args.clients.max(1) {
+        let next = next.clone();
+        let secret = secret.clone();
+        let total = args.webhooks;
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= total {
+                    break;
+                }
+                let body = serde_json::to_vec(&pr_event(i)).unwrap_or_default();
+                let t = Instant::now();
+                let status = post(addr, &format!("bench-{i}"), &secret, &body).await;
+                latencies.push(t.elapsed());
+                if status != 200 {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for s in senders {
+        let (l, f) = s.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let sent = started.elapsed();
+    let expected = args.webhooks * args.jobs_per_pr;
+    let deadline = started + Duration::from_secs(args.timeout_seconds);
+    loop {
+        let done = scm
+            .final_statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        if done >= expected {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = stop_tx.send(true);
+            return Err(format!("timed out: {done} of {expected} jobs reported"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let wall = started.elapsed();
+    let writes = *scm.writes.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    for l in loops {
+        let _ = l.await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    latencies.sort();
+    Ok(format!(
+        "pipeline: {} webhooks × {} jobs = {expected} jobs, command `true`\n\
+         webhooks sent in {:.2}s ({failures} non-200)\n\
+         last status reported after {:.2}s: {:.1} jobs/s\n\
+         webhook latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
+         status writes: {writes} ({:.2} per job)",
+        args.webhooks,
+        args.jobs_per_pr,
+        sent.as_secs_f64(),
+        wall.as_secs_f64(),
+        expected as f64 / wall.as_secs_f64(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        writes as f64 / expected.max(1) as f64,
+    ))
+}
+
+fn pr_event(i: usize) -> serde_json::Value {
+    let sha = format!("{i:040x}");
+    let repo = json!({"name": "bench", "full_name": "acme/bench", "owner": {"login": "acme"},
+                      "html_url": "https://github.com/acme/bench"});
+    json!({"action": "opened", "number": i + 1, "repository": repo.clone(), "sender": {"login": "alice"},
+           "pull_request": {"number": i + 1, "title": "change", "body": "", "state": "open",
+             "draft": false, "merged": false, "mergeable": true, "labels": [],
+             "html_url": format!("https://github.com/acme/bench/pull/{}", i + 1),
+             "user": {"login": "alice"},
+             "head": {"sha": sha, "ref": "change", "repo": {"name": "bench", "owner": {"login": "alice"}}},
+             "base": {"sha": "0a1b2c3d", "ref": "main", "repo": repo}}})
+}
+
+async fn post(addr: std::net::SocketAddr, delivery: &str, secret: &[u8], body: &[u8]) -> u16 {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+        return 0;
+    };
+    mac.update(body);
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return 0;
+    };
+    let head = format!(
+        "POST /hook HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: sha256={sig}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() || stream.write_all(body).await.is_err() {
+        return 0;
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
