@@ -19,8 +19,9 @@
 //! **Decorated jobs are built as undecorated for now.** The pod utilities
 //! (clonerefs, initupload, entrypoint, sidecar) come with a later issue; until
 //! then a job with a `decoration_config` runs its own command unwrapped, gets
-//! no source checkout and no `decoration_config.timeout`, and its log is copied
-//! by the syncer. Its environment is still the decorated one (`ARTIFACTS`,
+//! no source checkout, its `decoration_config.timeout` (+ grace period)
+//! becomes the pod's `activeDeadlineSeconds`, and its log is copied by the
+//! syncer. Its environment is still the decorated one (`ARTIFACTS`,
 //! `GOPATH`, `JOB_SPEC` with the decoration config), so scripts see the values
 //! they will see once decoration lands.
 
@@ -94,6 +95,27 @@ pub fn pod_request(job: &ProwJob, build_id: &str, namespace: &str) -> Result<Pod
             .is_empty()
         {
             c.termination_message_policy = Some(FALLBACK_TO_LOGS_ON_ERROR.to_string());
+        }
+    }
+
+    // Until the pod utilities wrap the test, the job's timeout (entrypoint's
+    // `decoration_config.timeout`, default 2h, plus its grace period) becomes
+    // the pod's deadline: the test is stopped on time and the job fails, as
+    // entrypoint would make it.
+    if let Some(dc) = &job.spec.decoration_config {
+        let timeout = dc
+            .timeout
+            .unwrap_or(crate::duration::GoDuration::from_hours(2));
+        let grace = dc
+            .grace_period
+            .unwrap_or(crate::duration::GoDuration::from_secs(15));
+        let seconds =
+            (timeout.as_nanos().saturating_add(grace.as_nanos()) + 999_999_999) / 1_000_000_000;
+        if seconds > 0 {
+            spec.active_deadline_seconds = Some(
+                spec.active_deadline_seconds
+                    .map_or(seconds, |own| own.min(seconds)),
+            );
         }
     }
 
@@ -559,6 +581,44 @@ mod tests {
         };
         assert_eq!(get("ARTIFACTS").as_deref(), Some("/logs/artifacts"));
         assert_eq!(get("GOPATH").as_deref(), Some("/home/prow/go"));
+        // Entrypoint's default timeout (2h) plus grace (15s) bounds the pod.
+        assert_eq!(pod.spec.active_deadline_seconds, Some(7215));
+    }
+
+    #[test]
+    fn the_job_timeout_becomes_the_pod_deadline_unless_the_spec_is_stricter() {
+        use crate::duration::GoDuration;
+        let mut pj = presubmit();
+        pj.spec.decoration_config = Some(crate::prowjob::DecorationConfig {
+            timeout: Some(GoDuration::from_mins(10)),
+            grace_period: Some(GoDuration(1_500_000_000)),
+            ..Default::default()
+        });
+        assert_eq!(
+            pod_request(&pj, BUILD, "p")
+                .unwrap()
+                .spec
+                .active_deadline_seconds,
+            Some(602)
+        );
+        if let Some(spec) = pj.spec.pod_spec.as_mut() {
+            spec.active_deadline_seconds = Some(60);
+        }
+        assert_eq!(
+            pod_request(&pj, BUILD, "p")
+                .unwrap()
+                .spec
+                .active_deadline_seconds,
+            Some(60)
+        );
+        pj.spec.decoration_config = None;
+        assert_eq!(
+            pod_request(&pj, BUILD, "p")
+                .unwrap()
+                .spec
+                .active_deadline_seconds,
+            Some(60)
+        );
     }
 
     #[test]
