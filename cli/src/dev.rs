@@ -227,6 +227,14 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// The multi-threaded runtime every engine command runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
 /// Builds the engine on the state dir's SQLite file and local processes.
 pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
     build_with(args, None).await

@@ -22,7 +22,7 @@ pub(super) static OK_TO_TEST_CANCEL: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?m)^/ok-to-test\s+cancel\s*$"));
 
 /// Compiles a constant pattern; they are all tested below.
-fn re(pattern: &str) -> Regex {
+pub(super) fn re(pattern: &str) -> Regex {
     match Regex::new(pattern) {
         Ok(r) => r,
         Err(e) => panic!("constant regex {pattern:?} is invalid: {e}"),

@@ -8,14 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::filter::TEST_ALL;
-
-fn re(pattern: &str) -> Regex {
-    match Regex::new(pattern) {
-        Ok(r) => r,
-        Err(e) => panic!("constant regex {pattern:?} is invalid: {e}"),
-    }
-}
+use super::filter::{TEST_ALL, re};
 
 static TEST_HELP: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^/test[ \t]*\?\s*$"));
 static EMPTY_TEST: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^/test\s*$"));
