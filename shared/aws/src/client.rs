@@ -1,0 +1,21 @@
+//! One AWS SDK configuration for every adapter: rustls with ring (no OpenSSL,
+//! no aws-lc), the behaviour version pinned, and an endpoint override for the
+//! local emulator the tests run against.
+
+use aws_config::BehaviorVersion;
+use aws_config::SdkConfig;
+use aws_smithy_http_client::tls;
+
+/// Loads the SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL`), with Skiff's HTTP client.
+pub async fn sdk_config() -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::v2026_01_12())
+        .http_client(http)
+        .load()
+        .await
+}
