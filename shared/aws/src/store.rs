@@ -1,1 +1,678 @@
-//! placeholder
+//! Job records and dedupe keys in DynamoDB: the cloud twin of
+//! `skiff_local::store::SqliteStore`, on the `JobsTable` of `template.yaml`.
+//!
+//! # Table design
+//!
+//! One table, partition key `id` (S), no sort key. Two kinds of item share it:
+//!
+//! **Job records**, `id` = the ProwJob's `metadata.name`:
+//!
+//! | attribute    | type | value |
+//! |--------------|------|-------|
+//! | `id`         | S    | the job id |
+//! | `kind`       | S    | always `"job"`: the one partition of `by-time`, so dedupe items stay out of it |
+//! | `version`    | N    | the resource version, 1 on create, +1 per update (compare-and-set) |
+//! | `record`     | S    | the whole ProwJob as JSON (its `resourceVersion` equals `version`) |
+//! | `job`        | S    | `spec.job`; left out when empty (an index key cannot be `""`) |
+//! | `type`       | S    | `spec.type`, when set |
+//! | `state`      | S    | `status.state`, when set |
+//! | `start`      | N    | `status.startTime` in whole epoch seconds (the JSON keeps no more); 0 when unset, so every record has the sort key every index needs |
+//! | `pr`         | S    | presubmits and batches only: `"org/repo#n"` when the record tests one pull, `"org/repo"` when it tests several |
+//! | `pulls`      | SS   | with `pr = "org/repo"` only: every pull as `"org/repo#n"` |
+//! | `incomplete` | S    | `"1"` while `status.completionTime` is unset; removed once complete (sparse) |
+//!
+//! A batch belongs to every pull it merges, but an index key holds one value.
+//! Records of one pull sit in that pull's `by-pull` partition; records of
+//! several pulls sit in the repository's partition with their pulls in a set,
+//! and a pull's listing reads both (the second filtered by `contains(pulls)`).
+//! Multi-pull records are batches, few next to presubmits, so the filtered
+//! read stays small, and every write remains one item: no link items to keep
+//! in step when a batch's pulls change.
+//!
+//! **Dedupe keys**, `id = "dedupe#<key>"`, with `expires` (N, epoch seconds,
+//! rounded up) as the table's TTL attribute. TTL deletes lazily (up to days
+//! late), so an expired key may still be there: `remember` writes under
+//! `attribute_not_exists(id) OR expires <= :now`, which treats it as absent.
+//!
+//! # Which index serves which query (all newest first: `ScanIndexForward=false`)
+//!
+//! | [`JobQuery`]         | index        | key condition |
+//! |----------------------|--------------|---------------|
+//! | `All`                | `by-time`    | `kind = "job"` |
+//! | `Job { name }`       | `by-job`     | `job = name` |
+//! | `Pull { .. }`        | `by-pull`    | `pr = "org/repo#n"`, plus `pr = "org/repo"` filtered by `contains(pulls, "org/repo#n")` |
+//! | `Incomplete`         | `incomplete` | `incomplete = "1"` |
+//! | `CompletedBefore(t)` | `by-time`    | `kind = "job" AND start < ceil(t)`, filtered by `attribute_not_exists(incomplete)` |
+//!
+//! Every index projects `ALL`, so a listing needs no second read. Index keys
+//! sort by `start` only; records that start in the same second are ordered
+//! by id, descending, here, as the SQLite twin does, which is why a page
+//! boundary inside one second reads on to the end of that second. Index reads
+//! are eventually consistent: a record written a moment ago may be missing
+//! from a listing but never from `get` (a consistent read).
+//!
+//! # The stream
+//!
+//! The table's stream (`NEW_AND_OLD_IMAGES`) is how the reporter learns of
+//! changes: every create and update is exactly one `PutItem`, so each change
+//! is one stream record whose new image carries the whole `record`. A failed
+//! conditional write produces no stream record. Dedupe items appear in the
+//! stream too; readers skip ids starting with `dedupe#`.
+//!
+//! # Requests per operation
+//!
+//! create, update, delete, remember, forget: one write each. get: one
+//! consistent `GetItem`. list: one `Query` per page (two queries for a pull).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use jiff::Timestamp;
+use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult};
+use skiff_core::prowjob::{ProwJob, ProwJobType};
+
+/// Prefix of dedupe items' ids; job ids (Kubernetes names) never contain `#`.
+pub const DEDUPE_PREFIX: &str = "dedupe#";
+/// The `kind` of every job record: the hash key of `by-time`.
+pub const JOB_KIND: &str = "job";
+
+const BY_JOB: &str = "by-job";
+const BY_PULL: &str = "by-pull";
+const INCOMPLETE: &str = "incomplete";
+const BY_TIME: &str = "by-time";
+
+type Item = HashMap<String, AttributeValue>;
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// [`JobStore`] on the DynamoDB jobs table.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl DynamoStore {
+    /// The store on `table`, deciding dedupe expiry by the wall clock.
+    pub fn new(client: Client, table: String) -> Self {
+        DynamoStore {
+            client,
+            table,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same store with `clock` deciding when dedupe keys have expired.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One conditional `PutItem`. `Ok(Err(old))` when the condition failed:
+    /// `old` is the stored item (`ALL_OLD` on failure), `None` if there was
+    /// none, which tells a missing record from a stale version without a
+    /// second read.
+    async fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+        what: &str,
+    ) -> PortResult<Result<(), Option<Item>>> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (k, v) in names {
+            req = req.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
+        match req.send().await {
+            Ok(_) => Ok(Ok(())),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let old = match e.into_err() {
+                    PutItemError::ConditionalCheckFailedException(c) => {
+                        c.item.filter(|i| !i.is_empty())
+                    }
+                    _ => None,
+                };
+                Ok(Err(old))
+            }
+            Err(e) => Err(port_error(what, e)),
+        }
+    }
+
+    /// Reads the pages of one index query, newest first, until `limit`
+    /// records are certain: every record that starts in the same second as
+    /// the last one kept has been read, so the id tie-break is exact.
+    async fn query(&self, q: IndexQuery<'_>, limit: Option<usize>) -> PortResult<Vec<Listed>> {
+        let mut out: Vec<Listed> = Vec::new();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(q.index)
+                .key_condition_expression(q.key_condition)
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start_key.take());
+            if let Some(f) = q.filter {
+                req = req.filter_expression(f);
+            }
+            if let Some(n) = limit {
+                // One more than needed shows whether the next record ties.
+                req = req.limit(i32::try_from(n.saturating_add(1)).unwrap_or(i32::MAX));
+            }
+            for (k, v) in q.names {
+                req = req.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in &q.values {
+                req = req.expression_attribute_values(*k, v.clone());
+            }
+            let page = req
+                .send()
+                .await
+                .map_err(|e| port_error(&format!("query {}", q.index), e))?;
+            for item in page.items() {
+                let listed = listed(item)?;
+                if (q.keep)(&listed.job) {
+                    out.push(listed);
+                }
+            }
+            start_key = page.last_evaluated_key().cloned().filter(|k| !k.is_empty());
+            if start_key.is_none() {
+                break;
+            }
+            if limit.is_some_and(|n| settled(&out, n)) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether the first `n` records of a listing are certain, given what has
+/// arrived so far (by start descending, ties in any order): a record older
+/// than the n-th proves that the n-th's second has been read to its end.
+fn settled(arrived: &[Listed], n: usize) -> bool {
+    match (
+        n.checked_sub(1).and_then(|i| arrived.get(i)),
+        arrived.last(),
+    ) {
+        (Some(nth), Some(last)) => last.start < nth.start,
+        _ => n == 0,
+    }
+}
+
+/// A decoded record with its sort key.
+struct Listed {
+    start: i64,
+    id: String,
+    job: ProwJob,
+}
+
+struct IndexQuery<'a> {
+    index: &'static str,
+    key_condition: &'static str,
+    filter: Option<&'static str>,
+    names: &'static [(&'static str, &'static str)],
+    values: Vec<(&'static str, AttributeValue)>,
+    /// A check DynamoDB cannot express on the item's attributes.
+    keep: &'a (dyn Fn(&ProwJob) -> bool + Sync),
+}
+
+fn keep_all(_: &ProwJob) -> bool {
+    true
+}
+
+fn listed(item: &Item) -> PortResult<Listed> {
+    let id = string_attr(item, "id").unwrap_or_default().to_string();
+    let start = match item.get("start") {
+        Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| PortError::Unavailable(format!("job {id}: stored item has no numeric start")))?;
+    let job = decode_item(&id, item)?;
+    Ok(Listed { start, id, job })
+}
+
+fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn decode_item(id: &str, item: &Item) -> PortResult<ProwJob> {
+    let record = string_attr(item, "record")
+        .ok_or_else(|| PortError::Unavailable(format!("job {id}: stored item has no record")))?;
+    serde_json::from_str(record).map_err(|e| {
+        PortError::Unavailable(format!("job {id}: stored record does not decode: {e}"))
+    })
+}
+
+fn stored_version(item: &Item) -> Option<&str> {
+    match item.get("version") {
+        Some(AttributeValue::N(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// The record's JSON keeps whole seconds (Kubernetes' time format), so the
+/// sort key does too: a listing never orders by precision the record lost.
+fn floor_second(t: Timestamp) -> i64 {
+    let s = t.as_second();
+    if t.subsec_nanosecond() < 0 { s - 1 } else { s }
+}
+
+/// `start < t` for a whole-second `start` is `start < ceil(t)`.
+fn ceil_second(t: Timestamp) -> i64 {
+    let s = t.as_second();
+    if t.subsec_nanosecond() > 0 { s + 1 } else { s }
+}
+
+fn check_id(id: &str) -> PortResult<()> {
+    if id.is_empty() {
+        return Err(PortError::Rejected(
+            "job record has no id (metadata.name)".into(),
+        ));
+    }
+    if id.starts_with(DEDUPE_PREFIX) {
+        return Err(PortError::Rejected(format!(
+            "job id {id:?} collides with the dedupe keys' prefix"
+        )));
+    }
+    Ok(())
+}
+
+fn is_job_id(id: &str) -> bool {
+    !id.is_empty() && !id.starts_with(DEDUPE_PREFIX)
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// The item for `job` at `version`, and the record as it was stored (times
+/// cut to whole seconds by the JSON), which is what a later `get` returns.
+fn item_of(job: &ProwJob, version: i64) -> PortResult<(Item, ProwJob)> {
+    let id = &job.metadata.name;
+    check_id(id)?;
+    let mut job = job.clone();
+    job.metadata.resource_version = version.to_string();
+    let record = serde_json::to_string(&job)
+        .map_err(|e| PortError::Rejected(format!("job {id}: cannot encode: {e}")))?;
+    let stored: ProwJob = serde_json::from_str(&record).map_err(|e| {
+        PortError::Rejected(format!("job {id}: encoded record does not decode: {e}"))
+    })?;
+
+    let mut item = Item::new();
+    item.insert("id".into(), s(id.clone()));
+    item.insert("kind".into(), s(JOB_KIND));
+    item.insert("version".into(), n(version));
+    item.insert(
+        "start".into(),
+        n(job.status.start_time.map_or(0, floor_second)),
+    );
+    if !job.spec.job.is_empty() {
+        item.insert("job".into(), s(job.spec.job.clone()));
+    }
+    if let Some(t) = job.spec.r#type {
+        item.insert("type".into(), s(t.as_str()));
+    }
+    if let Some(st) = job.status.state {
+        item.insert("state".into(), s(st.as_str()));
+    }
+    if job.status.completion_time.is_none() {
+        item.insert("incomplete".into(), s("1"));
+    }
+    if matches!(
+        job.spec.r#type,
+        Some(ProwJobType::Presubmit | ProwJobType::Batch)
+    ) && let Some(refs) = &job.spec.refs
+    {
+        let repo = format!("{}/{}", refs.org, refs.repo);
+        let pulls: BTreeSet<String> = refs
+            .pulls
+            .iter()
+            .map(|p| pull_key(&refs.org, &refs.repo, p.number))
+            .collect();
+        match pulls.len() {
+            0 => {}
+            1 => {
+                item.insert("pr".into(), s(pulls.into_iter().next().unwrap_or_default()));
+            }
+            _ => {
+                item.insert("pr".into(), s(repo));
+                item.insert(
+                    "pulls".into(),
+                    AttributeValue::Ss(pulls.into_iter().collect()),
+                );
+            }
+        }
+    }
+    item.insert("record".into(), s(record));
+    Ok((item, stored))
+}
+
+fn pull_key(org: &str, repo: &str, number: i64) -> String {
+    format!("{org}/{repo}#{number}")
+}
+
+/// Newest first, ties by id descending; at most `limit`.
+fn finish(mut all: Vec<Listed>, limit: Option<usize>) -> Vec<ProwJob> {
+    all.sort_by(|a, b| b.start.cmp(&a.start).then_with(|| b.id.cmp(&a.id)));
+    all.dedup_by(|a, b| a.id == b.id);
+    if let Some(n) = limit {
+        all.truncate(n);
+    }
+    all.into_iter().map(|l| l.job).collect()
+}
+
+/// An SDK failure in the ports' terms: throttling, 5xx, timeouts and broken
+/// connections are worth retrying; any other refusal means the request was
+/// wrong.
+fn port_error<E>(what: &str, e: SdkError<E, HttpResponse>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let transient = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or_default();
+            se.raw().status().is_server_error()
+                || matches!(
+                    code,
+                    "ProvisionedThroughputExceededException"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                        | "InternalServerError"
+                        | "ServiceUnavailable"
+                        | "LimitExceededException"
+                        | "TransactionConflictException"
+                )
+        }
+        _ => false,
+    };
+    let msg = format!("dynamodb {what}: {}", DisplayErrorContext(&e));
+    if transient {
+        PortError::Unavailable(msg)
+    } else {
+        PortError::Rejected(msg)
+    }
+}
+
+#[async_trait]
+impl JobStore for DynamoStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %job.metadata.name))]
+    async fn create(&self, job: &ProwJob) -> PortResult<bool> {
+        let (item, _) = item_of(job, 1)?;
+        let created = self
+            .put(
+                item,
+                "attribute_not_exists(#id)",
+                &[("#id", "id")],
+                vec![],
+                "create",
+            )
+            .await?;
+        Ok(created.is_ok())
+    }
+
+    async fn get(&self, id: &str) -> PortResult<Option<ProwJob>> {
+        if !is_job_id(id) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("get", e))?;
+        out.item().map(|item| decode_item(id, item)).transpose()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %job.metadata.name))]
+    async fn update(&self, job: &ProwJob) -> PortResult<ProwJob> {
+        let id = job.metadata.name.as_str();
+        check_id(id)?;
+        let given = job.metadata.resource_version.as_str();
+        let Some((expected, next)) = given
+            .parse::<i64>()
+            .ok()
+            .and_then(|v| Some((v, v.checked_add(1)?)))
+        else {
+            // A version this store never issued matches no record, but a
+            // missing record must still read as NotFound.
+            return match self.get(id).await? {
+                Some(stored) => Err(PortError::Conflict(format!(
+                    "job {id}: resource version {given:?} is stale, the stored one is {:?}",
+                    stored.metadata.resource_version
+                ))),
+                None => Err(PortError::NotFound(format!("job {id}"))),
+            };
+        };
+        let (item, stored) = item_of(job, next)?;
+        match self
+            .put(
+                item,
+                "#v = :expected",
+                &[("#v", "version")],
+                vec![(":expected", n(expected))],
+                "update",
+            )
+            .await?
+        {
+            Ok(()) => Ok(stored),
+            Err(Some(old)) => Err(PortError::Conflict(format!(
+                "job {id}: resource version {given:?} is stale, the stored one is {:?}",
+                stored_version(&old).unwrap_or("?")
+            ))),
+            Err(None) => Err(PortError::NotFound(format!("job {id}"))),
+        }
+    }
+
+    async fn list(&self, query: &JobQuery, limit: Option<usize>) -> PortResult<Vec<ProwJob>> {
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let queries: Vec<IndexQuery<'_>> = match query {
+            JobQuery::All => vec![IndexQuery {
+                index: BY_TIME,
+                key_condition: "#h = :h",
+                filter: None,
+                names: &[("#h", "kind")],
+                values: vec![(":h", s(JOB_KIND))],
+                keep: &keep_all,
+            }],
+            JobQuery::Job { name } => vec![IndexQuery {
+                index: BY_JOB,
+                key_condition: "#h = :h",
+                filter: None,
+                names: &[("#h", "job")],
+                values: vec![(":h", s(name.clone()))],
+                keep: &keep_all,
+            }],
+            JobQuery::Pull { org, repo, number } => {
+                let pull = pull_key(org, repo, *number);
+                vec![
+                    IndexQuery {
+                        index: BY_PULL,
+                        key_condition: "#h = :h",
+                        filter: None,
+                        names: &[("#h", "pr")],
+                        values: vec![(":h", s(pull.clone()))],
+                        keep: &keep_all,
+                    },
+                    IndexQuery {
+                        index: BY_PULL,
+                        key_condition: "#h = :h",
+                        filter: Some("contains(#p, :p)"),
+                        names: &[("#h", "pr"), ("#p", "pulls")],
+                        values: vec![(":h", s(format!("{org}/{repo}"))), (":p", s(pull))],
+                        keep: &keep_all,
+                    },
+                ]
+            }
+            JobQuery::Incomplete => vec![IndexQuery {
+                index: INCOMPLETE,
+                key_condition: "#h = :h",
+                filter: None,
+                names: &[("#h", "incomplete")],
+                values: vec![(":h", s("1"))],
+                keep: &keep_all,
+            }],
+            JobQuery::CompletedBefore(t) => vec![IndexQuery {
+                index: BY_TIME,
+                key_condition: "#h = :h AND #s < :t",
+                filter: Some("attribute_not_exists(#i)"),
+                names: &[("#h", "kind"), ("#s", "start"), ("#i", "incomplete")],
+                values: vec![(":h", s(JOB_KIND)), (":t", n(ceil_second(*t)))],
+                // `start` is 0 for a record that never started; the twin
+                // does not count those as started before anything.
+                keep: &|j: &ProwJob| j.status.start_time.is_some(),
+            }],
+        };
+        let mut all = Vec::new();
+        for q in queries {
+            all.extend(self.query(q, limit).await?);
+        }
+        Ok(finish(all, limit))
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn delete(&self, id: &str) -> PortResult<()> {
+        if !is_job_id(id) {
+            return Ok(());
+        }
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .send()
+            .await
+            .map_err(|e| port_error("delete", e))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
+        if key.is_empty() {
+            return Err(PortError::Rejected("empty dedupe key".into()));
+        }
+        // Rounded so a key lives at least until `expires`, never less: a
+        // duplicate let through is worse than a key kept a second longer.
+        let now = floor_second(self.clock.now());
+        let mut item = Item::new();
+        item.insert("id".into(), s(format!("{DEDUPE_PREFIX}{key}")));
+        item.insert("expires".into(), n(ceil_second(expires)));
+        let fresh = self
+            .put(
+                item,
+                "attribute_not_exists(#id) OR #e <= :now",
+                &[("#id", "id"), ("#e", "expires")],
+                vec![(":now", n(now))],
+                "remember",
+            )
+            .await?;
+        Ok(fresh.is_ok())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn forget(&self, key: &str) -> PortResult<()> {
+        if key.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(format!("{DEDUPE_PREFIX}{key}")))
+            .send()
+            .await
+            .map_err(|e| port_error("forget", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_seconds_round_towards_the_comparison_that_keeps_strictness() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(floor_second(t("1970-01-01T00:00:10.5Z")), 10);
+        assert_eq!(floor_second(t("1969-12-31T23:59:59.5Z")), -1);
+        assert_eq!(ceil_second(t("1970-01-01T00:00:10Z")), 10);
+        assert_eq!(ceil_second(t("1970-01-01T00:00:10.001Z")), 11);
+    }
+
+    fn l(start: i64, id: &str) -> Listed {
+        Listed {
+            start,
+            id: id.into(),
+            job: ProwJob {
+                metadata: skiff_core::prowjob::ObjectMeta {
+                    name: id.into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_limit_is_settled_only_once_its_last_second_is_read_to_the_end() {
+        let arrived = [l(9, "a"), l(5, "b"), l(5, "c"), l(5, "d"), l(3, "e")];
+        assert!(settled(&arrived[..2], 1), "an older record closes second 9");
+        assert!(!settled(&arrived[..1], 1), "nothing older seen yet");
+        assert!(
+            !settled(&arrived[..3], 2),
+            "more records of second 5 may follow"
+        );
+        assert!(!settled(&arrived[..4], 2), "still inside second 5");
+        assert!(settled(&arrived, 2), "second 5 ended with e");
+        assert!(!settled(&arrived[..1], 2), "fewer than the limit");
+        assert!(settled(&[], 0));
+    }
+
+    #[test]
+    fn ties_within_a_second_are_ordered_by_id_descending() {
+        let got = finish(vec![l(5, "a"), l(9, "b"), l(5, "c"), l(9, "b")], Some(3));
+        let ids: Vec<&str> = got.iter().map(|j| j.metadata.name.as_str()).collect();
+        assert_eq!(ids, ["b", "c", "a"]);
+    }
+}

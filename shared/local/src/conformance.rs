@@ -591,6 +591,12 @@ pub trait QueueHarness: Send + Sync {
     fn visibility_timeout(&self) -> Duration;
     /// Deliveries before a message is dead-lettered; the suite needs 4.
     fn max_receives(&self) -> u32;
+    /// Whether an ack with the receipt of an earlier delivery is ignored.
+    /// SQS (and moto) delete the message anyway; Skiff's handlers never ack
+    /// a stale receipt, so the suite only checks this where it is promised.
+    fn fences_stale_receipts(&self) -> bool {
+        true
+    }
 }
 
 /// Runs the queue suite.
@@ -724,19 +730,24 @@ async fn unacked_messages_come_back_after_the_timeout(h: &dyn QueueHarness) {
         "a redelivery has a new receipt"
     );
 
-    ok(
-        "ack with the stale receipt",
-        q.ack(std::slice::from_ref(&first.receipt)).await,
-    );
-    h.pass(past_timeout(h)).await;
-    let third = receive_n(&*q, 1, "delivery after a stale ack")
-        .await
-        .remove(0);
-    assert_eq!(
-        (third.body.as_str(), third.receive_count),
-        ("again", 3),
-        "a stale receipt must not acknowledge a redelivered message"
-    );
+    let third = if h.fences_stale_receipts() {
+        ok(
+            "ack with the stale receipt",
+            q.ack(std::slice::from_ref(&first.receipt)).await,
+        );
+        h.pass(past_timeout(h)).await;
+        let third = receive_n(&*q, 1, "delivery after a stale ack")
+            .await
+            .remove(0);
+        assert_eq!(
+            (third.body.as_str(), third.receive_count),
+            ("again", 3),
+            "a stale receipt must not acknowledge a redelivered message"
+        );
+        third
+    } else {
+        second
+    };
 
     ok("ack", q.ack(std::slice::from_ref(&third.receipt)).await);
     ok(

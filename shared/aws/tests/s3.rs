@@ -1,0 +1,210 @@
+//! The S3 log store against moto_server. ./scripts/test starts moto and
+//! exports SKIFF_MOTO_ENDPOINT.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_smithy_http_client::tls;
+use skiff_aws::logs::S3LogStore;
+use skiff_core::ports::{LogStore, PortError};
+
+fn moto_endpoint() -> String {
+    match std::env::var("SKIFF_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!(
+            "SKIFF_MOTO_ENDPOINT is not set: the AWS adapter tests need moto_server. \
+             Run ./scripts/test (it starts moto), or start `moto_server -H 127.0.0.1 -p PORT` \
+             and export SKIFF_MOTO_ENDPOINT=http://127.0.0.1:PORT"
+        ),
+    }
+}
+
+/// moto with dummy credentials and no SDK retries; path-style addressing,
+/// because `<bucket>.127.0.0.1` does not resolve.
+async fn client() -> aws_sdk_s3::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let sdk = aws_config::defaults(BehaviorVersion::v2026_01_12())
+        .http_client(http)
+        .endpoint_url(moto_endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    let conf = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// A fresh bucket (lowercase, at most 63 characters).
+async fn bucket(client: &aws_sdk_s3::Client, name: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let bucket = format!(
+        "skiff-{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "CreateBucket {bucket}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        });
+    bucket
+}
+
+async fn head(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<String> {
+    match client.head_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Some(out.content_type().unwrap_or_default().to_string()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn put_then_get_round_trips_the_bytes_at_prow_keys() {
+    let client = client().await;
+    let b = bucket(&client, "roundtrip").await;
+    let store = S3LogStore::new(client.clone(), b.clone(), "skiff/".into());
+    let path = "pr-logs/pull/org_repo/7/unit/42";
+    let log = b"line 1\nline 2 \xe2\x9c\x93\n\x00binary tail".to_vec();
+    store
+        .put(path, "build-log.txt", &log)
+        .await
+        .unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(
+        store.get(path, "build-log.txt").await,
+        Ok(Some(log.clone()))
+    );
+    assert!(
+        head(
+            &client,
+            &b,
+            "skiff/pr-logs/pull/org_repo/7/unit/42/build-log.txt"
+        )
+        .await
+        .is_some(),
+        "the object lives at <prefix>/<path>/<name>"
+    );
+
+    // Writing the same bytes twice is fine; new bytes replace old ones.
+    store
+        .put(path, "build-log.txt", &log)
+        .await
+        .unwrap_or_else(|e| panic!("put again: {e}"));
+    store
+        .put(path, "build-log.txt", b"replaced")
+        .await
+        .unwrap_or_else(|e| panic!("put new bytes: {e}"));
+    assert_eq!(
+        store.get(path, "build-log.txt").await,
+        Ok(Some(b"replaced".to_vec()))
+    );
+
+    store
+        .put(path, "empty.txt", b"")
+        .await
+        .unwrap_or_else(|e| panic!("put empty: {e}"));
+    assert_eq!(store.get(path, "empty.txt").await, Ok(Some(Vec::new())));
+}
+
+#[tokio::test]
+async fn an_empty_prefix_puts_keys_at_the_bucket_root() {
+    let client = client().await;
+    let b = bucket(&client, "root").await;
+    let store = S3LogStore::new(client.clone(), b.clone(), String::new());
+    store
+        .put("logs/periodic/1", "started.json", b"{}")
+        .await
+        .unwrap_or_else(|e| panic!("put: {e}"));
+    assert!(
+        head(&client, &b, "logs/periodic/1/started.json")
+            .await
+            .is_some()
+    );
+    assert!(
+        head(&client, &b, "/logs/periodic/1/started.json")
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_missing_object_is_none() {
+    let client = client().await;
+    let b = bucket(&client, "missing").await;
+    let store = S3LogStore::new(client, b, "p".into());
+    assert_eq!(store.get("logs/unit/1", "finished.json").await, Ok(None));
+}
+
+#[tokio::test]
+async fn content_types_let_a_browser_show_logs_and_metadata() {
+    let client = client().await;
+    let b = bucket(&client, "types").await;
+    let store = S3LogStore::new(client.clone(), b.clone(), String::new());
+    let cases = [
+        ("build-log.txt", "text/plain; charset=utf-8"),
+        ("started.json", "application/json"),
+        ("finished.json", "application/json"),
+        ("artifacts/junit.xml", "application/xml"),
+        ("artifacts/core", "application/octet-stream"),
+    ];
+    for (name, _) in cases {
+        store
+            .put("logs/unit/3", name, b"x")
+            .await
+            .unwrap_or_else(|e| panic!("put {name}: {e}"));
+    }
+    for (name, want) in cases {
+        assert_eq!(
+            head(&client, &b, &format!("logs/unit/3/{name}"))
+                .await
+                .as_deref(),
+            Some(want),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paths_that_leave_the_root_are_rejected_before_any_request() {
+    // A bucket that does not exist: a request would fail differently.
+    let store = S3LogStore::new(client().await, "skiff-never-made".into(), "p".into());
+    for (path, name) in [
+        ("logs/../../etc", "passwd"),
+        ("/abs", "x.txt"),
+        ("logs", "../x.txt"),
+        ("logs", ""),
+    ] {
+        let put = store.put(path, name, b"x").await;
+        assert!(
+            matches!(put, Err(PortError::Rejected(_))),
+            "put {path:?} {name:?}: {put:?}"
+        );
+        let get = store.get(path, name).await;
+        assert!(
+            matches!(get, Err(PortError::Rejected(_))),
+            "get {path:?} {name:?}: {get:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_rejected_not_none() {
+    let store = S3LogStore::new(client().await, "skiff-no-such-bucket".into(), String::new());
+    let put = store.put("logs/unit/1", "build-log.txt", b"x").await;
+    assert!(matches!(put, Err(PortError::Rejected(_))), "put: {put:?}");
+    let get = store.get("logs/unit/1", "build-log.txt").await;
+    assert!(matches!(get, Err(PortError::Rejected(_))), "get: {get:?}");
+}

@@ -1,0 +1,2 @@
+pub mod sqs;
+pub mod template;
