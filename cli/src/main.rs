@@ -3,6 +3,7 @@
 mod bench;
 mod check_config;
 mod config_files;
+mod config_push;
 mod dev;
 mod plan;
 
@@ -30,6 +31,15 @@ enum Command {
     /// Benchmarks of whole pipelines.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The deployed configuration: the validated bundle in S3.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check a Prow configuration like check-config and upload it to S3 as the bundle the functions load.
+    Push(Box<config_push::Args>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,5 +55,6 @@ fn main() -> ExitCode {
         Command::Plan(cmd) => plan::run(&cmd),
         Command::Dev(args) => dev::run(&args),
         Command::Bench(BenchCommand::Pipeline(args)) => bench::run(&args),
+        Command::Config(ConfigCommand::Push(args)) => config_push::run(&args),
     }
 }

@@ -2,6 +2,8 @@
 //! logs and the config bundle in S3.
 
 pub mod client;
+pub mod config_source;
 pub mod logs;
 pub mod queue;
+pub mod secrets;
 pub mod store;
