@@ -21,6 +21,11 @@
 //! Pods are kept in memory only. After a restart of `skiff dev` the cluster has
 //! forgotten them (dropping a [`ProcessCluster`] kills its running pods): the
 //! syncer sees them missing and recreates them, as Prow does when a node dies.
+//! A process that was killed outright (`kill -9`) drops nothing, so each
+//! running pod's process group id is also written to [`PGID_FILE`]; a new
+//! cluster on the same work dir kills the groups it finds there (checking
+//! through `/proc` that the group still runs in that pod's directory, so a
+//! reused id is never hit), and a job never runs twice at once.
 //! Deleting a pod forgets it but leaves its directory, so the log survives until
 //! the syncer has copied it ([`Cluster::pod_log`] still reads it then).
 
@@ -43,6 +48,9 @@ use tokio::sync::{Notify, oneshot, watch};
 /// job's scripts do not see it.
 pub const LOG_FILE: &str = ".skiff-pod.log";
 
+/// A running pod's process group id, in its working directory.
+pub const PGID_FILE: &str = ".skiff-pod.pgid";
+
 /// Between SIGTERM and SIGKILL. Shorter than Kubernetes' 30 s default: on a
 /// developer's machine a stuck job should go quickly.
 pub const GRACE: Duration = Duration::from_secs(2);
@@ -61,6 +69,7 @@ impl ProcessCluster {
     /// `max_parallel` 0 is taken as 1 (a cluster that never runs anything is
     /// no use). `clock` stamps start and finish times; deadlines use real time.
     pub fn new(work_dir: PathBuf, max_parallel: usize, clock: Arc<dyn Clock>) -> Self {
+        reap_orphans(&work_dir);
         Self {
             inner: Arc::new(Inner {
                 work_dir,
@@ -219,6 +228,9 @@ impl Inner {
             return;
         }
         tracing::info!(pod = name, pid = pgid, "pod started");
+        if let Err(e) = std::fs::write(pod.dir.join(PGID_FILE), pgid.to_string()) {
+            tracing::warn!(pod = name, error = %e, "cannot record the process group");
+        }
         let kill = Arc::new(Notify::new());
         let (done_tx, done_rx) = watch::channel(false);
         pod.phase = PodPhase::Running;
@@ -248,6 +260,7 @@ impl Inner {
             return;
         };
         pod.run = Run::Done;
+        let _ = std::fs::remove_file(pod.dir.join(PGID_FILE));
         pod.finished_time = Some(now);
         pod.phase = PodPhase::Failed;
         match outcome {
@@ -537,6 +550,36 @@ fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     }
     out.push_str(&input[checkpoint..]);
     out
+}
+
+/// Kills the process groups a previous cluster on `work_dir` left running
+/// (it was killed before it could stop them). A group is killed only if its
+/// leader still works in that pod's directory, so a reused id is left alone.
+fn reap_orphans(work_dir: &Path) {
+    let Ok(dirs) = std::fs::read_dir(work_dir) else {
+        return;
+    };
+    for dir in dirs.flatten() {
+        let file = dir.path().join(PGID_FILE);
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let _ = std::fs::remove_file(&file);
+        let Ok(pgid) = text.trim().parse::<libc::pid_t>() else {
+            continue;
+        };
+        let cwd = std::fs::read_link(format!("/proc/{pgid}/cwd"));
+        let ours = match (cwd, std::fs::canonicalize(dir.path())) {
+            (Ok(cwd), Ok(pod_dir)) => cwd == pod_dir,
+            _ => false,
+        };
+        if pgid > 1 && ours {
+            tracing::warn!(pid = pgid, dir = %dir.path().display(), "killing a pod left running by an earlier skiff");
+            // SAFETY: kill(2) with a negative id signals that process group;
+            // the check above makes sure it is the pod's.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
 }
 
 /// An empty directory for the pod with an empty log in it.

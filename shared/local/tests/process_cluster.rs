@@ -551,3 +551,35 @@ async fn dropping_the_cluster_kills_its_running_pods() {
     drop(c);
     dies(&sh_pid).await;
 }
+
+#[tokio::test]
+async fn a_new_cluster_kills_the_pods_a_killed_one_left_running() {
+    let work = tempfile::tempdir().unwrap();
+    let first = cluster(work.path(), 2);
+    first
+        .create_pod(&sh("orphan", "echo $$$$ > pid; sleep 30"))
+        .await
+        .unwrap();
+    let pid = file_appears(&work.path().join("orphan/pid")).await;
+    assert!(alive(&pid));
+    // As after `kill -9` of skiff dev: the cluster never gets to stop its pods.
+    std::mem::forget(first);
+    assert!(alive(&pid), "a forgotten cluster leaves its pod running");
+    let second = cluster(work.path(), 2);
+    dies(&pid).await;
+    assert!(!work.path().join("orphan/.skiff-pod.pgid").exists());
+    // The new cluster knows nothing of the pod; the syncer recreates it.
+    assert!(info(&second, "orphan").await.is_none());
+}
+
+#[tokio::test]
+async fn a_recorded_group_that_is_not_the_pods_is_left_alone() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("stale")).unwrap();
+    // Our own process group id: its processes do not work in the pod dir.
+    let own = std::process::id();
+    std::fs::write(work.path().join("stale/.skiff-pod.pgid"), own.to_string()).unwrap();
+    let _cluster = cluster(work.path(), 1);
+    assert!(alive(&own.to_string()), "the test process survived");
+    assert!(!work.path().join("stale/.skiff-pod.pgid").exists());
+}
