@@ -2,33 +2,21 @@
 //! so the tests can tell a cached answer, a 304 and a download apart.
 //! ./scripts/test starts moto and exports SKIFF_MOTO_ENDPOINT.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+#[path = "support/moto.rs"]
+mod moto;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use aws_sdk_s3::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
-use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_smithy_http_client::tls;
 use jiff::{SignedDuration, Timestamp};
+use moto::fresh_bucket as bucket;
 use skiff_aws::config_source::{Bundle, S3ConfigSource, push};
 use skiff_core::config::{self, Config, FileRole, SourceFile};
 use skiff_core::ports::PortError;
-
-fn moto_endpoint() -> String {
-    match std::env::var("SKIFF_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "SKIFF_MOTO_ENDPOINT is not set: the AWS adapter tests need moto_server. \
-             Run ./scripts/test (it starts moto), or start `moto_server -H 127.0.0.1 -p PORT` \
-             and export SKIFF_MOTO_ENDPOINT=http://127.0.0.1:PORT"
-        ),
-    }
-}
 
 /// One S3 request as sent and answered.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,46 +73,12 @@ impl Intercept for Recorder {
 /// moto with dummy credentials, no retries (so one call is one request) and
 /// path-style addressing, because `<bucket>.127.0.0.1` does not resolve.
 async fn client() -> (aws_sdk_s3::Client, Recorder) {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let sdk = aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .http_client(http)
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
     let recorder = Recorder::default();
-    let conf = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(true)
+    let conf = moto::s3_config()
+        .await
         .interceptor(recorder.clone())
         .build();
     (aws_sdk_s3::Client::from_conf(conf), recorder)
-}
-
-async fn bucket(client: &aws_sdk_s3::Client, name: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let bucket = format!(
-        "skiff-cfg-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    client
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "CreateBucket {bucket}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-    bucket
 }
 
 const KEY: &str = "config/bundle.json";

@@ -1,68 +1,15 @@
 //! The S3 log store against moto_server. ./scripts/test starts moto and
 //! exports SKIFF_MOTO_ENDPOINT.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+#[path = "support/moto.rs"]
+mod moto;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
-use aws_sdk_s3::config::retry::RetryConfig;
-use aws_smithy_http_client::tls;
+use moto::fresh_bucket as bucket;
 use skiff_aws::logs::S3LogStore;
 use skiff_core::ports::{LogStore, PortError};
 
-fn moto_endpoint() -> String {
-    match std::env::var("SKIFF_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "SKIFF_MOTO_ENDPOINT is not set: the AWS adapter tests need moto_server. \
-             Run ./scripts/test (it starts moto), or start `moto_server -H 127.0.0.1 -p PORT` \
-             and export SKIFF_MOTO_ENDPOINT=http://127.0.0.1:PORT"
-        ),
-    }
-}
-
-/// moto with dummy credentials and no SDK retries; path-style addressing,
-/// because `<bucket>.127.0.0.1` does not resolve.
 async fn client() -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let sdk = aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .http_client(http)
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
-    let conf = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-/// A fresh bucket (lowercase, at most 63 characters).
-async fn bucket(client: &aws_sdk_s3::Client, name: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let bucket = format!(
-        "skiff-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    client
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "CreateBucket {bucket}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-    bucket
+    aws_sdk_s3::Client::from_conf(moto::s3_config().await.build())
 }
 
 async fn head(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<String> {

@@ -2,30 +2,18 @@
 //! SDK actually sends. ./scripts/test starts moto and exports
 //! SKIFF_MOTO_ENDPOINT.
 
+#[path = "support/moto.rs"]
+mod moto;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use aws_sdk_secretsmanager::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_smithy_http_client::tls;
 use jiff::{SignedDuration, Timestamp};
 use skiff_aws::secrets::SecretsCache;
 use skiff_core::ports::PortError;
-
-fn moto_endpoint() -> String {
-    match std::env::var("SKIFF_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "SKIFF_MOTO_ENDPOINT is not set: the AWS adapter tests need moto_server. \
-             Run ./scripts/test (it starts moto), or start `moto_server -H 127.0.0.1 -p PORT` \
-             and export SKIFF_MOTO_ENDPOINT=http://127.0.0.1:PORT"
-        ),
-    }
-}
 
 /// Counts requests put on the wire.
 #[derive(Clone, Debug, Default)]
@@ -54,21 +42,8 @@ impl Intercept for Counter {
 }
 
 async fn client() -> (aws_sdk_secretsmanager::Client, Counter) {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let sdk = aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .http_client(http)
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
     let counter = Counter::default();
-    let conf = aws_sdk_secretsmanager::config::Builder::from(&sdk)
+    let conf = aws_sdk_secretsmanager::config::Builder::from(&moto::moto_sdk_config().await)
         .interceptor(counter.clone())
         .build();
     (aws_sdk_secretsmanager::Client::from_conf(conf), counter)

@@ -1,2 +1,3 @@
+pub mod moto;
 pub mod sqs;
 pub mod template;

@@ -11,47 +11,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use super::moto::{moto_endpoint, moto_sdk_config};
 use async_trait::async_trait;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
-use aws_smithy_http_client::tls;
 use skiff_aws::queue::SqsQueue;
 use skiff_core::ports::{PortError, PortResult, Queue};
 use skiff_core::yaml::Node;
 use skiff_local::conformance::QueueHarness;
-
-/// moto's address, exported by ./scripts/test. Unset is a failure, not a
-/// skip: a green run must mean the adapters were tested.
-pub fn moto_endpoint() -> String {
-    match std::env::var("SKIFF_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "SKIFF_MOTO_ENDPOINT is not set: the AWS adapter tests need moto_server. \
-             Run ./scripts/test (it starts moto), or start `moto_server -H 127.0.0.1 -p PORT` \
-             and export SKIFF_MOTO_ENDPOINT=http://127.0.0.1:PORT"
-        ),
-    }
-}
-
-/// SDK configuration for moto: static dummy credentials, us-east-1, and no
-/// SDK retries, so an error surfaces at once instead of after backoff.
-pub async fn moto_sdk_config() -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .http_client(http)
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await
-}
 
 pub async fn client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&moto_sdk_config().await)
