@@ -56,6 +56,21 @@ pub(crate) async fn report(
         return Ok(CommentReport::NotCovered("no completed job to report"));
     };
 
+    let extra = report_template(&deps.config.prow.plank, refs).and_then(|t| {
+        template::render(t, first)
+            .inspect_err(|e| tracing::warn!(error = %e, "report template left out"))
+            .ok()
+    });
+    let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
+    // Most reports leave the comment as it is (a test passed, and no row
+    // names it): read without the lock first, and take it — two writes —
+    // only to change something.
+    let comments = deps.scm.list_comments(org, repo, pull.number).await?;
+    let unlocked = decide(&jobs, summary, extra.as_deref(), refs, &comments, deps);
+    if unlocked.is_unchanged() {
+        return Ok(CommentReport::Unchanged);
+    }
+
     // Two reports of the same PR at once would each post a comment that lacks
     // the other's row (crier holds a per-PR lock for the same reason).
     let lock = format!(
@@ -72,12 +87,7 @@ pub(crate) async fn report(
             refs.org, refs.repo, pull.number
         )));
     }
-    let extra = report_template(&deps.config.prow.plank, refs).and_then(|t| {
-        template::render(t, first)
-            .inspect_err(|e| tracing::warn!(error = %e, "report template left out"))
-            .ok()
-    });
-    let result = update(&jobs, summary, extra, refs, pull.number, deps).await;
+    let result = update(&jobs, summary, extra.as_deref(), refs, pull.number, deps).await;
     if let Err(e) = deps.store.forget(&lock).await {
         tracing::warn!(error = %e, lock, "comment lock not released; it expires by itself");
     }
@@ -131,16 +141,34 @@ fn report_template<'p>(plank: &'p Plank, refs: &Refs) -> Option<&'p str> {
         .or_else(|| (!plank.report_template.is_empty()).then_some(plank.report_template.as_str()))
 }
 
-async fn update(
+/// What the bot's comments should become.
+struct Decision {
+    plan: Plan,
+    /// The comment's new text; `None`: no comment is wanted.
+    body: Option<String>,
+    /// The text of the comment [`Plan::keep`] names, as it is now.
+    kept_body: Option<String>,
+}
+
+impl Decision {
+    fn is_unchanged(&self) -> bool {
+        self.plan.delete.is_empty()
+            && match (&self.body, self.plan.keep) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(body), Some(_)) => self.kept_body.as_ref() == Some(body),
+            }
+    }
+}
+
+fn decide(
     jobs: &[&ProwJob],
     must_create: bool,
-    extra: Option<String>,
+    extra: Option<&str>,
     refs: &Refs,
-    number: i64,
+    comments: &[Comment],
     deps: &ReporterDeps<'_>,
-) -> PortResult<CommentReport> {
-    let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
-    let comments = deps.scm.list_comments(org, repo, number).await?;
+) -> Decision {
     let bot = deps.scm.bot_login();
     let ours: Vec<&Comment> = comments
         .iter()
@@ -155,7 +183,33 @@ async fn update(
         .any(|j| j.status.state == Some(ProwJobState::Aborted));
     let author = refs.pulls.first().map_or("", |p| p.author.as_str());
     let body = (!plan.rows.is_empty() || (must_create && !aborted))
-        .then(|| body(author, &plan.rows, extra.as_deref()));
+        .then(|| body(author, &plan.rows, extra));
+    let kept_body = plan
+        .keep
+        .and_then(|id| ours.iter().find(|c| c.id == id))
+        .map(|c| c.body.clone());
+    Decision {
+        plan,
+        body,
+        kept_body,
+    }
+}
+
+async fn update(
+    jobs: &[&ProwJob],
+    must_create: bool,
+    extra: Option<&str>,
+    refs: &Refs,
+    number: i64,
+    deps: &ReporterDeps<'_>,
+) -> PortResult<CommentReport> {
+    let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
+    let comments = deps.scm.list_comments(org, repo, number).await?;
+    let Decision {
+        plan,
+        body,
+        kept_body,
+    } = decide(jobs, must_create, extra, refs, &comments, deps);
 
     // Post before deleting: a failure in between then leaves an extra comment
     // (removed by the next report), never a lost row.
@@ -171,7 +225,7 @@ async fn update(
             }
         }
         (Some(body), Some(id)) => {
-            let same = ours.iter().any(|c| c.id == id && c.body == body);
+            let same = kept_body.as_ref() == Some(&body);
             if !same {
                 deps.scm.edit_comment(org, repo, id, &body).await?;
             }

@@ -454,6 +454,8 @@ async fn a_failure_creates_the_comment_with_the_exact_row() {
         w.scm.calls()[1..],
         [
             Call::List { number: 42 },
+            // Read again under the lock: the first read was without it.
+            Call::List { number: 42 },
             Call::Create {
                 number: 42,
                 body: body.clone()
@@ -533,6 +535,8 @@ async fn a_new_failure_posts_a_new_comment_before_deleting_the_old_one() {
     assert_eq!(
         w.scm.calls()[1..],
         [
+            Call::List { number: 42 },
+            // Read again under the lock: the first read was without it.
             Call::List { number: 42 },
             Call::Create { number: 42, body },
             Call::Delete { id: old },
@@ -686,5 +690,41 @@ async fn a_busy_comment_lock_makes_the_report_retry_later() {
     assert!(
         w.store.keys.lock().unwrap().is_empty(),
         "the lock is released after the update"
+    );
+}
+
+#[tokio::test]
+async fn a_report_that_changes_no_comment_takes_no_lock() {
+    let w = World::new();
+    w.store.put(presubmit("j1", CONTEXT));
+    w.advance("j1", ProwJobState::Pending, "Job triggered.");
+    w.advance("j1", ProwJobState::Success, "Job succeeded.");
+    // Held by another report: a report with nothing to change is not held up.
+    let lock = format!("{REPORTER_NAME}/comment-lock/acme/widgets#42");
+    w.store
+        .keys
+        .lock()
+        .unwrap()
+        .insert(lock, "2026-11-23T10:01:00Z".parse().unwrap());
+    let outcome = w.report("j1").await;
+    assert!(
+        matches!(
+            outcome,
+            ReportOutcome::Reported {
+                comment: CommentReport::Unchanged,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(*w.store.remembers.lock().unwrap(), 0, "no lock taken");
+    assert_eq!(
+        w.scm
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::List { .. }))
+            .count(),
+        1,
+        "one read of the comments"
     );
 }

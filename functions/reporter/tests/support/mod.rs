@@ -178,6 +178,8 @@ pub struct MemStore {
     /// Written (as another writer would) just before the next update, which
     /// then loses with a conflict.
     pub interference: Mutex<Option<ProwJob>>,
+    /// `remember` calls (each a write on the real stores).
+    pub remembers: Mutex<usize>,
 }
 
 impl MemStore {
@@ -246,6 +248,7 @@ impl JobStore for MemStore {
         Ok(())
     }
     async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
+        *self.remembers.lock().unwrap() += 1;
         let mut keys = self.keys.lock().unwrap();
         if keys.get(key).is_some_and(|e| *e > now()) {
             return Ok(false);
