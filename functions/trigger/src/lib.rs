@@ -104,7 +104,7 @@ pub async fn handle_batch(messages: &[Message], deps: &TriggerDeps<'_>) -> Batch
     fields(receipt = %m.receipt, delivery = field::Empty, event = field::Empty, repo = field::Empty)
 )]
 async fn handle_message(m: &Message, deps: &TriggerDeps<'_>) -> Result<()> {
-    let msg: EventMessage = serde_json::from_str(&m.body).map_err(Error::Message)?;
+    let msg = EventMessage::from_queue_body(&m.body).map_err(Error::Message)?;
     let span = Span::current();
     span.record("delivery", msg.delivery.as_str());
     span.record("event", msg.event.as_str());

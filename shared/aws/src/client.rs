@@ -19,3 +19,24 @@ pub async fn sdk_config() -> SdkConfig {
         .load()
         .await
 }
+
+/// The DynamoDB client for the jobs table.
+pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+/// The SQS client for the queues.
+pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(sdk)
+}
+
+/// The S3 client for logs and the config bundle (path-style behind an
+/// endpoint override, see [`crate::config_source::s3_client`]).
+pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    crate::config_source::s3_client(sdk)
+}
+
+/// The Secrets Manager client.
+pub fn secretsmanager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(sdk)
+}

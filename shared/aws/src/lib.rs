@@ -7,3 +7,5 @@ pub mod logs;
 pub mod queue;
 pub mod secrets;
 pub mod store;
+
+pub use store::SystemClock;

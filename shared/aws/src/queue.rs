@@ -28,6 +28,9 @@ const BATCH: usize = 10;
 /// valid on queues still configured with the old `MaximumMessageSize`.
 const BATCH_BYTES: usize = 256 * 1024;
 
+/// SQS's ceiling for a message's `DelaySeconds`.
+const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+
 /// SQS's ceiling for a visibility timeout.
 const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
 
@@ -66,12 +69,46 @@ impl SqsQueue {
         &self.queue_url
     }
 
+    /// Sends `bodies` to be delivered after `delay` (SQS `DelaySeconds`:
+    /// whole seconds, rounded up, at most 15 minutes). A consumer that wants a
+    /// message back later without counting another receive against the
+    /// queue's `maxReceiveCount` sends a delayed copy and acknowledges the
+    /// original.
+    pub async fn send_delayed(&self, bodies: &[String], delay: Duration) -> PortResult<()> {
+        let secs = visibility_seconds(delay.min(MAX_DELAY));
+        self.send_with_delay(bodies, Some(secs)).await
+    }
+
+    async fn send_with_delay(&self, bodies: &[String], delay: Option<i32>) -> PortResult<()> {
+        for chunk in chunks(bodies) {
+            let failed = self.send_batch(bodies, &chunk, delay).await?;
+            if failed.is_empty() {
+                continue;
+            }
+            // The sender's fault (a body SQS refuses) fails again: say so now.
+            if failed.iter().any(|f| f.sender_fault()) {
+                return Err(batch_error("SendMessageBatch", &failed));
+            }
+            let again: Vec<usize> = failed
+                .iter()
+                .filter_map(|f| f.id().parse::<usize>().ok())
+                .collect();
+            tracing::debug!(failed = %describe(&failed), "resending failed batch entries");
+            let still = self.send_batch(bodies, &again, delay).await?;
+            if !still.is_empty() {
+                return Err(batch_error("SendMessageBatch", &still));
+            }
+        }
+        Ok(())
+    }
+
     /// Sends one batch; the ids are the bodies' indexes into `bodies`.
     /// Returns the entries SQS did not take.
     async fn send_batch(
         &self,
         bodies: &[String],
         ids: &[usize],
+        delay: Option<i32>,
     ) -> PortResult<Vec<BatchResultErrorEntry>> {
         let entries = ids
             .iter()
@@ -80,6 +117,7 @@ impl SqsQueue {
                 SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message_body(body)
+                    .set_delay_seconds(delay)
                     .build()
                     .map_err(|e| PortError::Rejected(format!("SendMessageBatch entry: {e}")))
             })
@@ -261,26 +299,7 @@ impl Queue for SqsQueue {
     /// sent, so a caller's retry may duplicate them (at-least-once).
     #[tracing::instrument(skip(self, bodies), fields(queue = %self.queue_url, n = bodies.len()))]
     async fn send(&self, bodies: &[String]) -> PortResult<()> {
-        for chunk in chunks(bodies) {
-            let failed = self.send_batch(bodies, &chunk).await?;
-            if failed.is_empty() {
-                continue;
-            }
-            // The sender's fault (a body SQS refuses) fails again: say so now.
-            if failed.iter().any(|f| f.sender_fault()) {
-                return Err(batch_error("SendMessageBatch", &failed));
-            }
-            let again: Vec<usize> = failed
-                .iter()
-                .filter_map(|f| f.id().parse::<usize>().ok())
-                .collect();
-            tracing::debug!(failed = %describe(&failed), "resending failed batch entries");
-            let still = self.send_batch(bodies, &again).await?;
-            if !still.is_empty() {
-                return Err(batch_error("SendMessageBatch", &still));
-            }
-        }
-        Ok(())
+        self.send_with_delay(bodies, None).await
     }
 
     /// One ReceiveMessage of at most ten messages (fewer than `max` may come

@@ -89,7 +89,9 @@ const BY_TIME: &str = "by-time";
 
 type Item = HashMap<String, AttributeValue>;
 
-struct SystemClock;
+/// The wall clock: what the functions run on (tests drive their own).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {

@@ -30,10 +30,44 @@ pub struct DispatchMessage {
     pub id: String,
 }
 
+/// The envelope of an EventBridge event, as an EventBridge rule puts it on
+/// the `events` queue unchanged (no input transformer: the rule stays a
+/// plain pattern, and the trigger sees exactly what CodeCommit sent).
+#[derive(Deserialize)]
+struct EventBridgeEnvelope {
+    id: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    source: String,
+}
+
+/// EventBridge's `source` for CodeCommit's events.
+pub const CODECOMMIT_EVENT_SOURCE: &str = "aws.codecommit";
+
 impl EventMessage {
     pub fn to_body(&self) -> String {
         // Serializing plain strings cannot fail.
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads one `events` queue message: an [`EventMessage`] the webhook
+    /// wrote, or a CodeCommit event an EventBridge rule delivered as it is
+    /// (its `id` is the delivery, its `detail-type` the event).
+    pub fn from_queue_body(body: &str) -> Result<EventMessage, serde_json::Error> {
+        let first = match serde_json::from_str::<EventMessage>(body) {
+            Ok(m) => return Ok(m),
+            Err(e) => e,
+        };
+        match serde_json::from_str::<EventBridgeEnvelope>(body) {
+            Ok(env) if env.source == CODECOMMIT_EVENT_SOURCE => Ok(EventMessage {
+                source: EventSource::Codecommit,
+                event: env.detail_type,
+                delivery: env.id,
+                body: body.to_owned(),
+            }),
+            // Neither shape: the webhook's is the one to explain.
+            _ => Err(first),
+        }
     }
 }
 
@@ -63,7 +97,26 @@ mod tests {
             serde_json::from_str::<EventMessage>(&m.to_body()).unwrap(),
             m
         );
+        assert_eq!(EventMessage::from_queue_body(&m.to_body()).unwrap(), m);
         let d = DispatchMessage { id: "j".into() };
         assert_eq!(d.to_body(), r#"{"id":"j"}"#);
+    }
+
+    #[test]
+    fn a_raw_codecommit_eventbridge_event_is_an_event_message() {
+        let raw = r#"{"version":"0","id":"ev-1","detail-type":"Commented on Pull Request","source":"aws.codecommit","detail":{}}"#;
+        let m = EventMessage::from_queue_body(raw).unwrap();
+        assert_eq!(m.source, EventSource::Codecommit);
+        assert_eq!(m.event, "Commented on Pull Request");
+        assert_eq!(m.delivery, "ev-1");
+        assert_eq!(m.body, raw);
+    }
+
+    #[test]
+    fn other_eventbridge_sources_and_junk_are_refused() {
+        let ec2 = r#"{"id":"x","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2"}"#;
+        assert!(EventMessage::from_queue_body(ec2).is_err());
+        let err = EventMessage::from_queue_body("{}").unwrap_err().to_string();
+        assert!(err.contains("missing field"), "{err}");
     }
 }

@@ -1,0 +1,73 @@
+//! The trigger as a Lambda on the `events` queue (SQS, partial batch
+//! failures): wiring only (see lib.rs).
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+use skiff_aws::config_source::S3ConfigSource;
+use skiff_aws::queue::SqsQueue;
+use skiff_aws::store::DynamoStore;
+use skiff_aws::{SystemClock, client};
+use skiff_core::plan::matchers::Regexes;
+use skiff_core::ports::{Clock, PortError};
+use skiff_lambda::per_config::PerConfig;
+use skiff_lambda::scm::ScmSource;
+use skiff_lambda::sqs;
+use skiff_trigger::TriggerDeps;
+
+struct Trigger {
+    store: DynamoStore,
+    dispatch: SqsQueue,
+    config: S3ConfigSource,
+    regexes: PerConfig<Regexes>,
+    scm: ScmSource,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    skiff_lambda::init_tracing();
+    let env = skiff_lambda::Env::process();
+    let table = env.required("SKIFF_TABLE")?;
+    let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
+    let sdk = skiff_lambda::sdk_config().await;
+    let trigger = Trigger {
+        store: DynamoStore::new(client::dynamodb(&sdk), table),
+        dispatch: SqsQueue::new(client::sqs(&sdk), dispatch_url),
+        config: skiff_lambda::config_source(&env, &sdk)?,
+        regexes: PerConfig::default(),
+        scm: ScmSource::from_env(&env, &sdk),
+    };
+    let trigger = &trigger;
+    lambda_runtime::run(service_fn(move |event| handle(trigger, event))).await
+}
+
+async fn handle(
+    t: &Trigger,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let messages = sqs::messages(&event.payload);
+    let ready = async {
+        Ok::<_, PortError>((
+            t.config.current(SystemClock.now()).await?,
+            t.scm.get().await?,
+        ))
+    };
+    let outcome = match ready.await {
+        Ok((config, scm)) => {
+            let regexes = t.regexes.get(&config, |_| Regexes::default());
+            let deps = TriggerDeps {
+                config: &config,
+                regexes: &regexes,
+                store: &t.store,
+                dispatch: &t.dispatch,
+                scm: scm.as_ref(),
+                clock: &SystemClock,
+            };
+            skiff_trigger::handle_batch(&messages, &deps).await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start: every message is retried");
+            sqs::retry_all(&messages)
+        }
+    };
+    Ok(sqs::response(&event.payload, &outcome, None).await)
+}

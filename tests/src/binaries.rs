@@ -1,0 +1,65 @@
+//! The function binaries the end-to-end tests run, built by cargo before the
+//! first test uses them. Integration tests cannot depend on another package's
+//! binaries, so the harness asks cargo itself, with the profile this test
+//! binary was built with. It builds what `cargo test --workspace
+//! --all-targets` builds (./scripts/test's command), so features unify the
+//! same way and the call is a no-op there; a narrower selection (`-p …`)
+//! would resolve features differently and rebuild shared crates each time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Every function, by binary name.
+pub const FUNCTIONS: [&str; 7] = [
+    "webhook",
+    "trigger",
+    "scheduler",
+    "dispatcher",
+    "syncer",
+    "reporter",
+    "sweeper",
+];
+
+/// The directory this test binary was built into (`target/<profile>`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// The path of function `name`'s binary, built if needed.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(build_all);
+    if let Err(e) = built {
+        panic!("building the function binaries failed: {e}");
+    }
+    let path = profile_dir().join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+fn build_all() -> Result<(), String> {
+    let dir = profile_dir();
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let target_dir = dir.parent().ok_or("no target dir")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(["build", "--quiet", "--workspace", "--all-targets"])
+        .arg("--target-dir")
+        .arg(target_dir);
+    if release {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}

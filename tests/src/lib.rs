@@ -1,0 +1,18 @@
+//! Support for Skiff's end-to-end tests: the Lambda binaries run as Lambda
+//! runs them, against moto.
+//!
+//! - [`runtime_api`]: a stand-in for Lambda's Runtime API, serving one
+//!   function process its invocations;
+//! - [`lambda`]: what the Lambda service does around a function — SQS and
+//!   DynamoDB stream event source mappings, schedules, the Function URL;
+//! - [`moto`]: the emulator's address, SDK clients for it, the stack deployed
+//!   from `template.yaml`, and a proxy counting the AWS calls functions make;
+//! - [`github`]: an HTTP-level fake of GitHub's API (no real GitHub can run
+//!   here), stateful where Skiff reads back what it wrote.
+
+pub mod binaries;
+pub mod deployment;
+pub mod github;
+pub mod lambda;
+pub mod moto;
+pub mod runtime_api;
