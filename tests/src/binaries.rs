@@ -45,16 +45,47 @@ pub fn binary(name: &str) -> PathBuf {
 
 fn build_all() -> Result<(), String> {
     let dir = profile_dir();
+    // `cargo bench` runs from target/release: measure the binaries as they
+    // are deployed (the release profile), and build nothing else.
     let release = dir.file_name().is_some_and(|n| n == "release");
     let target_dir = dir.parent().ok_or("no target dir")?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
+    // Cargo gives a test the package's variables (`CARGO_PKG_*`,
+    // `CARGO_MANIFEST_DIR`, `OUT_DIR`, …); build scripts that watch them
+    // would see a change and rebuild half the tree. Only the user's cargo
+    // settings go through.
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let user_setting = [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_INCREMENTAL",
+            "CARGO_PROFILE_",
+            "CARGO_BUILD_",
+            "CARGO_NET_",
+            "CARGO_HTTP_",
+            "CARGO_REGISTRIES_",
+            "CARGO_REGISTRY_",
+            "CARGO_TERM_",
+        ]
+        .iter()
+        .any(|keep| name.starts_with(keep));
+        if (name.starts_with("CARGO_") && !user_setting) || name == "OUT_DIR" {
+            cmd.env_remove(name);
+        }
+    }
     cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .args(["build", "--quiet", "--workspace", "--all-targets"])
+        .args(["build", "--quiet"])
         .arg("--target-dir")
         .arg(target_dir);
     if release {
-        cmd.arg("--release");
+        cmd.args(["--release", "--bins"]);
+        for f in FUNCTIONS {
+            cmd.args(["-p", &format!("skiff-{f}")]);
+        }
+    } else {
+        cmd.args(["--workspace", "--all-targets"]);
     }
     let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
     if out.status.success() {

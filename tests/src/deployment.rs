@@ -26,8 +26,8 @@ use crate::lambda::{Polled, SqsSource, StreamSource, function_url_event, schedul
 use crate::moto::{self, CountingProxy, Stack};
 use crate::runtime_api::{Function, Invoked};
 
-/// The webhook secret of every test deployment.
-pub const HMAC_SECRET: &str = "skiff-e2e-secret";
+/// The webhook secret of every test deployment (and of `events/webhook.json`).
+pub const HMAC_SECRET: &str = "skiff-sample-secret";
 
 /// The template's logical id of each function binary.
 pub fn logical_id(function: &str) -> String {

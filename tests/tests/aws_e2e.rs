@@ -28,6 +28,11 @@ presubmits:
   - name: docs
     run_if_changed: '^docs/'
     spec: {containers: [{image: alpine, command: [/bin/true]}]}
+postsubmits:
+  Codertocat/Hello-World:
+  - name: serial
+    max_concurrency: 1
+    spec: {containers: [{image: alpine, command: [/bin/sh, -c], args: ["sleep 1"]}]}
 periodics:
 - name: nightly
   interval: 24h
@@ -372,4 +377,80 @@ async fn two_scheduler_ticks_racing_for_one_slot_create_one_run() {
     let polled = d.poll_dispatch().await;
     assert_eq!(polled.delivered, 1);
     assert_eq!(d.poll_dispatch().await.delivered, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_waiting_for_its_concurrency_slot_comes_back_as_a_delayed_copy() {
+    let d = Deployment::new("slot", JOBS, GitHub::default()).await;
+    // Two pushes: two runs of `serial`, which runs one at a time.
+    let push = example("push", None);
+    for (i, after) in [
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body = push.clone();
+        body["ref"] = "refs/heads/master".into();
+        body["after"] = (*after).into();
+        body["before"] = "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e".into();
+        body["created"] = false.into();
+        body["deleted"] = false.into();
+        let delivery = format!("push-{i}");
+        assert_eq!(d.deliver("push", &delivery, &body.to_string()).await.0, 200);
+    }
+    for _ in 0..3 {
+        d.poll_events().await;
+    }
+    let runs: Vec<ProwJob> = d
+        .jobs()
+        .await
+        .into_iter()
+        .filter(|j| j.spec.job == "serial")
+        .collect();
+    assert_eq!(runs.len(), 2, "one run per push");
+
+    // The dispatcher starts the older run and defers the newer one — not as a
+    // failure (each receive would count towards the DLQ) but as a delayed
+    // copy, with the original acknowledged.
+    let polled = d.poll_dispatch().await;
+    assert_eq!(
+        polled,
+        skiff_tests::lambda::Polled {
+            delivered: 2,
+            failed: 0
+        }
+    );
+    let sqs = aws_sdk_sqs::Client::new(&d.sdk);
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(d.stack.queue_url("DispatchQueue"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let delayed = attrs
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        })
+        .cloned();
+    assert_eq!(
+        delayed.as_deref(),
+        Some("1"),
+        "the waiting run's copy, delayed"
+    );
+    let states: Vec<Option<ProwJobState>> = d
+        .jobs()
+        .await
+        .into_iter()
+        .filter(|j| j.spec.job == "serial")
+        .map(|j| j.status.state)
+        .collect();
+    assert!(
+        states.contains(&Some(ProwJobState::Pending))
+            && states.contains(&Some(ProwJobState::Triggered)),
+        "{states:?}"
+    );
 }
