@@ -227,7 +227,11 @@ async fn sweep_pods(
 /// no record and was made by Skiff, which writes records before pods, so it
 /// is old enough.
 fn is_older_than(pod: &PodInfo, age: SignedDuration, now: Timestamp) -> bool {
-    match pod_created_at(&pod.labels).or(pod.start_time) {
+    match pod
+        .created
+        .or_else(|| pod_created_at(&pod.labels))
+        .or(pod.start_time)
+    {
         Some(created) => now.duration_since(created) > age,
         None => true,
     }

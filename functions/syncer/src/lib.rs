@@ -48,16 +48,17 @@
 //!   id; once `plank.max_revivals` pods were recreated, the next unexpected
 //!   stop ends the job as `error` "Job pod reached max revivals (N) after
 //!   being stopped unexpectedly (cause)".
-//! - **`ContainerCannotRun`.** Plank maps every `Failed` pod to `failure`.
+//! - **`ContainerCannotRun` / `StartError`.** Plank maps every `Failed` pod to `failure`.
 //!   A pod whose container could not even start (a missing executable, a bad
 //!   mount) did not run the test, so Skiff makes it `error` with the
 //!   cluster's reason as the description.
 //! - **Pending timeout reason.** "Pod pending timeout." becomes "Pod pending
 //!   timeout: <reason>" when the pod says why (`ErrImagePull: …`).
-//! - **Pod age.** The port does not carry a pod's creation time, which plank
-//!   measures the scheduling timeout from; Skiff reads it from the pod's
-//!   build id ([`skiff_core::prowjob::pod::pod_created_at`]), else uses the
-//!   job's pending time.
+//! - **Pod age.** The scheduling timeout counts from the pod's creation time
+//!   as the cluster reports it; a cluster that does not report one has it
+//!   read from the pod's build id
+//!   ([`skiff_core::prowjob::pod::pod_created_at`]), else the job's pending
+//!   time is used.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -599,8 +600,10 @@ impl StopCause {
 
 /// The reason Kubernetes gives a pod whose node stopped answering.
 const NODE_LOST: &str = "NodeLost";
-/// The container reason of a container that could not be started.
-const CONTAINER_CANNOT_RUN: &str = "ContainerCannotRun";
+/// The container reasons of a container that could not be started: Docker
+/// says `ContainerCannotRun`, containerd (EKS and most clusters today)
+/// `StartError`.
+const COULD_NOT_START: [&str; 2] = ["ContainerCannotRun", "StartError"];
 
 fn stop_cause(pod: &PodInfo) -> Option<StopCause> {
     let reason = pod.reason.as_deref().unwrap_or("");
@@ -676,7 +679,7 @@ fn decide(job: &ProwJob, pod: Option<&PodInfo>, plank: &Plank, now: Timestamp) -
             false,
         ),
         PodPhase::Failed => match pod.reason.as_deref() {
-            Some(reason) if reason.starts_with(CONTAINER_CANNOT_RUN) => {
+            Some(reason) if COULD_NOT_START.iter().any(|r| reason.starts_with(r)) => {
                 finish(ProwJobState::Error, reason, false)
             }
             _ => finish(ProwJobState::Failure, "Job failed.", false),
@@ -687,7 +690,9 @@ fn decide(job: &ProwJob, pod: Option<&PodInfo>, plank: &Plank, now: Timestamp) -
                     decoration.and_then(|d| d.pod_unscheduled_timeout),
                     plank.pod_unscheduled_timeout(),
                 );
-                let created = pod_created_at(&pod.labels)
+                let created = pod
+                    .created
+                    .or_else(|| pod_created_at(&pod.labels))
                     .filter(|&t| t <= now)
                     .or(job.status.pending_time);
                 match created {
@@ -807,6 +812,7 @@ mod tests {
             name: "j".into(),
             labels: BTreeMap::new(),
             phase,
+            created: Some(at(0)),
             start_time: Some(at(0)),
             finished_time: None,
             deleting: false,
@@ -872,6 +878,21 @@ mod tests {
                 }),
                 60,
                 finish(Error, "ContainerCannotRun: exec: \"mak\": not found", false),
+            ),
+            (
+                "containerd start error",
+                p(PodPhase::Failed, &|p| {
+                    p.reason = Some(
+                        "StartError: failed to create containerd task: exec: \"mak\": not found"
+                            .into(),
+                    )
+                }),
+                60,
+                finish(
+                    Error,
+                    "StartError: failed to create containerd task: exec: \"mak\": not found",
+                    false,
+                ),
             ),
             (
                 "unscheduled, young",
@@ -1046,7 +1067,7 @@ mod tests {
     }
 
     #[test]
-    fn unscheduled_age_counts_from_the_current_pods_build_id() {
+    fn unscheduled_age_counts_from_the_pods_creation_then_its_build_id() {
         use skiff_core::prowjob::build_id::BuildIdGenerator;
         let plank = Plank::default();
         let mut j = job();
@@ -1054,6 +1075,14 @@ mod tests {
         j.status.pending_time = Some(at(-3600));
         let mut young = pod(PodPhase::Pending);
         young.start_time = None;
+        young.created = Some(at(240));
+        assert_eq!(decide(&j, Some(&young), &plank, at(300)), Action::Wait);
+        assert_eq!(
+            decide(&j, Some(&young), &plank, at(540)),
+            finish(ProwJobState::Error, "Pod scheduling timeout.", true)
+        );
+        // A cluster that does not say when: the build id tells.
+        young.created = None;
         let id = BuildIdGenerator::new().next(at(240).as_millisecond());
         young.labels.insert(PROW_BUILD_ID.into(), id);
         assert_eq!(decide(&j, Some(&young), &plank, at(300)), Action::Wait);

@@ -157,6 +157,9 @@ pub struct PodInfo {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub phase: PodPhase,
+    /// When the cluster created it (`metadata.creationTimestamp`); the
+    /// scheduling timeout counts from here.
+    pub created: Option<Timestamp>,
     /// When the kubelet started it (unset while unscheduled).
     pub start_time: Option<Timestamp>,
     /// When its containers finished, if they did.

@@ -481,7 +481,7 @@ fn a_build_cluster_is_exactly_one_kind() {
     assert_eq!(
         problems_with(config, ""),
         vec![
-            r#"config.yaml:3:5: error: skiff.clusters.both: cluster "both" must set exactly one of eks, kubeconfig or local (found 2)"#
+            r#"config.yaml:3:5: error: skiff.clusters.both: cluster "both" must set exactly one of eks, kubeconfig, in_cluster or local (found 2)"#
         ]
     );
 }

@@ -31,7 +31,7 @@ pub use cluster::{KubeCluster, TOKEN_RENEWAL};
 pub use error::{Error, Result};
 pub use pod_info::pod_info;
 
-/// One [`KubeCluster`] per `eks` or `kubeconfig` entry of `skiff.clusters`,
+/// One [`KubeCluster`] per `eks`, `kubeconfig` or `in_cluster` entry of `skiff.clusters`,
 /// by the name jobs use in `cluster:`; pods go to `namespace` (Prow's
 /// `pod_namespace`). Entries with `local: true` are left out: the caller
 /// (`skiff dev`) supplies its local-process cluster for them.
@@ -49,11 +49,14 @@ pub fn clusters_from_config(
     for (name, entry) in clusters {
         let kinds = usize::from(entry.eks.is_some())
             + usize::from(entry.kubeconfig.is_some())
+            + usize::from(entry.in_cluster)
             + usize::from(entry.local);
         if kinds != 1 {
             return Err(Error::Config {
                 cluster: name.clone(),
-                detail: format!("must set exactly one of eks, kubeconfig or local (found {kinds})"),
+                detail: format!(
+                    "must set exactly one of eks, kubeconfig, in_cluster or local (found {kinds})"
+                ),
             });
         }
         let cluster = match (&entry.eks, &entry.kubeconfig) {
@@ -94,6 +97,7 @@ pub fn clusters_from_config(
                 let context = (!kc.context.is_empty()).then_some(kc.context.as_str());
                 KubeCluster::kubeconfig(name, &kc.path, context, namespace)
             }
+            (None, None) if entry.in_cluster => KubeCluster::in_cluster(name, namespace),
             (None, None) => continue,
         };
         out.insert(name.clone(), Arc::new(cluster));
@@ -123,7 +127,7 @@ mod tests {
     }
 
     #[test]
-    fn one_cluster_per_eks_or_kubeconfig_entry_and_local_ones_left_out() {
+    fn one_cluster_per_eks_kubeconfig_or_in_cluster_entry_and_local_ones_left_out() {
         let clusters = BTreeMap::from([
             ("default".to_string(), eks("eu-west-1", "prow-build")),
             ("us".to_string(), eks("us-east-2", "prow-us")),
@@ -144,11 +148,18 @@ mod tests {
                     ..BuildCluster::default()
                 },
             ),
+            (
+                "home".to_string(),
+                BuildCluster {
+                    in_cluster: true,
+                    ..BuildCluster::default()
+                },
+            ),
         ]);
         let built = clusters_from_config(&clusters, Some(&sdk()), "test-pods").unwrap();
         assert_eq!(
             built.keys().collect::<Vec<_>>(),
-            ["default", "lab", "us"],
+            ["default", "home", "lab", "us"],
             "local entries are the caller's"
         );
     }

@@ -58,6 +58,7 @@ pub fn pod_info(pod: &Pod) -> PodInfo {
         name: pod.metadata.name.clone().unwrap_or_default(),
         labels: pod.metadata.labels.clone().unwrap_or_default(),
         phase: phase(status.and_then(|s| s.phase.as_deref())),
+        created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
         start_time: status.and_then(|s| s.start_time.as_ref()).map(|t| t.0),
         finished_time: finished_time(main, spec_containers),
         deleting: pod.metadata.deletion_timestamp.is_some(),

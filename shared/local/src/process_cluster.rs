@@ -102,6 +102,7 @@ struct Pod {
     uid: u64,
     labels: BTreeMap<String, String>,
     phase: PodPhase,
+    created: Timestamp,
     start_time: Option<Timestamp>,
     finished_time: Option<Timestamp>,
     deleting: bool,
@@ -612,12 +613,14 @@ impl Cluster for ProcessCluster {
                 .map_err(|e| PortError::Unavailable(format!("preparing {}: {e}", dir.display())))?;
             state.next_uid += 1;
             let uid = state.next_uid;
+            let created = self.inner.clock.now();
             state.pods.insert(
                 pod.name.clone(),
                 Pod {
                     uid,
                     labels: pod.labels.clone(),
                     phase: PodPhase::Pending,
+                    created,
                     start_time: None,
                     finished_time: None,
                     deleting: false,
@@ -643,6 +646,7 @@ impl Cluster for ProcessCluster {
                 name: name.clone(),
                 labels: pod.labels.clone(),
                 phase: pod.phase,
+                created: Some(pod.created),
                 start_time: pod.start_time,
                 finished_time: pod.finished_time,
                 deleting: pod.deleting,

@@ -453,6 +453,7 @@ fn pending_pod(name: &str, labels: BTreeMap<String, String>) -> PodInfo {
         name: name.into(),
         labels,
         phase: PodPhase::Pending,
+        created: None,
         start_time: None,
         finished_time: None,
         deleting: false,

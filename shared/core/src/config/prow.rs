@@ -238,7 +238,8 @@ pub struct KubeconfigCluster {
     pub context: String,
 }
 
-/// One build cluster: exactly one of `eks`, `kubeconfig` or `local`.
+/// One build cluster: exactly one of `eks`, `kubeconfig`, `in_cluster` or
+/// `local`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildCluster {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,6 +249,9 @@ pub struct BuildCluster {
     /// Run pods as local processes (`skiff dev`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local: bool,
+    /// The cluster the process itself runs in (its service account).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_cluster: bool,
 }
 
 /// Skiff's own settings.

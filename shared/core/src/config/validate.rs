@@ -90,13 +90,14 @@ pub(super) fn prow_config(diags: &mut Diagnostics, file: &str, node: &Node, prow
     for (name, c) in &prow.skiff.clusters {
         let kinds = usize::from(c.eks.is_some())
             + usize::from(c.kubeconfig.is_some())
+            + usize::from(c.in_cluster)
             + usize::from(c.local);
         if kinds != 1 {
             diags.error(
                 file,
                 node.locate(&["skiff", "clusters", name]),
                 format!("skiff.clusters.{name}"),
-                format!("cluster {name:?} must set exactly one of eks, kubeconfig or local (found {kinds})"),
+                format!("cluster {name:?} must set exactly one of eks, kubeconfig, in_cluster or local (found {kinds})"),
             );
         }
     }
