@@ -161,6 +161,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         tick_seconds: 60,
         sync_seconds: 1,
         sweep_seconds: 3600,
+        cluster: dev::ClusterChoice::Local,
         max_parallel: args.max_parallel,
     };
     let scm = Arc::new(BenchScm::default());

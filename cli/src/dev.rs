@@ -54,9 +54,54 @@ pub struct Args {
     /// Seconds between sweeper passes.
     #[arg(long, default_value_t = 60)]
     pub sweep_seconds: u64,
-    /// At most this many pods run at once.
+    /// At most this many pods run at once (local processes).
     #[arg(long, default_value_t = 4)]
     pub max_parallel: usize,
+    /// Where pods run: `local` (every job as local processes), `config`
+    /// (as `skiff.clusters` says: `local` entries here, `kubeconfig`, `eks`
+    /// and `in_cluster` ones through the Kubernetes API), or
+    /// `kubeconfig:PATH[:CONTEXT]` (every job on that cluster).
+    #[arg(long, default_value = "local")]
+    pub cluster: ClusterChoice,
+}
+
+/// `--cluster`: which build clusters `skiff dev` uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterChoice {
+    Local,
+    Config,
+    Kubeconfig { path: PathBuf, context: Option<String> },
+}
+
+impl std::str::FromStr for ClusterChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "local" => Ok(ClusterChoice::Local),
+            "config" => Ok(ClusterChoice::Config),
+            _ => {
+                let Some(rest) = s.strip_prefix("kubeconfig:").filter(|r| !r.is_empty()) else {
+                    return Err(format!(
+                        "{s:?}: expected `local`, `config` or `kubeconfig:PATH[:CONTEXT]`"
+                    ));
+                };
+                // A context never holds a `/`; a path may hold a `:`.
+                let (path, context) = match rest.rsplit_once(':') {
+                    Some((path, context))
+                        if !path.is_empty() && !context.is_empty() && !context.contains('/') =>
+                    {
+                        (path, Some(context.to_string()))
+                    }
+                    _ => (rest, None),
+                };
+                Ok(ClusterChoice::Kubeconfig {
+                    path: PathBuf::from(path),
+                    context,
+                })
+            }
+        }
+    }
 }
 
 impl Args {
@@ -267,21 +312,14 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
     };
     let events = SqliteQueue::new(db.clone(), "events", opts()).map_err(|e| e.to_string())?;
     let dispatch = SqliteQueue::new(db, "dispatch", opts()).map_err(|e| e.to_string())?;
-    // One local cluster serves every cluster name: `skiff dev` runs all pods
-    // here (EKS and kubeconfig clusters arrive with the Kubernetes adapter).
-    let local: Arc<dyn Cluster> = Arc::new(ProcessCluster::new(
-        args.state_dir.join("pods"),
-        args.max_parallel,
-        clock.clone(),
-    ));
-    let mut clusters: BTreeMap<String, Arc<dyn Cluster>> = BTreeMap::new();
-    clusters.insert(
-        skiff_core::prowjob::DEFAULT_CLUSTER_ALIAS.to_string(),
-        local.clone(),
-    );
-    for name in config.prow.skiff.clusters.keys() {
-        clusters.insert(name.clone(), local.clone());
-    }
+    let clusters = build_clusters(&args.cluster, &config, || {
+        Arc::new(ProcessCluster::new(
+            args.state_dir.join("pods"),
+            args.max_parallel,
+            clock.clone(),
+        ))
+    })
+    .await?;
     let scm: Arc<dyn Scm> = match (scm, &args.github_token_file) {
         (Some(scm), _) => scm,
         (None, Some(path)) => {
@@ -316,6 +354,47 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         webhook: skiff_webhook::WebhookConfig::new(secrets),
         report_cursor: std::sync::atomic::AtomicI64::new(0),
     }))
+}
+
+/// The build clusters by name for `--cluster`. Every name a job may use
+/// (`default` and each `skiff.clusters` entry) gets one, so no job of a
+/// valid config finds its cluster missing.
+async fn build_clusters(
+    choice: &ClusterChoice,
+    config: &Config,
+    local: impl FnOnce() -> Arc<ProcessCluster>,
+) -> Result<BTreeMap<String, Arc<dyn Cluster>>, String> {
+    let names = std::iter::once(skiff_core::prowjob::DEFAULT_CLUSTER_ALIAS.to_string())
+        .chain(config.prow.skiff.clusters.keys().cloned());
+    let namespace = config.prow.pod_namespace();
+    let one: Arc<dyn Cluster> = match choice {
+        ClusterChoice::Local => local(),
+        ClusterChoice::Kubeconfig { path, context } => Arc::new(skiff_kube::KubeCluster::kubeconfig(
+            "kubeconfig",
+            path.clone(),
+            context.as_deref(),
+            namespace,
+        )),
+        ClusterChoice::Config => {
+            let configured = &config.prow.skiff.clusters;
+            let needs_aws = configured.values().any(|c| c.eks.is_some());
+            let sdk = if needs_aws {
+                Some(skiff_aws::client::sdk_config().await)
+            } else {
+                None
+            };
+            let mut clusters =
+                skiff_kube::clusters_from_config(configured, sdk.as_ref(), namespace)
+                    .map_err(|e| e.to_string())?;
+            // Local entries, and `default` when the config names no clusters.
+            let local: Arc<dyn Cluster> = local();
+            for name in names {
+                clusters.entry(name).or_insert_with(|| local.clone());
+            }
+            return Ok(clusters);
+        }
+    };
+    Ok(names.map(|n| (n, one.clone())).collect())
 }
 
 async fn serve(args: &Args) -> Result<(), String> {
@@ -704,5 +783,32 @@ async fn log(State(dev): State<Arc<Dev>>, Query(q): Query<Vec<(String, String)>>
             Err(err) => (StatusCode::NOT_FOUND, format!("no log yet: {err}")).into_response(),
         },
         None => (StatusCode::NOT_FOUND, "no log yet").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_choices_parse_with_a_context_only_when_one_is_given() {
+        let kc = |path: &str, context: Option<&str>| ClusterChoice::Kubeconfig {
+            path: PathBuf::from(path),
+            context: context.map(String::from),
+        };
+        for (text, want) in [
+            ("local", Ok(ClusterChoice::Local)),
+            ("config", Ok(ClusterChoice::Config)),
+            ("kubeconfig:/home/me/.kube/config", Ok(kc("/home/me/.kube/config", None))),
+            ("kubeconfig:kind.yaml:kind-skiff", Ok(kc("kind.yaml", Some("kind-skiff")))),
+            ("kubeconfig:C:/kube/config", Ok(kc("C:/kube/config", None))),
+            ("kubeconfig:", Err(())),
+            ("eks", Err(())),
+        ] {
+            let got = text.parse::<ClusterChoice>().map_err(|_| ());
+            assert_eq!(got, want, "{text}");
+        }
+        let err = "k8s".parse::<ClusterChoice>().unwrap_err();
+        assert!(err.contains("kubeconfig:PATH[:CONTEXT]"), "{err}");
     }
 }

@@ -66,6 +66,7 @@ struct Dev {
     state: PathBuf,
     config: PathBuf,
     github: String,
+    extra: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -77,6 +78,10 @@ fn free_port() -> u16 {
 
 impl Dev {
     fn start(dir: &Path, github: &str) -> Dev {
+        Dev::start_with(dir, github, &[])
+    }
+
+    fn start_with(dir: &Path, github: &str, extra: &[&str]) -> Dev {
         let config = dir.join("config");
         std::fs::create_dir_all(&config).unwrap();
         std::fs::write(config.join("config.yaml"), "plank: {}\n").unwrap();
@@ -89,6 +94,7 @@ impl Dev {
             state: dir.join("state"),
             config,
             github: github.to_string(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         dev.spawn();
         dev
@@ -117,6 +123,7 @@ impl Dev {
                 "--tick-seconds",
                 "1",
             ])
+            .args(&self.extra)
             .env("SKIFF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -520,4 +527,74 @@ fn the_pipeline_benchmark_runs_every_job_to_a_reported_status() {
         stdout.contains("jobs/s") && stdout.contains("p99"),
         "{stdout}"
     );
+}
+
+/// `skiff dev --cluster kubeconfig:PATH:CONTEXT`: the jobs run as pods on that
+/// cluster through the Kubernetes adapter. The cluster is an HTTP-level fake
+/// API server (no real one can run here) whose kubelet runs each pod by
+/// itself and fails those whose command says `exit N`.
+#[test]
+fn with_a_kubeconfig_cluster_the_jobs_run_as_pods_there() {
+    use skiff_kube::fake::{FakeApiServer, Kubelet};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let kube = runtime.block_on(FakeApiServer::start());
+    kube.require_token(FakeApiServer::TOKEN);
+    kube.auto_kubelet(Some(Kubelet {
+        log: Some("ran on the fake cluster\n".into()),
+        ..Kubelet::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig, "fake-ctx").unwrap();
+    let pull = pr("widgets", 7, "alice", "head777");
+    let (gh, url) = github_with(&["alice"], &[&pull]);
+    let choice = format!("kubeconfig:{}:fake-ctx", kubeconfig.display());
+    let dev = Dev::start_with(dir.path(), &url, &["--cluster", &choice]);
+
+    let (status, body) = dev.hook("pull_request", "k-open", &pr_event("opened", &pull));
+    assert_eq!(status, 200, "{body}");
+    let unit = dev.wait_state("unit", 1, &["success"]);
+    dev.wait_state("lint", 1, &["failure"]);
+    wait_for("the lint status", WAIT, || {
+        states_for(&gh, "head777", "lint").last().map(String::as_str) == Some("failure")
+    });
+
+    // The pods are the cluster's, named by the job ids; none ran locally.
+    let pods: Vec<String> = kube
+        .pods()
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    let ids: Vec<String> = dev
+        .jobs()
+        .iter()
+        .filter_map(|j| j["metadata"]["name"].as_str().map(String::from))
+        .collect();
+    // unit, lint, and the periodic echo-test once its tick came.
+    assert!(pods.len() >= 2, "{pods:?}");
+    assert!(pods.iter().all(|p| ids.contains(p)), "{pods:?} vs {ids:?}");
+    for job in ["unit", "lint"] {
+        let id = dev.runs(job)[0]["metadata"]["name"].as_str().unwrap().to_string();
+        assert!(pods.contains(&id), "no pod for {job}");
+    }
+    assert!(
+        !dev.state.join("pods").exists()
+            || std::fs::read_dir(dev.state.join("pods")).unwrap().next().is_none(),
+        "no local pod directories"
+    );
+
+    // The log was copied from the cluster.
+    let build = unit[0]["status"]["build_id"].as_str().unwrap().to_string();
+    let (status, log) = http(
+        "GET",
+        &format!("{}/log?job=unit&id={build}", dev.url),
+        &[],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(log, "ran on the fake cluster\n");
 }
