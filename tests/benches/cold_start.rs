@@ -6,8 +6,11 @@
 //!
 //! `cargo bench -p skiff-tests --bench cold_start` measures the release
 //! binaries, 30 runs each, and prints min / median / max next to the same
-//! figures for exec'ing `/bin/true` (the machine's floor and noise). Under
-//! `cargo test` it runs each binary once and checks it reached `next`.
+//! figures for exec'ing `/bin/true` (the machine's floor and noise). With
+//! `SKIFF_FUNCTION_BINARIES=target/release` it measures binaries built
+//! beforehand (`cargo build --release --bins -p skiff-webhook …`), and any
+//! build of this harness can run it with `--bench`. Under `cargo test` it
+//! runs each binary once and checks it reached `next`.
 
 use std::time::Duration;
 
