@@ -70,7 +70,10 @@ pub struct Args {
 pub enum ClusterChoice {
     Local,
     Config,
-    Kubeconfig { path: PathBuf, context: Option<String> },
+    Kubeconfig {
+        path: PathBuf,
+        context: Option<String>,
+    },
 }
 
 impl std::str::FromStr for ClusterChoice {
@@ -369,12 +372,14 @@ async fn build_clusters(
     let namespace = config.prow.pod_namespace();
     let one: Arc<dyn Cluster> = match choice {
         ClusterChoice::Local => local(),
-        ClusterChoice::Kubeconfig { path, context } => Arc::new(skiff_kube::KubeCluster::kubeconfig(
-            "kubeconfig",
-            path.clone(),
-            context.as_deref(),
-            namespace,
-        )),
+        ClusterChoice::Kubeconfig { path, context } => {
+            Arc::new(skiff_kube::KubeCluster::kubeconfig(
+                "kubeconfig",
+                path.clone(),
+                context.as_deref(),
+                namespace,
+            ))
+        }
         ClusterChoice::Config => {
             let configured = &config.prow.skiff.clusters;
             let needs_aws = configured.values().any(|c| c.eks.is_some());
@@ -799,8 +804,14 @@ mod tests {
         for (text, want) in [
             ("local", Ok(ClusterChoice::Local)),
             ("config", Ok(ClusterChoice::Config)),
-            ("kubeconfig:/home/me/.kube/config", Ok(kc("/home/me/.kube/config", None))),
-            ("kubeconfig:kind.yaml:kind-skiff", Ok(kc("kind.yaml", Some("kind-skiff")))),
+            (
+                "kubeconfig:/home/me/.kube/config",
+                Ok(kc("/home/me/.kube/config", None)),
+            ),
+            (
+                "kubeconfig:kind.yaml:kind-skiff",
+                Ok(kc("kind.yaml", Some("kind-skiff"))),
+            ),
             ("kubeconfig:C:/kube/config", Ok(kc("C:/kube/config", None))),
             ("kubeconfig:", Err(())),
             ("eks", Err(())),

@@ -560,7 +560,10 @@ fn with_a_kubeconfig_cluster_the_jobs_run_as_pods_there() {
     let unit = dev.wait_state("unit", 1, &["success"]);
     dev.wait_state("lint", 1, &["failure"]);
     wait_for("the lint status", WAIT, || {
-        states_for(&gh, "head777", "lint").last().map(String::as_str) == Some("failure")
+        states_for(&gh, "head777", "lint")
+            .last()
+            .map(String::as_str)
+            == Some("failure")
     });
 
     // The pods are the cluster's, named by the job ids; none ran locally.
@@ -578,12 +581,18 @@ fn with_a_kubeconfig_cluster_the_jobs_run_as_pods_there() {
     assert!(pods.len() >= 2, "{pods:?}");
     assert!(pods.iter().all(|p| ids.contains(p)), "{pods:?} vs {ids:?}");
     for job in ["unit", "lint"] {
-        let id = dev.runs(job)[0]["metadata"]["name"].as_str().unwrap().to_string();
+        let id = dev.runs(job)[0]["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(pods.contains(&id), "no pod for {job}");
     }
     assert!(
         !dev.state.join("pods").exists()
-            || std::fs::read_dir(dev.state.join("pods")).unwrap().next().is_none(),
+            || std::fs::read_dir(dev.state.join("pods"))
+                .unwrap()
+                .next()
+                .is_none(),
         "no local pod directories"
     );
 
