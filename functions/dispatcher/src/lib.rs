@@ -18,6 +18,20 @@
 //!   ends the job as `error` "Pod can not be created: …", and so does a job
 //!   whose `cluster` is not configured (`unknown cluster "<name>"`).
 //!
+//! Jobs of agent `tekton-pipeline` are started the same way, as Tekton
+//! PipelineRuns instead of pods (Prow's pipeline controller; what it does and
+//! where Skiff differs is in [`skiff_core::prowjob::pipeline_run`]): the same
+//! concurrency limits (Prow's pipeline controller applies none; plank's
+//! global limit counts them), a build id, the run created in the job's
+//! `namespace` (default `pod_namespace`) named by the job id, an existing run
+//! adopted with its build id (Prow leaves the build id empty then), and the
+//! record moved to `pending` with Prow's description "scheduling". A run the
+//! cluster refuses ends the job as `error` "start pipeline: …" (Prow's
+//! words); so does a cluster that cannot run Tekton (the local-process
+//! cluster) or has no Tekton installed. A spec that cannot be built ends it
+//! as `error` "error preparing resources: …". Jobs of other agents
+//! (`jenkins`) are left as they are.
+//!
 //! Differences from plank: runs created in the same second are ordered by id
 //! (plank compares creation times only, so both would start). An existing pod
 //! is found by creating it, after the concurrency check, where plank looks
@@ -40,6 +54,9 @@ use skiff_core::ports::{
 use skiff_core::prowjob::artifacts::job_url;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
+use skiff_core::prowjob::pipeline_run::{
+    self, pipeline_run_namespace, pipeline_run_request, runs_as_pipeline_run,
+};
 use skiff_core::prowjob::pod::{cluster_name, pod_request, runs_in_pod};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use tracing::{debug, info, warn};
@@ -145,7 +162,7 @@ impl View {
     async fn load(&mut self, store: &dyn JobStore) -> Result<&[ProwJob], PortError> {
         if self.jobs.is_none() {
             let jobs = store.list(&JobQuery::Incomplete, None).await?;
-            self.jobs = Some(jobs.into_iter().filter(runs_in_pod).collect());
+            self.jobs = Some(jobs.into_iter().filter(is_dispatched).collect());
         }
         Ok(self.jobs.as_deref().unwrap_or_default())
     }
@@ -170,8 +187,8 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
             debug!(job_id = %id, state = ?job.status.state, "not triggered; nothing to do");
             return Decision::Done;
         }
-        if !runs_in_pod(&job) {
-            warn!(job_id = %id, agent = %job.spec.agent, "agent is not kubernetes; not dispatching");
+        if !is_dispatched(&job) {
+            warn!(job_id = %id, agent = %job.spec.agent, "agent is neither kubernetes nor tekton-pipeline; not dispatching");
             return Decision::Done;
         }
         if needs_counting(&job, &deps.config.prow.plank) {
@@ -193,18 +210,25 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
             let why = format!("unknown cluster {:?}", cluster_name(&job));
             return finish_with_error(job, &why, view, deps).await;
         };
-        let namespace = deps.config.prow.pod_namespace();
-        let build_id = match start_pod(&job, cluster.as_ref(), namespace, deps.build_ids, now).await
-        {
+        let pod_namespace = deps.config.prow.pod_namespace();
+        let as_run = runs_as_pipeline_run(&job);
+        let started = if as_run {
+            let namespace = pipeline_run_namespace(&job, pod_namespace);
+            start_pipeline_run(&job, cluster.as_ref(), namespace, deps.build_ids, now).await
+        } else {
+            start_pod(&job, cluster.as_ref(), pod_namespace, deps.build_ids, now).await
+        };
+        let build_id = match started {
             Ok(PodStart::Created { build_id }) => build_id,
-            Ok(PodStart::AlreadyExists) => match adopt(&job, cluster.as_ref()).await {
+            Ok(PodStart::AlreadyExists) => match adopt(&job, cluster.as_ref(), pod_namespace).await
+            {
                 Ok(Some(build_id)) => build_id,
                 Ok(None) => {
                     // Gone between the create and the list: try again later.
                     return Decision::Retry;
                 }
                 Err(e) => {
-                    warn!(job_id = %id, error = %e, "cannot list the existing pod; retrying");
+                    warn!(job_id = %id, error = %e, "cannot list the existing pod or run; retrying");
                     return Decision::Retry;
                 }
             },
@@ -212,15 +236,21 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
                 return finish_with_error(job, &why, view, deps).await;
             }
             Err(e) => {
-                warn!(job_id = %id, error = %e, "creating the pod failed; retrying");
+                warn!(job_id = %id, error = %e, "creating the pod or run failed; retrying");
                 return Decision::Retry;
             }
         };
 
         let mut next = job.clone();
         next.status.build_id = build_id;
-        next.status.pod_name = id.clone();
-        if let Err(e) = next.transition(ProwJobState::Pending, now, TRIGGERED_DESCRIPTION) {
+        // Prow's pipeline controller names no pod: a run has many.
+        let description = if as_run {
+            pipeline_run::SCHEDULING
+        } else {
+            next.status.pod_name = id.clone();
+            TRIGGERED_DESCRIPTION
+        };
+        if let Err(e) = next.transition(ProwJobState::Pending, now, description) {
             warn!(job_id = %id, error = %e, "cannot move the job to pending");
             return Decision::Done;
         }
@@ -340,12 +370,18 @@ fn blocked(job: &ProwJob, others: &[ProwJob], plank: &Plank) -> Option<String> {
     None
 }
 
-/// What creating a job's pod came to.
+/// Whether the dispatcher starts the job: agent `kubernetes` (a pod) or
+/// `tekton-pipeline` (a PipelineRun). Only these count for the limits.
+pub fn is_dispatched(job: &ProwJob) -> bool {
+    runs_in_pod(job) || runs_as_pipeline_run(job)
+}
+
+/// What creating a job's pod (or PipelineRun) came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PodStart {
-    /// A new pod, running as this build.
+    /// A new pod or run, running as this build.
     Created { build_id: String },
-    /// A pod of that name is already there.
+    /// A pod or run of that name is already there.
     AlreadyExists,
     /// The pod can never be created; the job's `error` description.
     Unprocessable(String),
@@ -382,20 +418,63 @@ pub async fn start_pod(
     }
 }
 
-/// The build id of the job's existing pod (plank's `getPodBuildID`): `None`
-/// when the pod is not there any more.
-async fn adopt(job: &ProwJob, cluster: &dyn Cluster) -> Result<Option<String>, PortError> {
+/// Mints a build id and creates the job's PipelineRun in `namespace` on
+/// `cluster`. Errors are the retryable ones; a spec that cannot be built, a
+/// refusal, or a cluster without Tekton is [`PodStart::Unprocessable`].
+pub async fn start_pipeline_run(
+    job: &ProwJob,
+    cluster: &dyn Cluster,
+    namespace: &str,
+    build_ids: &Mutex<BuildIdGenerator>,
+    now: Timestamp,
+) -> Result<PodStart, PortError> {
+    let build_id = {
+        let mut ids = build_ids.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.next(now.as_millisecond())
+    };
+    let run = match pipeline_run_request(job, &build_id, namespace) {
+        Ok(run) => run,
+        Err(e) => {
+            return Ok(PodStart::Unprocessable(format!(
+                "error preparing resources: {e}"
+            )));
+        }
+    };
+    match cluster.create_pipeline_run(&run).await {
+        Ok(Created::Created) => Ok(PodStart::Created { build_id }),
+        Ok(Created::AlreadyExists) => Ok(PodStart::AlreadyExists),
+        Err(PortError::Rejected(msg)) => {
+            Ok(PodStart::Unprocessable(format!("start pipeline: {msg}")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The build id of the job's existing pod or PipelineRun (plank's
+/// `getPodBuildID`): `None` when it is not there any more.
+async fn adopt(
+    job: &ProwJob,
+    cluster: &dyn Cluster,
+    pod_namespace: &str,
+) -> Result<Option<String>, PortError> {
     let id = &job.metadata.name;
     let selector = BTreeMap::from([(PROW_JOB_ID.to_string(), id.clone())]);
-    let pods = cluster.list_pods(&selector).await?;
-    let Some(pod) = pods.into_iter().find(|p| &p.name == id) else {
+    let labels = if runs_as_pipeline_run(job) {
+        let namespace = pipeline_run_namespace(job, pod_namespace);
+        let runs = cluster.list_pipeline_runs(namespace, &selector).await?;
+        runs.into_iter().find(|r| &r.name == id).map(|r| r.labels)
+    } else {
+        let pods = cluster.list_pods(&selector).await?;
+        pods.into_iter().find(|p| &p.name == id).map(|p| p.labels)
+    };
+    let Some(labels) = labels else {
         return Ok(None);
     };
-    let build_id = pod.labels.get(PROW_BUILD_ID).cloned().unwrap_or_default();
+    let build_id = labels.get(PROW_BUILD_ID).cloned().unwrap_or_default();
     if build_id.is_empty() {
-        warn!(job_id = %id, "adopted pod has no build id label");
+        warn!(job_id = %id, "adopted pod or run has no build id label");
     }
-    info!(job_id = %id, build_id = %build_id, "adopting the existing pod");
+    info!(job_id = %id, build_id = %build_id, "adopting the existing pod or run");
     Ok(Some(build_id))
 }
 

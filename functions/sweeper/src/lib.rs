@@ -13,10 +13,21 @@
 //!   deciding) is an orphan and is deleted once older than 30 s, the margin
 //!   Prow leaves for records not yet visible.
 //!
-//! The port does not carry a pod's creation time; its age is read from its
-//! build id (minted just before the pod was created), else from its start.
+//! - A **PipelineRun** (agent `tekton-pipeline`, label `created-by-prow=true`)
+//!   is deleted when its record is gone (read again, fresh) and it is older
+//!   than the same 30 s. Prow's sinker does not touch PipelineRuns; Prow's
+//!   pipeline controller deletes a run once its ProwJob is deleted (by sinker
+//!   after `max_prowjob_age`), so a run lives as long as its record, and so
+//!   it does here: finished runs are not deleted for age like pods. Runs are
+//!   looked for on the clusters and in the namespaces of the tekton jobs in
+//!   the config, one listing each, so a config without tekton jobs costs no
+//!   Tekton calls.
+//!
+//! A pod's age is its creation time as the cluster reports it, else read
+//! from its build id (minted just before the pod was created), else its
+//! start; a run's likewise.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -24,7 +35,7 @@ use skiff_core::config::Config;
 use skiff_core::ports::{Clock, Cluster, JobQuery, JobStore, PodInfo, PortError};
 use skiff_core::prowjob::labels::{CREATED_BY_PROW, PROW_JOB_ID};
 use skiff_core::prowjob::pod::pod_created_at;
-use skiff_core::prowjob::{ProwJob, ProwJobType};
+use skiff_core::prowjob::{DEFAULT_CLUSTER_ALIAS, ProwJob, ProwJobType, TEKTON_AGENT};
 use tracing::{debug, info, warn};
 
 /// How old a pod without a record must be before it counts as an orphan.
@@ -50,6 +61,10 @@ pub struct SweepReport {
     pub pods_deleted: usize,
     /// Pods without a record deleted.
     pub orphans_deleted: usize,
+    /// Calls to a cluster's `list_pipeline_runs`.
+    pub pipeline_run_lists: usize,
+    /// PipelineRuns without a record deleted.
+    pub pipeline_runs_deleted: usize,
     /// Calls that failed; the next pass tries again.
     pub failures: usize,
 }
@@ -76,7 +91,101 @@ pub async fn sweep(deps: &Deps<'_>) -> Result<SweepReport> {
         }
         sweep_pods(deps, name, cluster.as_ref(), now, &mut report).await;
     }
+    for (name, namespace) in tekton_places(deps.config) {
+        if deps.config.prow.sinker.exclude_clusters.contains(&name) {
+            continue;
+        }
+        let Some(cluster) = deps.clusters.get(&name) else {
+            debug!(cluster = %name, "tekton jobs name a cluster that is not configured");
+            continue;
+        };
+        sweep_pipeline_runs(deps, &name, &namespace, cluster.as_ref(), now, &mut report).await;
+    }
     Ok(report)
+}
+
+/// `(cluster, namespace)` of every tekton job in the config: where its runs are.
+fn tekton_places(config: &Config) -> BTreeSet<(String, String)> {
+    let jobs = &config.jobs;
+    let bases = jobs
+        .presubmits
+        .values()
+        .flatten()
+        .map(|j| &j.base)
+        .chain(jobs.postsubmits.values().flatten().map(|j| &j.base))
+        .chain(jobs.periodics.iter().map(|j| &j.base));
+    bases
+        .filter(|b| b.agent == TEKTON_AGENT)
+        .map(|b| {
+            let cluster = if b.cluster.is_empty() {
+                DEFAULT_CLUSTER_ALIAS
+            } else {
+                &b.cluster
+            };
+            let namespace = b
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(config.prow.pod_namespace());
+            (cluster.to_string(), namespace.to_string())
+        })
+        .collect()
+}
+
+/// Deletes the PipelineRuns in `namespace` whose record is gone.
+async fn sweep_pipeline_runs(
+    deps: &Deps<'_>,
+    name: &str,
+    namespace: &str,
+    cluster: &dyn Cluster,
+    now: Timestamp,
+    report: &mut SweepReport,
+) {
+    let selector = BTreeMap::from([(CREATED_BY_PROW.to_string(), "true".to_string())]);
+    report.pipeline_run_lists += 1;
+    let runs = match cluster.list_pipeline_runs(namespace, &selector).await {
+        Ok(runs) => runs,
+        // A cluster that cannot run Tekton holds no runs.
+        Err(PortError::Rejected(why)) => {
+            debug!(cluster = name, namespace, why, "no PipelineRuns to sweep");
+            return;
+        }
+        Err(e) => {
+            warn!(cluster = name, namespace, error = %e, "cannot list PipelineRuns");
+            report.failures += 1;
+            return;
+        }
+    };
+    for run in runs {
+        let job_id = run.labels.get(PROW_JOB_ID).unwrap_or(&run.name).clone();
+        match deps.store.get(&job_id).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(e) => {
+                warn!(pipeline_run = %run.name, error = %e, "cannot read the run's job; keeping the run");
+                report.failures += 1;
+                continue;
+            }
+        }
+        let created = run
+            .created
+            .or_else(|| pod_created_at(&run.labels))
+            .or(run.start_time);
+        // Skiff writes records before runs, so a run of unknown age is old.
+        if created.is_some_and(|c| now.duration_since(c) <= ORPHAN_GRACE) {
+            continue;
+        }
+        match cluster.delete_pipeline_run(namespace, &run.name).await {
+            Ok(()) | Err(PortError::NotFound(_)) => {
+                info!(cluster = name, namespace, pipeline_run = %run.name, "deleted a PipelineRun whose job is gone");
+                report.pipeline_runs_deleted += 1;
+            }
+            Err(e) => {
+                warn!(cluster = name, pipeline_run = %run.name, error = %e, "cannot delete the PipelineRun");
+                report.failures += 1;
+            }
+        }
+    }
 }
 
 fn duration(d: skiff_core::duration::GoDuration) -> SignedDuration {

@@ -37,6 +37,41 @@
 //! Before a job that had a pod becomes final, its log is copied to the log
 //! store as `build-log.txt`, with `started.json` and `finished.json`, under
 //! the job's artifact path: the logs exist before the sweeper deletes the pod.
+//! A log that stays unreadable for 10 minutes (a node that stopped answering)
+//! no longer holds the job: `build-log.txt` then says why it is missing. A
+//! decision that deletes the pod deletes it before the record is written, as
+//! plank does, so a failed delete is retried by the next pass.
+//!
+//! # Jobs run as Tekton PipelineRuns (agent `tekton-pipeline`)
+//!
+//! Prow's pipeline controller, with the rules and differences written down in
+//! [`skiff_core::prowjob::pipeline_run`]. A pass lists PipelineRuns
+//! (`created-by-prow=true`) once per cluster and namespace that has pending
+//! tekton jobs (or aborted ones that had a run), and none where there are
+//! none, so pod-only setups make no Tekton calls:
+//! - the `Succeeded` condition decides: `True` → `success`, `False` →
+//!   `failure` (cancelled and timed-out runs too), otherwise the job stays
+//!   `pending` and its description follows the condition's message, written
+//!   only when it changes; Prow's descriptions ("scheduling", "running" …)
+//!   where the condition has none; a run that completed without the
+//!   condition → `error` "missing end condition";
+//! - no pod timeouts apply: Prow applies none to PipelineRuns, whose own
+//!   `timeouts` end them (as a failure);
+//! - run missing → created again with a new build id, as Prow does, counted
+//!   like a revived pod up to `plank.max_revivals` (Prow has no limit); a run
+//!   being deleted under an unfinished job → `error` "PipelineRun got deleted
+//!   unexpectedly" (Prow would try to create it again and fail on the name);
+//! - aborted → the run is deleted, then the job completed (Prow cancels it
+//!   and never completes the job); superseded presubmits follow the rule
+//!   above, not Prow's pipeline-controller dedupe of every job type;
+//! - a run has no single log: `build-log.txt` states the run's namespace and
+//!   name, its final `Succeeded` condition (reason: message) and where its
+//!   task pods' logs are, so the artifact layout (`started.json`,
+//!   `finished.json`, `build-log.txt`) stays complete.
+//!
+//! A cluster that cannot run Tekton (its listing is refused) holds no runs:
+//! its pending tekton jobs are started again and end as `error` with the
+//! cluster's reason.
 //!
 //! # Differences from Prow, on purpose
 //!
@@ -60,7 +95,7 @@
 //!   ([`skiff_core::prowjob::pod::pod_created_at`]), else the job's pending
 //!   time is used.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,16 +105,20 @@ use skiff_core::config::prow::Plank;
 use skiff_core::duration::GoDuration;
 use skiff_core::messages::DispatchMessage;
 use skiff_core::ports::{
-    Clock, Cluster, JobQuery, JobStore, LogStore, PodInfo, PodPhase, PortError, Queue,
+    Clock, Cluster, JobQuery, JobStore, LogStore, PipelineRunInfo, PodInfo, PodPhase, PortError,
+    Queue,
 };
 use skiff_core::prowjob::artifacts::{
     self, BUILD_LOG, FINISHED_JSON, STARTED_JSON, artifact_path, job_url,
 };
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::labels::{CREATED_BY_PROW, PROW_BUILD_ID};
+use skiff_core::prowjob::pipeline_run::{
+    self, RunDecision, pipeline_run_namespace, runs_as_pipeline_run,
+};
 use skiff_core::prowjob::pod::{cluster_name, pod_created_at, runs_in_pod};
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
-use skiff_dispatcher::{PodStart, start_pod, waiting_key};
+use skiff_dispatcher::{PodStart, is_dispatched, start_pipeline_run, start_pod, waiting_key};
 use tracing::{debug, info, warn};
 
 /// crier's GitHub reporter name (`GitHubReporterName`), the key under which
@@ -106,12 +145,18 @@ pub struct Deps<'a> {
 /// What one pass did: the calls it made and what came of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncReport {
-    /// Incomplete jobs of the kubernetes agent looked at.
+    /// Incomplete jobs of the kubernetes and tekton-pipeline agents looked at.
     pub jobs: usize,
     /// Calls to the store's `list`.
     pub store_lists: usize,
     /// Calls to a cluster's `list_pods`.
     pub pod_lists: usize,
+    /// Calls to a cluster's `list_pipeline_runs`.
+    pub pipeline_run_lists: usize,
+    /// PipelineRuns created again (a run that went missing).
+    pub pipeline_run_creates: usize,
+    /// PipelineRuns deleted (aborted jobs).
+    pub pipeline_run_deletes: usize,
     /// Compare-and-set writes made (won or lost).
     pub writes: usize,
     /// Writes lost to another writer; those jobs wait for the next pass.
@@ -155,17 +200,31 @@ pub async fn sync(deps: &Deps<'_>) -> Result<SyncReport> {
     let mut jobs: Vec<Option<ProwJob>> = listed
         .map_err(Error::ListJobs)?
         .into_iter()
-        .filter(|j| runs_in_pod(j) && !j.is_complete())
+        .filter(|j| is_dispatched(j) && !j.is_complete())
         .map(Some)
         .collect();
     pass.report.jobs = jobs.len();
 
     pass.abort_superseded(&mut jobs).await;
     let pods = pass.list_pods(&jobs).await;
+    let runs = pass.list_pipeline_runs(&jobs).await;
 
     let mut redispatch = Vec::new();
     for job in jobs.into_iter().flatten() {
+        let as_run = runs_as_pipeline_run(&job);
         match job.status.state {
+            Some(ProwJobState::Pending) if as_run => {
+                let Some(listed) = runs.get(&pass.run_key(&job)) else {
+                    // Unknown cluster or failed listing: already logged.
+                    continue;
+                };
+                let run = listed.get(&job.metadata.name);
+                pass.sync_pending_run(job, run).await;
+            }
+            Some(ProwJobState::Aborted) if as_run => {
+                let listed = runs.get(&pass.run_key(&job));
+                pass.complete_abort_run(job, listed).await;
+            }
             Some(ProwJobState::Pending) => {
                 let cluster = cluster_name(&job).to_string();
                 let Some(listed) = pods.get(&cluster) else {
@@ -255,7 +314,7 @@ impl Pass<'_, '_> {
         let mut wanted: Vec<&str> = jobs
             .iter()
             .flatten()
-            .filter(|j| j.status.state == Some(ProwJobState::Pending))
+            .filter(|j| runs_in_pod(j) && j.status.state == Some(ProwJobState::Pending))
             .map(cluster_name)
             .collect();
         wanted.sort_unstable();
@@ -287,6 +346,212 @@ impl Pass<'_, '_> {
 
     fn cluster_of(&self, job: &ProwJob) -> Option<&Arc<dyn Cluster>> {
         self.deps.clusters.get(cluster_name(job))
+    }
+
+    // -- PipelineRuns -------------------------------------------------------
+
+    /// Where the job's PipelineRun is: its cluster and namespace.
+    fn run_key(&self, job: &ProwJob) -> (String, String) {
+        let namespace = pipeline_run_namespace(job, self.deps.config.prow.pod_namespace());
+        (cluster_name(job).to_string(), namespace.to_string())
+    }
+
+    /// One listing per cluster and namespace holding runs of pending jobs
+    /// (or of aborted jobs that had one): `(cluster, namespace)` → run name
+    /// → run. A key missing from the result could not be listed.
+    async fn list_pipeline_runs(
+        &mut self,
+        jobs: &[Option<ProwJob>],
+    ) -> BTreeMap<(String, String), HashMap<String, PipelineRunInfo>> {
+        let wanted: BTreeSet<(String, String)> = jobs
+            .iter()
+            .flatten()
+            .filter(|j| runs_as_pipeline_run(j))
+            .filter(|j| match j.status.state {
+                Some(ProwJobState::Pending) => true,
+                // A job aborted before its run was made has no logs to keep.
+                Some(ProwJobState::Aborted) => !j.status.build_id.is_empty(),
+                _ => false,
+            })
+            .map(|j| self.run_key(j))
+            .collect();
+        let selector = BTreeMap::from([(CREATED_BY_PROW.to_string(), "true".to_string())]);
+        let mut out = BTreeMap::new();
+        for (name, namespace) in wanted {
+            let Some(cluster) = self.deps.clusters.get(&name) else {
+                warn!(
+                    cluster = %name,
+                    "tekton jobs on a cluster that is not configured; leaving them"
+                );
+                continue;
+            };
+            self.report.pipeline_run_lists += 1;
+            let by_name = match cluster.list_pipeline_runs(&namespace, &selector).await {
+                Ok(runs) => runs.into_iter().map(|r| (r.name.clone(), r)).collect(),
+                // No run can exist where Tekton cannot run: starting the
+                // job's run again ends it with the cluster's reason.
+                Err(e @ PortError::Rejected(_)) => {
+                    debug!(cluster = %name, namespace = %namespace, error = %e, "cluster cannot run Tekton");
+                    HashMap::new()
+                }
+                Err(e) => {
+                    warn!(cluster = %name, namespace = %namespace, error = %e, "cannot list PipelineRuns; skipping their jobs this pass");
+                    self.report.failures += 1;
+                    continue;
+                }
+            };
+            out.insert((name, namespace), by_name);
+        }
+        out
+    }
+
+    /// Prow's pipeline `reconcile` for a pending job, given its run.
+    async fn sync_pending_run(&mut self, mut job: ProwJob, run: Option<&PipelineRunInfo>) {
+        let Some(cluster) = self.cluster_of(&job).cloned() else {
+            return;
+        };
+        let (_, namespace) = self.run_key(&job);
+        // As for pods: the run's build id is the one its logs are filed under.
+        let mut changed = false;
+        if let Some(build) = run.and_then(|r| r.labels.get(PROW_BUILD_ID))
+            && !build.is_empty()
+            && *build != job.status.build_id
+        {
+            job.status.build_id = build.clone();
+            job.status.url = job_url(&self.deps.config.prow.skiff.deck_url, &job);
+            changed = true;
+        }
+        match pipeline_run::decide(run) {
+            RunDecision::Running { description } => {
+                if description != job.status.description {
+                    job.status.description = description;
+                    changed = true;
+                }
+                if changed {
+                    self.write(&job).await;
+                }
+            }
+            RunDecision::Finished { state, description } => {
+                let log = BuildLog::Run {
+                    namespace: &namespace,
+                    run,
+                };
+                self.finish(job, state, &description, log).await;
+            }
+            RunDecision::Missing => self.recreate_run(job, cluster.as_ref(), &namespace).await,
+        }
+    }
+
+    /// Starts the run of a pending job whose run is gone (with a new build
+    /// id), or ends the job once `plank.max_revivals` runs were started again.
+    async fn recreate_run(&mut self, job: ProwJob, cluster: &dyn Cluster, namespace: &str) {
+        let max = self.deps.config.prow.plank.max_revivals();
+        if job.status.pod_revival_count >= max {
+            let why = format!(
+                "Job PipelineRun reached max revivals ({}) after going missing",
+                job.status.pod_revival_count
+            );
+            let log = BuildLog::Run {
+                namespace,
+                run: None,
+            };
+            self.finish(job, ProwJobState::Error, &why, log).await;
+            return;
+        }
+        self.report.pipeline_run_creates += 1;
+        match start_pipeline_run(&job, cluster, namespace, self.deps.build_ids, self.now).await {
+            Ok(PodStart::Created { build_id }) => {
+                let mut next = job;
+                next.status.build_id = build_id;
+                next.status.pod_revival_count += 1;
+                next.status.description = pipeline_run::SCHEDULING.to_string();
+                next.status.url = job_url(&self.deps.config.prow.skiff.deck_url, &next);
+                info!(
+                    job_id = %next.metadata.name,
+                    build_id = %next.status.build_id,
+                    revival = next.status.pod_revival_count,
+                    "PipelineRun was missing; started a new one"
+                );
+                self.write(&next).await;
+            }
+            // Made since the listing: look next pass.
+            Ok(PodStart::AlreadyExists) => {}
+            Ok(PodStart::Unprocessable(why)) => {
+                self.finish(job, ProwJobState::Error, &why, BuildLog::None)
+                    .await;
+            }
+            Err(e) => {
+                warn!(job_id = %job.metadata.name, error = %e, "cannot start the PipelineRun again");
+                self.report.failures += 1;
+            }
+        }
+    }
+
+    /// An aborted tekton job: save what is known of its run, delete the run
+    /// (gone is fine), complete the job. `listed` is the run listing of the
+    /// job's cluster and namespace, `None` if there is none.
+    async fn complete_abort_run(
+        &mut self,
+        job: ProwJob,
+        listed: Option<&HashMap<String, PipelineRunInfo>>,
+    ) {
+        let mut next = job;
+        if next.complete_abort(self.now).is_err() {
+            return;
+        }
+        let cluster = self.cluster_of(&next).cloned();
+        let Some(cluster) = cluster else {
+            warn!(job_id = %next.metadata.name, cluster = cluster_name(&next), "aborted job on an unknown cluster; completing it");
+            if self.write(&next).await.is_some() {
+                self.report.finished += 1;
+            }
+            return;
+        };
+        let (_, namespace) = self.run_key(&next);
+        let name = next.metadata.name.clone();
+        // A job aborted before its run was created has no build and no logs.
+        if !next.status.build_id.is_empty() {
+            let Some(listed) = listed else {
+                // The listing failed (logged): decide next pass.
+                return;
+            };
+            let log = BuildLog::Run {
+                namespace: &namespace,
+                run: listed.get(&name),
+            };
+            if !self.save_logs(&next, log).await {
+                return;
+            }
+        }
+        if !self
+            .delete_pipeline_run(cluster.as_ref(), &namespace, &name)
+            .await
+        {
+            return;
+        }
+        if self.write(&next).await.is_some() {
+            info!(job_id = %name, job = %next.spec.job, "aborted job completed; its PipelineRun is deleted");
+            self.report.finished += 1;
+        }
+    }
+
+    /// Deletes the run; `false` if that failed (gone, or a cluster that
+    /// cannot hold one, is fine).
+    async fn delete_pipeline_run(
+        &mut self,
+        cluster: &dyn Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> bool {
+        self.report.pipeline_run_deletes += 1;
+        match cluster.delete_pipeline_run(namespace, name).await {
+            Ok(()) | Err(PortError::NotFound(_) | PortError::Rejected(_)) => true,
+            Err(e) => {
+                warn!(pipeline_run = name, error = %e, "cannot delete the PipelineRun");
+                self.report.failures += 1;
+                false
+            }
+        }
     }
 
     // -- pending jobs -------------------------------------------------------
@@ -326,13 +591,13 @@ impl Pass<'_, '_> {
                 description,
                 delete_pod,
             } => {
-                let with_log = pod.is_some().then_some(cluster.as_ref());
-                let done = self.finish(job, state, &description, with_log).await;
-                if let Some(job) = done
-                    && delete_pod
-                {
-                    self.delete_pod(cluster.as_ref(), &job.metadata.name).await;
-                }
+                let log = match pod {
+                    Some(_) => BuildLog::Pod(cluster.as_ref()),
+                    None => BuildLog::None,
+                };
+                let delete = (delete_pod && pod.is_some()).then_some(cluster.as_ref());
+                self.finish_deleting(job, state, &description, log, delete)
+                    .await;
             }
         }
     }
@@ -344,22 +609,45 @@ impl Pass<'_, '_> {
         job: ProwJob,
         state: ProwJobState,
         description: &str,
-        log_from: Option<&dyn Cluster>,
+        log: BuildLog<'_>,
+    ) -> Option<ProwJob> {
+        self.finish_deleting(job, state, description, log, None)
+            .await
+    }
+
+    /// [`Pass::finish`], deleting the pod on `delete` after its logs are
+    /// saved and before the record is written, as plank does: a delete that
+    /// fails leaves the job pending, and the next pass decides the same again
+    /// and retries it, where deleting after the write would leave a pod
+    /// running for a finished job until the sweeper's day-long TTL. The
+    /// write that follows a delete must not be lost to a concurrent writer
+    /// (the next pass would find the pod gone and start a new one), so it is
+    /// retried on a fresh copy of the record.
+    async fn finish_deleting(
+        &mut self,
+        job: ProwJob,
+        state: ProwJobState,
+        description: &str,
+        log: BuildLog<'_>,
+        delete: Option<&dyn Cluster>,
     ) -> Option<ProwJob> {
         let mut next = job;
-        let moved = next.transition(state, self.now, description);
-        let completed = match state {
-            ProwJobState::Aborted => moved.and_then(|()| next.complete_abort(self.now)),
-            _ => moved,
-        };
-        if let Err(e) = completed {
+        if let Err(e) = finished(&mut next, state, description, self.now) {
             warn!(job_id = %next.metadata.name, error = %e, "cannot finish the job");
             return None;
         }
-        if !self.save_logs(&next, log_from).await {
+        if !self.save_logs(&next, log).await {
             return None;
         }
-        let stored = self.write(&next).await?;
+        let stored = match delete {
+            None => self.write(&next).await?,
+            Some(cluster) => {
+                if !self.delete_pod(cluster, &next.metadata.name).await {
+                    return None;
+                }
+                self.write_after_delete(next, state, description).await?
+            }
+        };
         info!(
             job_id = %stored.metadata.name,
             job = %stored.spec.job,
@@ -375,7 +663,8 @@ impl Pass<'_, '_> {
         let max = self.deps.config.prow.plank.max_revivals();
         if job.status.pod_revival_count >= max {
             let why = max_revivals_description(job.status.pod_revival_count, "missing");
-            self.finish(job, ProwJobState::Error, &why, None).await;
+            self.finish(job, ProwJobState::Error, &why, BuildLog::None)
+                .await;
             return;
         }
         let namespace = self.deps.config.prow.pod_namespace();
@@ -397,7 +686,8 @@ impl Pass<'_, '_> {
             // Still being deleted, or made since the listing: look next pass.
             Ok(PodStart::AlreadyExists) => {}
             Ok(PodStart::Unprocessable(why)) => {
-                self.finish(job, ProwJobState::Error, &why, None).await;
+                self.finish(job, ProwJobState::Error, &why, BuildLog::None)
+                    .await;
             }
             Err(e) => {
                 warn!(job_id = %job.metadata.name, error = %e, "cannot recreate the pod");
@@ -423,7 +713,8 @@ impl Pass<'_, '_> {
             return;
         };
         // A job aborted before its pod was created has no build and no logs.
-        if !next.status.build_id.is_empty() && !self.save_logs(&next, Some(cluster.as_ref())).await
+        if !next.status.build_id.is_empty()
+            && !self.save_logs(&next, BuildLog::Pod(cluster.as_ref())).await
         {
             return;
         }
@@ -495,6 +786,50 @@ impl Pass<'_, '_> {
     // -- effects ------------------------------------------------------------
 
     /// Compare-and-set; `None` when it lost or failed (the job waits).
+    /// Writes a finished job whose pod is already deleted, re-applying the
+    /// decision to a fresh copy when another writer got there first.
+    async fn write_after_delete(
+        &mut self,
+        job: ProwJob,
+        state: ProwJobState,
+        description: &str,
+    ) -> Option<ProwJob> {
+        let mut next = job;
+        for _ in 0..WRITE_ATTEMPTS {
+            self.report.writes += 1;
+            match self.deps.store.update(&next).await {
+                Ok(stored) => return Some(stored),
+                Err(PortError::Conflict(_)) => {
+                    self.report.conflicts += 1;
+                    let fresh = match self.deps.store.get(&next.metadata.name).await {
+                        Ok(Some(fresh)) => fresh,
+                        Ok(None) => return None,
+                        Err(e) => {
+                            warn!(job_id = %next.metadata.name, error = %e, "cannot reread the record");
+                            self.report.failures += 1;
+                            return None;
+                        }
+                    };
+                    if fresh.is_complete() {
+                        return Some(fresh);
+                    }
+                    next = fresh;
+                    if let Err(e) = finished(&mut next, state, description, self.now) {
+                        warn!(job_id = %next.metadata.name, error = %e, "cannot finish the job");
+                        return None;
+                    }
+                }
+                Err(e) => {
+                    warn!(job_id = %next.metadata.name, error = %e, "cannot write the record");
+                    self.report.failures += 1;
+                    return None;
+                }
+            }
+        }
+        warn!(job_id = %next.metadata.name, "record kept changing; its pod is deleted, next pass");
+        None
+    }
+
     async fn write(&mut self, job: &ProwJob) -> Option<ProwJob> {
         self.report.writes += 1;
         match self.deps.store.update(job).await {
@@ -512,6 +847,34 @@ impl Pass<'_, '_> {
         }
     }
 
+    /// Whether reading this build's log has failed for [`LOG_PATIENCE`].
+    ///
+    /// Two dedupe keys keep the count across passes (and Lambda
+    /// invocations): the first failure remembers `failing` and opens a window
+    /// of `LOG_PATIENCE`; a failure after that window has closed gives up.
+    async fn gave_up_on_log(&mut self, job: &ProwJob) -> bool {
+        let id = format!("{}/{}", job.metadata.name, job.status.build_id);
+        let (failing, window) = (format!("log-failing/{id}"), format!("log-window/{id}"));
+        let later = |d: Duration| {
+            SignedDuration::try_from(d)
+                .ok()
+                .and_then(|d| self.now.checked_add(d).ok())
+                .unwrap_or(Timestamp::MAX)
+        };
+        let (forget_after, window_end) = (later(LOG_PATIENCE * 24), later(LOG_PATIENCE));
+        match self.deps.store.remember(&failing, forget_after).await {
+            Ok(true) => {
+                let _ = self.deps.store.remember(&window, window_end).await;
+                false
+            }
+            Ok(false) => matches!(
+                self.deps.store.remember(&window, window_end).await,
+                Ok(true)
+            ),
+            Err(_) => false,
+        }
+    }
+
     /// Deletes the pod; `false` if that failed (a pod already gone is fine).
     async fn delete_pod(&mut self, cluster: &dyn Cluster, name: &str) -> bool {
         self.report.pod_deletes += 1;
@@ -525,10 +888,10 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// Copies the log of the job's pod (when `log_from` is given) and writes
-    /// `started.json` and `finished.json`. `false` if a retryable call
-    /// failed: the job must not become final without them.
-    async fn save_logs(&mut self, job: &ProwJob, log_from: Option<&dyn Cluster>) -> bool {
+    /// Writes `build-log.txt` as `log` says, then `started.json` and
+    /// `finished.json`. `false` if a retryable call failed: the job must not
+    /// become final without them.
+    async fn save_logs(&mut self, job: &ProwJob, log: BuildLog<'_>) -> bool {
         let path = match artifact_path(job) {
             Ok(path) => path,
             Err(e) => {
@@ -537,7 +900,11 @@ impl Pass<'_, '_> {
             }
         };
         let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
-        if let Some(cluster) = log_from {
+        if let BuildLog::Run { namespace, run } = log {
+            let text = pipeline_run::build_log(job, namespace, run);
+            files.push((BUILD_LOG, text.into_bytes()));
+        }
+        if let BuildLog::Pod(cluster) = log {
             self.report.pod_logs += 1;
             match cluster.pod_log(&job.metadata.name).await {
                 Ok(log) => files.push((BUILD_LOG, log.into_bytes())),
@@ -545,9 +912,20 @@ impl Pass<'_, '_> {
                     debug!(job_id = %job.metadata.name, error = %e, "no pod log to save");
                 }
                 Err(e) => {
-                    warn!(job_id = %job.metadata.name, error = %e, "cannot read the pod log; next pass");
                     self.report.failures += 1;
-                    return false;
+                    if !self.gave_up_on_log(job).await {
+                        warn!(job_id = %job.metadata.name, error = %e, "cannot read the pod log; next pass");
+                        return false;
+                    }
+                    // A node that stopped answering keeps its pods' logs out
+                    // of reach; the job must end anyway.
+                    warn!(job_id = %job.metadata.name, error = %e, "pod log unreadable for too long; finishing without it");
+                    let note = format!(
+                        "Skiff could not read the log of pod {} for {} minutes: {e}\n",
+                        job.metadata.name,
+                        LOG_PATIENCE.as_secs() / 60
+                    );
+                    files.push((BUILD_LOG, note.into_bytes()));
                 }
             }
         }
@@ -575,6 +953,21 @@ impl Pass<'_, '_> {
     }
 }
 
+/// Where a finishing job's `build-log.txt` comes from.
+#[derive(Clone, Copy)]
+enum BuildLog<'a> {
+    /// None is written (the job never had a pod or run).
+    None,
+    /// The log of the job's pod on this cluster.
+    Pod(&'a dyn Cluster),
+    /// The summary of the job's PipelineRun in `namespace`
+    /// ([`pipeline_run::build_log`]); `run` as last listed, if it was.
+    Run {
+        namespace: &'a str,
+        run: Option<&'a PipelineRunInfo>,
+    },
+}
+
 // ---------------------------------------------------------------------------
 // Decisions, pure
 
@@ -595,6 +988,27 @@ impl StopCause {
             StopCause::OomKilled => "oomkilled",
             StopCause::Unknown => "unknown",
         }
+    }
+}
+
+/// How long a pod's log may stay unreadable (a 5xx from an unreachable
+/// kubelet) before its job finishes without it.
+const LOG_PATIENCE: Duration = Duration::from_secs(10 * 60);
+
+/// Compare-and-set attempts for a record whose pod is already deleted.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// Moves `job` to its final `state` (an aborted job is completed too).
+fn finished(
+    job: &mut ProwJob,
+    state: ProwJobState,
+    description: &str,
+    now: Timestamp,
+) -> Result<(), skiff_core::prowjob::state::TransitionError> {
+    job.transition(state, now, description)?;
+    match state {
+        ProwJobState::Aborted => job.complete_abort(now),
+        _ => Ok(()),
     }
 }
 

@@ -10,6 +10,9 @@
 //! | `list_pods` | 1 `GET …/pods?labelSelector=…` (no paging: one response) |
 //! | `pod_log` | 1 `GET …/pods/{name}`, then 1 `GET …/pods/{name}/log?container=…` per container |
 //! | `delete_pod` | 1 `DELETE …/pods/{name}` |
+//! | `create_pipeline_run` | 1 `POST /apis/tekton.dev/v1/namespaces/{ns}/pipelineruns` |
+//! | `list_pipeline_runs` | 1 `GET …/pipelineruns?labelSelector=…` |
+//! | `delete_pipeline_run` | 1 `DELETE …/pipelineruns/{name}` (background propagation: its TaskRuns and their pods go too) |
 //!
 //! The first call of a [`KubeCluster`] also connects: an EKS cluster costs one
 //! `eks:DescribeCluster` (kept for the life of the value) and a token signed
@@ -24,7 +27,11 @@
 //!   credential that stays wrong shows as repeated retries in the logs, not
 //!   as jobs failed for good;
 //! - 404 → [`PortError::NotFound`] (on create: [`PortError::Rejected`], the
-//!   namespace is missing; on delete: success);
+//!   namespace is missing; on delete: success). For PipelineRuns a 404 on
+//!   create that is not about the namespace means the cluster does not serve
+//!   `tekton.dev/v1` (Tekton Pipelines is not installed) and is
+//!   [`PortError::Rejected`] saying so; a 404 on list is an empty list (no
+//!   run can exist where the API is not served);
 //! - 408, 429 and 5xx → [`PortError::Unavailable`];
 //! - any other 4xx → [`PortError::Rejected`] with the API's message, as
 //!   plank's `Pod can not be created: <message>`;
@@ -43,15 +50,22 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, LogParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use skiff_core::ports::{Clock, Cluster, Created, PodInfo, PodRequest, PortError, PortResult};
+use skiff_core::ports::{
+    Clock, Cluster, Created, PipelineRunInfo, PipelineRunRequest, PodInfo, PodRequest, PortError,
+    PortResult,
+};
+use skiff_core::prowjob::pipeline_run::{
+    PIPELINE_RUN_API_VERSION, PIPELINE_RUN_KIND, PIPELINE_RUNS, TEKTON_GROUP, TEKTON_VERSION,
+};
 use skiff_core::prowjob::pod::TEST_CONTAINER_NAME;
 use tokio::sync::Mutex;
 use tracing::{debug, info, warn};
 
 use crate::eks::{self, Described};
 use crate::error::{Error, report};
+use crate::pipeline_run_info::pipeline_run_info;
 use crate::pod_info::pod_info;
 use crate::selector::label_selector;
 
@@ -352,6 +366,25 @@ impl KubeCluster {
         Ok(Api::namespaced(self.client().await?, namespace))
     }
 
+    async fn pipeline_runs(&self, namespace: &str) -> PortResult<Api<DynamicObject>> {
+        let client = self.client().await?;
+        Ok(Api::namespaced_with(
+            client,
+            namespace,
+            &pipeline_run_resource(),
+        ))
+    }
+
+    /// The namespace a PipelineRun call is about: the given one, else the
+    /// cluster's own.
+    fn namespace_or_default<'a>(&'a self, namespace: &'a str) -> &'a str {
+        if namespace.is_empty() {
+            &self.namespace
+        } else {
+            namespace
+        }
+    }
+
     /// The port's error for a failed call; `what` says what was being done.
     async fn failed(&self, what: &str, e: kube::Error) -> PortError {
         let place = format!("{what} on cluster {}", self.name);
@@ -434,6 +467,25 @@ async fn fetch_log(
             .with_code(code.as_u16()),
     };
     Err(kube::Error::Api(Box::new(status)))
+}
+
+/// Tekton's PipelineRun in the version Prow creates (`tekton.dev/v1`).
+fn pipeline_run_resource() -> ApiResource {
+    ApiResource {
+        group: TEKTON_GROUP.to_string(),
+        version: TEKTON_VERSION.to_string(),
+        api_version: PIPELINE_RUN_API_VERSION.to_string(),
+        kind: PIPELINE_RUN_KIND.to_string(),
+        plural: PIPELINE_RUNS.to_string(),
+    }
+}
+
+/// Whether a 404 is about a missing namespace (`namespaces "x" not found`)
+/// rather than a resource the server does not serve.
+fn is_missing_namespace(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404
+        && (s.details.as_ref().is_some_and(|d| d.kind == "namespaces")
+            || s.message.starts_with("namespaces \"")))
 }
 
 fn is_already_exists(e: &kube::Error) -> bool {
@@ -578,12 +630,118 @@ impl Cluster for KubeCluster {
             }
         }
     }
+
+    #[tracing::instrument(skip_all, fields(cluster = %self.name, pipeline_run = %run.name))]
+    async fn create_pipeline_run(&self, run: &PipelineRunRequest) -> PortResult<Created> {
+        let namespace = self.namespace_or_default(&run.namespace).to_string();
+        let resource = pipeline_run_resource();
+        let mut body = DynamicObject::new(&run.name, &resource)
+            .within(&namespace)
+            .data(serde_json::json!({ "spec": run.spec }));
+        body.metadata.labels = (!run.labels.is_empty()).then(|| run.labels.clone());
+        body.metadata.annotations = (!run.annotations.is_empty()).then(|| run.annotations.clone());
+        let api = self.pipeline_runs(&namespace).await?;
+        match api.create(&PostParams::default(), &body).await {
+            Ok(_) => {
+                info!("PipelineRun created");
+                Ok(Created::Created)
+            }
+            Err(e) if is_already_exists(&e) => {
+                info!("PipelineRun already exists; adopting it");
+                Ok(Created::AlreadyExists)
+            }
+            Err(e) => {
+                let missing_namespace = is_missing_namespace(&e);
+                let what = format!("creating PipelineRun {} in namespace {namespace}", run.name);
+                match self.failed(&what, e).await {
+                    PortError::NotFound(m) if missing_namespace => Err(PortError::Rejected(m)),
+                    PortError::NotFound(m) => Err(PortError::Rejected(format!(
+                        "cluster {} does not serve {PIPELINE_RUN_API_VERSION} {PIPELINE_RUNS}: \
+                         Tekton Pipelines is not installed there ({m})",
+                        self.name
+                    ))),
+                    other => Err(other),
+                }
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(cluster = %self.name, namespace = %namespace))]
+    async fn list_pipeline_runs(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> PortResult<Vec<PipelineRunInfo>> {
+        let namespace = self.namespace_or_default(namespace).to_string();
+        let selector = label_selector(labels)
+            .map_err(|e| PortError::Rejected(format!("listing PipelineRuns: {e}")))?;
+        let api = self.pipeline_runs(&namespace).await?;
+        match api.list(&ListParams::default().labels(&selector)).await {
+            Ok(list) => Ok(list.items.iter().map(pipeline_run_info).collect()),
+            Err(e) => {
+                let what =
+                    format!("listing PipelineRuns with {selector:?} in namespace {namespace}");
+                match self.failed(&what, e).await {
+                    PortError::NotFound(m) => {
+                        debug!(error = %m, "no PipelineRun API or namespace: no runs");
+                        Ok(Vec::new())
+                    }
+                    other => Err(other),
+                }
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(cluster = %self.name, pipeline_run = %name))]
+    async fn delete_pipeline_run(&self, namespace: &str, name: &str) -> PortResult<()> {
+        let namespace = self.namespace_or_default(namespace).to_string();
+        let api = self.pipeline_runs(&namespace).await?;
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {
+                info!("PipelineRun deleted");
+                Ok(())
+            }
+            Err(e) => {
+                let what = format!("deleting PipelineRun {name} in namespace {namespace}");
+                match self.failed(&what, e).await {
+                    PortError::NotFound(_) => Ok(()),
+                    other => Err(other),
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+    #[test]
+    fn only_a_404_naming_namespaces_is_a_missing_namespace() {
+        let status = |message: &str, kind: Option<&str>| {
+            let mut s = kube::core::Status::failure(message, "NotFound").with_code(404);
+            s.details =
+                kind.map(|k| serde_json::from_value(serde_json::json!({ "kind": k })).unwrap());
+            kube::Error::Api(Box::new(s))
+        };
+        assert!(is_missing_namespace(&status(
+            "namespaces \"ci\" not found",
+            None
+        )));
+        assert!(is_missing_namespace(&status(
+            "whatever",
+            Some("namespaces")
+        )));
+        assert!(!is_missing_namespace(&status(
+            "the server could not find the requested resource",
+            None
+        )));
+        assert!(!is_missing_namespace(&status(
+            "pipelineruns.tekton.dev \"x\" not found",
+            Some("pipelineruns")
+        )));
+    }
 
     fn container(name: &str) -> Container {
         Container {

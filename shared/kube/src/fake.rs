@@ -16,6 +16,15 @@
 //!   400 for a container still waiting;
 //! - errors as Kubernetes `Status` objects (404 `NotFound`, 409, 422, 400,
 //!   401 `Unauthorized`, injected ones);
+//! - Tekton PipelineRuns, `tekton.dev/v1` (the version Skiff creates):
+//!   `POST /apis/tekton.dev/v1/namespaces/{ns}/pipelineruns` (checks kind and
+//!   apiVersion, name and `spec` (422 `Invalid`), what Tekton's admission
+//!   webhook refuses of Skiff's runs: duplicate param names and unnamed
+//!   pipeline tasks (400), and a taken name (409 `AlreadyExists`)), `GET
+//!   …/pipelineruns?labelSelector=…`, `GET …/pipelineruns/{name}` and
+//!   `DELETE …/pipelineruns/{name}` (gone at once, whatever
+//!   [`FakeApiServer::graceful_delete`] says); 404 `NotFound` for a missing
+//!   run, and for every Tekton path after [`FakeApiServer::uninstall_tekton`];
 //! - and, for EKS, `GET /clusters/{name}` (`eks:DescribeCluster`) for the
 //!   clusters added with [`FakeApiServer::add_eks_cluster`], answering with
 //!   an endpoint and the fake's CA.
@@ -32,7 +41,13 @@
 //! Pods only change when a test says so ([`FakeApiServer::run_pod`],
 //! [`FakeApiServer::finish_pod`], [`FakeApiServer::set_status`]), or, with
 //! [`FakeApiServer::auto_kubelet`], on their own like on a real node: for
-//! end-to-end tests where another process creates the pods.
+//! end-to-end tests where another process creates the pods. PipelineRuns
+//! only ever change when a test says so
+//! ([`FakeApiServer::start_pipeline_run`],
+//! [`FakeApiServer::finish_pipeline_run`],
+//! [`FakeApiServer::set_pipeline_run_status`]): no Tekton controller runs
+//! here, and the auto-kubelet leaves them alone, so a test decides how each
+//! run ends.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -48,6 +63,7 @@
 
 mod api;
 mod store;
+mod tekton;
 mod tls;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -169,11 +185,17 @@ struct State {
     requests: Vec<RecordedRequest>,
     /// Status codes for the next Kubernetes API requests, in order.
     failures: VecDeque<u16>,
+    /// Status codes for the next requests of one method whose path holds a
+    /// fragment, in order.
+    matching_failures: Vec<(String, String, VecDeque<u16>)>,
     auth: Auth,
     kubelet: Option<Kubelet>,
     graceful: Option<Duration>,
     /// DescribeCluster's answers: endpoint by cluster name.
     eks_clusters: BTreeMap<String, String>,
+    /// Tekton Pipelines is installed: `tekton.dev/v1` PipelineRuns are
+    /// served (otherwise their paths are 404, as on a cluster without it).
+    tekton: bool,
 }
 
 impl Shared {
@@ -222,10 +244,12 @@ impl FakeApiServer {
                 store: Store::default(),
                 requests: Vec::new(),
                 failures: VecDeque::new(),
+                matching_failures: Vec::new(),
                 auth: Auth::default(),
                 kubelet: None,
                 graceful: None,
                 eks_clusters: BTreeMap::new(),
+                tekton: true,
             }),
         });
         let app = api::router(shared.clone());
@@ -380,6 +404,65 @@ impl FakeApiServer {
         }
     }
 
+    /// Every PipelineRun, in every namespace, as stored (JSON).
+    pub fn pipeline_runs(&self) -> Vec<serde_json::Value> {
+        self.shared.state().store.runs.values().cloned().collect()
+    }
+
+    /// The PipelineRun called `name` (in any namespace).
+    pub fn pipeline_run(&self, name: &str) -> Option<serde_json::Value> {
+        let state = self.shared.state();
+        let found = state.store.runs.iter().find(|((_, n), _)| n == name);
+        found.map(|(_, run)| run.clone())
+    }
+
+    fn update_run(&self, name: &str, change: impl FnOnce(&mut serde_json::Value)) {
+        if !self.shared.state().store.update_run(name, change) {
+            panic!("fake API server: no PipelineRun {name:?}");
+        }
+    }
+
+    /// Tekton's controller picked the run up: `startTime` now and the
+    /// `Succeeded` condition `Unknown`, reason `Running`.
+    ///
+    /// # Panics
+    /// If there is no such PipelineRun (a mistake in the test).
+    pub fn start_pipeline_run(&self, name: &str) {
+        self.update_run(name, |run| tekton::set_started(run, Timestamp::now()));
+    }
+
+    /// The run ended: `completionTime` now and the `Succeeded` condition
+    /// `True` (`succeeded`) or `False`, with `reason` (`Succeeded`, `Failed`,
+    /// `Cancelled`, `PipelineRunTimeout` …) and Tekton's task summary as the
+    /// message (`Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0`).
+    ///
+    /// # Panics
+    /// If there is no such PipelineRun.
+    pub fn finish_pipeline_run(&self, name: &str, succeeded: bool, reason: &str) {
+        self.update_run(name, |run| {
+            tekton::set_finished(run, succeeded, reason, Timestamp::now())
+        });
+    }
+
+    /// Replaces the run's `status` (any shape Tekton might write).
+    ///
+    /// # Panics
+    /// If there is no such PipelineRun.
+    pub fn set_pipeline_run_status(&self, name: &str, status: serde_json::Value) {
+        self.update_run(name, |run| {
+            if let Some(object) = run.as_object_mut() {
+                object.insert("status".into(), status);
+            }
+        });
+    }
+
+    /// From now on the cluster has no Tekton: `tekton.dev` paths answer 404
+    /// "the server could not find the requested resource", as an API server
+    /// does for a resource it does not serve.
+    pub fn uninstall_tekton(&self) {
+        self.shared.state().tekton = false;
+    }
+
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.clone()
@@ -397,6 +480,23 @@ impl FakeApiServer {
         state
             .failures
             .extend(std::iter::repeat_n(status_code, times));
+    }
+
+    /// The next `times` requests with `method` (`"DELETE"`, …) whose path
+    /// contains `path_fragment` (`"/log"`, `"/pods/j1"`) fail with
+    /// `status_code`; every other request is served.
+    pub fn fail_next_matching(
+        &self,
+        method: &str,
+        path_fragment: &str,
+        status_code: u16,
+        times: usize,
+    ) {
+        self.shared.state().matching_failures.push((
+            method.to_ascii_uppercase(),
+            path_fragment.to_string(),
+            std::iter::repeat_n(status_code, times).collect(),
+        ));
     }
 
     /// Pods run on their own (`Some`), or only when a test moves them

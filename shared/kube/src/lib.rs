@@ -2,9 +2,11 @@
 //! test pods run when Skiff is deployed, on EKS or any cluster a kubeconfig
 //! reaches.
 //!
-//! - [`KubeCluster`] creates, lists, reads and deletes the job pods.
+//! - [`KubeCluster`] creates, lists, reads and deletes the job pods, and the
+//!   Tekton PipelineRuns of `tekton-pipeline` jobs.
 //! - [`clusters_from_config`] builds one per `skiff.clusters` entry.
-//! - [`pod_info`] is how a pod's status becomes what the syncer decides on.
+//! - [`pod_info`] is how a pod's status becomes what the syncer decides on;
+//!   [`pipeline_run_info`] the same for a PipelineRun.
 //! - `fake` (cargo feature `fake`) is an HTTP-level fake API server for tests:
 //!   no real API server can run where the tests run.
 //!
@@ -15,6 +17,7 @@
 mod cluster;
 mod eks;
 mod error;
+mod pipeline_run_info;
 mod pod_info;
 mod selector;
 
@@ -29,6 +32,7 @@ use skiff_core::ports::Cluster;
 
 pub use cluster::{KubeCluster, TOKEN_RENEWAL};
 pub use error::{Error, Result};
+pub use pipeline_run_info::pipeline_run_info;
 pub use pod_info::pod_info;
 
 /// One [`KubeCluster`] per `eks`, `kubeconfig` or `in_cluster` entry of `skiff.clusters`,

@@ -14,13 +14,14 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1 as core;
 use skiff_core::config::Config;
 use skiff_core::ports::{
-    Clock, Cluster, Created, JobQuery, JobStore, LogStore, Message, PodInfo, PodPhase, PodRequest,
-    PortError, PortResult, Queue,
+    Clock, Cluster, ConditionStatus, Created, JobQuery, JobStore, LogStore, Message,
+    PipelineRunInfo, PipelineRunRequest, PodInfo, PodPhase, PodRequest, PortError, PortResult,
+    Queue, SucceededCondition, cannot_run_tekton,
 };
 use skiff_core::prowjob::labels::PROW_BUILD_ID;
 use skiff_core::prowjob::{
     KUBERNETES_AGENT, ObjectMeta, ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType,
-    Pull, Refs,
+    Pull, Refs, TEKTON_AGENT, TektonPipelineRunSpec,
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -344,10 +345,19 @@ impl LogStore for MemLogs {
 
 /// A cluster held in memory. Created pods start `Pending` and unscheduled;
 /// tests move them with [`FakeCluster::update`]. Every call is logged as
-/// `"<verb> <pod>"` (`list` for listings).
+/// `"<verb> <pod>"` (`list` for listings). It runs Tekton too: created
+/// PipelineRuns have no status until a test moves them
+/// ([`FakeCluster::start_run`], [`FakeCluster::finish_run`]); their calls are
+/// logged as `create-run <name>`, `list-runs <namespace>`, `delete-run
+/// <name>`.
 #[derive(Default)]
 pub struct FakeCluster {
     pods: Mutex<BTreeMap<String, (PodRequest, PodInfo)>>,
+    /// PipelineRuns by name.
+    runs: Mutex<BTreeMap<String, (PipelineRunRequest, PipelineRunInfo)>>,
+    /// PipelineRun calls get the port's default refusal, as from a cluster
+    /// that cannot run Tekton.
+    pub no_tekton: Mutex<bool>,
     logs: Mutex<BTreeMap<String, String>>,
     pub calls: Mutex<Vec<String>>,
     /// Creates fail with this 4xx message.
@@ -446,6 +456,113 @@ impl FakeCluster {
         }
         Ok(())
     }
+
+    fn check_tekton(&self) -> PortResult<()> {
+        self.check()?;
+        if *lock(&self.no_tekton) {
+            return Err(cannot_run_tekton());
+        }
+        Ok(())
+    }
+
+    pub fn has_run(&self, name: &str) -> bool {
+        lock(&self.runs).contains_key(name)
+    }
+
+    pub fn run_names(&self) -> Vec<String> {
+        lock(&self.runs).keys().cloned().collect()
+    }
+
+    pub fn run_request(&self, name: &str) -> PipelineRunRequest {
+        lock(&self.runs)
+            .get(name)
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| panic!("no PipelineRun {name}"))
+    }
+
+    pub fn run_info(&self, name: &str) -> PipelineRunInfo {
+        lock(&self.runs)
+            .get(name)
+            .map(|r| r.1.clone())
+            .unwrap_or_else(|| panic!("no PipelineRun {name}"))
+    }
+
+    pub fn update_run(&self, name: &str, f: impl FnOnce(&mut PipelineRunInfo)) {
+        let mut runs = lock(&self.runs);
+        let run = runs
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("no PipelineRun {name}"));
+        f(&mut run.1);
+    }
+
+    /// Tekton picked the run up: started, `Succeeded` `Unknown`/`Running`.
+    pub fn start_run(&self, name: &str, at: Timestamp) {
+        self.update_run(name, |r| {
+            r.start_time = Some(at);
+            r.succeeded = Some(SucceededCondition {
+                status: ConditionStatus::Unknown,
+                reason: "Running".into(),
+                message: "Tasks Completed: 0 (Failed: 0, Cancelled 0), Skipped: 0".into(),
+            });
+        });
+    }
+
+    /// The run ended with `Succeeded` `True` or `False`, `reason` and `message`.
+    pub fn finish_run(
+        &self,
+        name: &str,
+        succeeded: bool,
+        reason: &str,
+        message: &str,
+        at: Timestamp,
+    ) {
+        self.update_run(name, |r| {
+            r.start_time.get_or_insert(at);
+            r.completion_time = Some(at);
+            r.succeeded = Some(SucceededCondition {
+                status: if succeeded {
+                    ConditionStatus::True
+                } else {
+                    ConditionStatus::False
+                },
+                reason: reason.into(),
+                message: message.into(),
+            });
+        });
+    }
+
+    /// A run somebody else made (an earlier dispatcher attempt, a person).
+    pub fn add_run(&self, name: &str, namespace: &str, labels: &[(&str, &str)]) {
+        let labels: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let req = PipelineRunRequest {
+            name: name.into(),
+            namespace: namespace.into(),
+            labels: labels.clone(),
+            annotations: BTreeMap::new(),
+            spec: serde_json::json!({}),
+        };
+        lock(&self.runs).insert(name.into(), (req, fresh_run(name, labels)));
+    }
+
+    /// Deletes a run without going through the port (it vanished).
+    pub fn vanish_run(&self, name: &str) {
+        lock(&self.runs).remove(name);
+    }
+}
+
+fn fresh_run(name: &str, labels: BTreeMap<String, String>) -> PipelineRunInfo {
+    PipelineRunInfo {
+        name: name.into(),
+        labels,
+        created: None,
+        start_time: None,
+        completion_time: None,
+        succeeded: None,
+        deleting: false,
+    }
 }
 
 fn pending_pod(name: &str, labels: BTreeMap<String, String>) -> PodInfo {
@@ -509,6 +626,51 @@ impl Cluster for FakeCluster {
         lock(&self.calls).push(format!("delete {name}"));
         self.check()?;
         lock(&self.pods).remove(name);
+        Ok(())
+    }
+
+    async fn create_pipeline_run(&self, run: &PipelineRunRequest) -> PortResult<Created> {
+        lock(&self.calls).push(format!("create-run {}", run.name));
+        self.check_tekton()?;
+        if let Some(msg) = lock(&self.reject_creates).clone() {
+            return Err(PortError::Rejected(msg));
+        }
+        let mut runs = lock(&self.runs);
+        if runs.contains_key(&run.name) {
+            return Ok(Created::AlreadyExists);
+        }
+        runs.insert(
+            run.name.clone(),
+            (run.clone(), fresh_run(&run.name, run.labels.clone())),
+        );
+        Ok(Created::Created)
+    }
+
+    async fn list_pipeline_runs(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> PortResult<Vec<PipelineRunInfo>> {
+        lock(&self.calls).push(format!("list-runs {namespace}"));
+        self.check_tekton()?;
+        Ok(lock(&self.runs)
+            .values()
+            .filter(|(req, _)| req.namespace == namespace)
+            .filter(|(_, info)| labels.iter().all(|(k, v)| info.labels.get(k) == Some(v)))
+            .map(|(_, info)| info.clone())
+            .collect())
+    }
+
+    async fn delete_pipeline_run(&self, namespace: &str, name: &str) -> PortResult<()> {
+        lock(&self.calls).push(format!("delete-run {name}"));
+        self.check_tekton()?;
+        let mut runs = lock(&self.runs);
+        if runs
+            .get(name)
+            .is_some_and(|(req, _)| req.namespace == namespace)
+        {
+            runs.remove(name);
+        }
         Ok(())
     }
 }
@@ -579,6 +741,30 @@ pub fn periodic(id: &str, job: &str, start: Timestamp) -> ProwJob {
     let mut pj = presubmit(id, job, 0, start);
     pj.spec.r#type = Some(ProwJobType::Periodic);
     pj.spec.refs = None;
+    pj
+}
+
+/// A PipelineRun spec with a git checkout of the job's refs and one test task.
+pub fn pipeline_run_spec() -> serde_json::Value {
+    serde_json::json!({
+        "pipelineSpec": {
+            "tasks": [
+                {"name": "checkout", "taskRef": {"name": "PROW_IMPLICIT_GIT_REF"}},
+                {"name": "unit", "runAfter": ["checkout"], "taskRef": {"name": "go-test"}}
+            ]
+        }
+    })
+}
+
+/// A triggered presubmit of agent `tekton-pipeline`, run in `namespace`.
+pub fn tekton_presubmit(id: &str, job: &str, pr: i64, start: Timestamp) -> ProwJob {
+    let mut pj = presubmit(id, job, pr, start);
+    pj.spec.agent = TEKTON_AGENT.into();
+    pj.spec.pod_spec = None;
+    pj.spec.namespace = "tekton-ci".into();
+    pj.spec.tekton_pipeline_run_spec = Some(TektonPipelineRunSpec {
+        v1beta1: Some(pipeline_run_spec()),
+    });
     pj
 }
 

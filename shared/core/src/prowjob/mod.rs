@@ -7,6 +7,7 @@ mod go_order;
 pub mod jobspec;
 pub mod labels;
 pub mod new;
+pub mod pipeline_run;
 pub mod pod;
 pub mod state;
 mod types;

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
 use super::store::{self, ApiError, Selector};
-use super::{Auth, RecordedRequest, Shared};
+use super::{Auth, RecordedRequest, Shared, tekton};
 
 const PODS_PREFIX: &str = "/api/v1/namespaces/";
 const EKS_PREFIX: &str = "/clusters/";
@@ -52,7 +52,14 @@ async fn handle(
         if !authorized(&state.auth, bearer.as_deref()) {
             return status(ApiError::new(401, "Unauthorized", "Unauthorized"));
         }
-        state.failures.pop_front()
+        let matching = state
+            .matching_failures
+            .iter_mut()
+            .find(|(m, fragment, codes)| {
+                m == method.as_str() && path.contains(fragment.as_str()) && !codes.is_empty()
+            })
+            .and_then(|(_, _, codes)| codes.pop_front());
+        matching.or_else(|| state.failures.pop_front())
     };
     if let Some(code) = failure {
         let reason = ApiError::reason_for(code);
@@ -63,6 +70,9 @@ async fn handle(
         ));
     }
 
+    if let Some(rest) = path.strip_prefix(tekton::PREFIX) {
+        return tekton::handle(&shared, &method, rest, &uri, &body);
+    }
     let Some(rest) = path.strip_prefix(PODS_PREFIX) else {
         return not_routed();
     };
@@ -82,7 +92,7 @@ async fn handle(
     }
 }
 
-fn not_routed() -> Response {
+pub(super) fn not_routed() -> Response {
     status(ApiError::new(
         404,
         "NotFound",
@@ -114,7 +124,7 @@ fn is_eks_token(token: &str) -> bool {
         && url.contains("&X-Amz-Signature=")
 }
 
-fn json_response(code: StatusCode, body: &Value) -> Response {
+pub(super) fn json_response(code: StatusCode, body: &Value) -> Response {
     (
         code,
         [(header::CONTENT_TYPE, "application/json")],
@@ -135,11 +145,14 @@ fn pod_response(code: StatusCode, pod: &Pod) -> Response {
 }
 
 /// A Kubernetes `Status` object for the error.
-fn status(e: ApiError) -> Response {
+pub(super) fn status(e: ApiError) -> Response {
     let mut details = serde_json::Map::new();
     if let Some(name) = &e.name {
         details.insert("name".into(), json!(name));
-        details.insert("kind".into(), json!("pods"));
+        if !e.resource.group().is_empty() {
+            details.insert("group".into(), json!(e.resource.group()));
+        }
+        details.insert("kind".into(), json!(e.resource.kind()));
     }
     if !e.causes.is_empty() {
         let causes: Vec<Value> = e

@@ -10,6 +10,10 @@ use k8s_openapi::api::core::v1::{
     PodCondition, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::{Value, json};
+use skiff_core::prowjob::pipeline_run::{
+    PIPELINE_RUN_API_VERSION, PIPELINE_RUN_KIND, PIPELINE_RUNS, TEKTON_GROUP,
+};
 use skiff_core::prowjob::pod::TEST_CONTAINER_NAME;
 
 /// An API error, as the server would send it in a `Status` object.
@@ -18,8 +22,10 @@ pub(crate) struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    /// The pod the error is about, for `details`.
+    /// The object the error is about, for `details`.
     pub name: Option<String>,
+    /// What kind of object it is, for `details`.
+    pub resource: Resource,
     /// `(field, message)` of each invalid field, for `details.causes`.
     pub causes: Vec<(String, String)>,
 }
@@ -31,6 +37,7 @@ impl ApiError {
             reason,
             message: message.into(),
             name: None,
+            resource: Resource::Pods,
             causes: Vec::new(),
         }
     }
@@ -38,6 +45,22 @@ impl ApiError {
     fn about(mut self, name: &str) -> Self {
         self.name = Some(name.to_string());
         self
+    }
+
+    /// The error is about a PipelineRun, not a pod.
+    pub fn about_pipeline_run(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self.resource = Resource::PipelineRuns;
+        self
+    }
+
+    pub fn pipeline_run_not_found(name: &str) -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            format!("{PIPELINE_RUNS}.{TEKTON_GROUP} \"{name}\" not found"),
+        )
+        .about_pipeline_run(name)
     }
 
     pub fn not_found(name: &str) -> Self {
@@ -68,6 +91,31 @@ impl ApiError {
     }
 }
 
+/// The resources the fake serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resource {
+    Pods,
+    PipelineRuns,
+}
+
+impl Resource {
+    /// `details.kind` of a `Status` about one (the resource's plural name).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Resource::Pods => "pods",
+            Resource::PipelineRuns => PIPELINE_RUNS,
+        }
+    }
+
+    /// `details.group`: empty for the core group.
+    pub fn group(self) -> &'static str {
+        match self {
+            Resource::Pods => "",
+            Resource::PipelineRuns => TEKTON_GROUP,
+        }
+    }
+}
+
 /// A pod and the logs set for its containers.
 pub(crate) struct Stored {
     pub pod: Pod,
@@ -78,6 +126,9 @@ pub(crate) struct Stored {
 pub(crate) struct Store {
     /// By `(namespace, name)`: listing in key order is etcd's order.
     pub pods: BTreeMap<(String, String), Stored>,
+    /// Tekton PipelineRuns as JSON (k8s-openapi has no Tekton types), by
+    /// `(namespace, name)`.
+    pub runs: BTreeMap<(String, String), Value>,
     /// The last resource version handed out (one counter for everything, as
     /// etcd's revision).
     revision: u64,
@@ -221,6 +272,136 @@ impl Store {
         Some(stored.pod)
     }
 
+    /// A PipelineRun as the API server (and Tekton's admission webhook)
+    /// stores it on create: checked, then given a uid, a resource version
+    /// and a creation time. Tekton's controller writes `status` later.
+    pub fn create_run(
+        &mut self,
+        namespace: &str,
+        mut run: Value,
+        now: Timestamp,
+    ) -> Result<Value, ApiError> {
+        let name = run
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let kind = run.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let api_version = run
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if kind != PIPELINE_RUN_KIND || api_version != PIPELINE_RUN_API_VERSION {
+            return Err(ApiError::bad_request(format!(
+                "the body of the request is a {api_version}/{kind}, not a \
+                 {PIPELINE_RUN_API_VERSION}/{PIPELINE_RUN_KIND}"
+            )));
+        }
+        if let Some(ns) = run.pointer("/metadata/namespace").and_then(Value::as_str)
+            && !ns.is_empty()
+            && ns != namespace
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the \
+                 request",
+            ));
+        }
+        let invalid = |cause: (&str, String)| {
+            let mut e = ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "{PIPELINE_RUN_KIND}.{TEKTON_GROUP} \"{name}\" is invalid: {}: {}",
+                    cause.0, cause.1
+                ),
+            )
+            .about_pipeline_run(&name);
+            e.causes = vec![(cause.0.to_string(), cause.1)];
+            e
+        };
+        if name.is_empty() {
+            return Err(invalid((
+                "metadata.name",
+                "Required value: name or generateName is required".into(),
+            )));
+        }
+        if !is_dns_subdomain(&name) {
+            return Err(invalid((
+                "metadata.name",
+                format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain"),
+            )));
+        }
+        if !run.get("spec").is_some_and(Value::is_object) {
+            return Err(invalid(("spec", "Required value".into())));
+        }
+        if let Some(why) = webhook_denial(&run) {
+            return Err(ApiError::bad_request(format!(
+                "admission webhook \"validation.webhook.pipeline.tekton.dev\" denied the \
+                 request: validation failed: {why}"
+            )));
+        }
+        let key = (namespace.to_string(), name.clone());
+        if self.runs.contains_key(&key) {
+            return Err(ApiError::new(
+                409,
+                "AlreadyExists",
+                format!("{PIPELINE_RUNS}.{TEKTON_GROUP} \"{name}\" already exists"),
+            )
+            .about_pipeline_run(&name));
+        }
+        self.next_uid += 1;
+        let uid = format!("00000000-0000-4000-8000-{:012x}", self.next_uid);
+        let version = self.bump();
+        if let Some(meta) = run.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("namespace".into(), json!(namespace));
+            meta.insert("uid".into(), json!(uid));
+            meta.insert("resourceVersion".into(), json!(version));
+            meta.insert("creationTimestamp".into(), json!(rfc3339(now)));
+        }
+        self.runs.insert(key, run.clone());
+        Ok(run)
+    }
+
+    /// Changes the first PipelineRun called `name` in any namespace and gives
+    /// it a new resource version.
+    pub fn update_run(&mut self, name: &str, change: impl FnOnce(&mut Value)) -> bool {
+        let version = self.bump();
+        let Some(run) = self
+            .runs
+            .iter_mut()
+            .find(|((_, n), _)| n == name)
+            .map(|(_, r)| r)
+        else {
+            return false;
+        };
+        change(run);
+        if let Some(meta) = run.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), json!(version));
+        }
+        true
+    }
+
+    pub fn remove_run(&mut self, namespace: &str, name: &str) -> Option<Value> {
+        let run = self
+            .runs
+            .remove(&(namespace.to_string(), name.to_string()))?;
+        self.bump();
+        Some(run)
+    }
+
+    pub fn list_runs(&self, namespace: &str, selector: &Selector) -> Vec<Value> {
+        self.runs
+            .iter()
+            .filter(|((ns, _), run)| {
+                let labels: Option<BTreeMap<String, String>> = run
+                    .pointer("/metadata/labels")
+                    .and_then(|l| serde_json::from_value(l.clone()).ok());
+                ns == namespace && selector.matches_labels(labels.as_ref())
+            })
+            .map(|(_, run)| run.clone())
+            .collect()
+    }
+
     pub fn list(&self, namespace: &str, selector: &Selector) -> Vec<Pod> {
         self.pods
             .iter()
@@ -302,6 +483,44 @@ fn whole_second(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
+/// A time as Kubernetes writes it in JSON: RFC 3339, whole seconds, UTC.
+pub(crate) fn rfc3339(t: Timestamp) -> String {
+    whole_second(t).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// What Tekton's validating webhook refuses that Skiff could send: two
+/// params of one name, and a pipeline task without a name (Prow's
+/// substituted git task has none).
+fn webhook_denial(run: &Value) -> Option<String> {
+    let params = run.pointer("/spec/params").and_then(Value::as_array);
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, p) in params.into_iter().flatten().enumerate() {
+        let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+        if let Some(first) = seen.iter().position(|s| *s == name) {
+            return Some(format!(
+                "parameter names must be unique, the parameter \"{name}\" is also defined at: \
+                 spec.params[{first}].name, spec.params[{i}].name"
+            ));
+        }
+        seen.push(name);
+    }
+    let tasks = run
+        .pointer("/spec/pipelineSpec/tasks")
+        .and_then(Value::as_array);
+    for (i, t) in tasks.into_iter().flatten().enumerate() {
+        if t.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+        {
+            return Some(format!(
+                "missing field(s): spec.pipelineSpec.tasks[{i}].name"
+            ));
+        }
+    }
+    None
+}
+
 /// A label selector of equality (`a=b`, `a==b`), inequality (`a!=b`) and
 /// existence (`a`, `!a`) requirements.
 #[derive(Debug, Default)]
@@ -342,7 +561,10 @@ impl Selector {
     }
 
     fn matches(&self, pod: &Pod) -> bool {
-        let labels = pod.metadata.labels.as_ref();
+        self.matches_labels(pod.metadata.labels.as_ref())
+    }
+
+    pub fn matches_labels(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
         let get = |k: &str| labels.and_then(|l| l.get(k));
         self.0.iter().all(|r| match r {
             Requirement::Equals(k, v) => get(k) == Some(v),
