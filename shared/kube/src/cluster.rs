@@ -39,10 +39,10 @@
 //!   and the connection (and an EKS cluster's description) is dropped so the
 //!   next call starts over.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -91,6 +91,16 @@ pub struct KubeCluster {
     source: Source,
     clock: Arc<dyn Clock>,
     conn: Mutex<Connection>,
+    /// Each pod's containers in log order, from the latest listing: the
+    /// syncer reads the logs of pods it has just listed, and knowing the
+    /// containers saves a `GET` of the pod per log.
+    containers: std::sync::Mutex<HashMap<String, Vec<String>>>,
+}
+
+/// The lock on a map that is replaced entry by entry: a panic elsewhere
+/// cannot leave it half-written.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 enum Source {
@@ -158,6 +168,7 @@ impl KubeCluster {
             source,
             clock: Arc::new(SystemClock),
             conn: Mutex::new(Connection::default()),
+            containers: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -564,7 +575,15 @@ impl Cluster for KubeCluster {
             .map_err(|e| PortError::Rejected(format!("listing pods: {e}")))?;
         let api = self.pods(&self.namespace).await?;
         match api.list(&ListParams::default().labels(&selector)).await {
-            Ok(list) => Ok(list.items.iter().map(pod_info).collect()),
+            Ok(list) => {
+                let mut containers = lock(&self.containers);
+                for pod in &list.items {
+                    if let Some(name) = &pod.metadata.name {
+                        containers.insert(name.clone(), log_order(pod));
+                    }
+                }
+                Ok(list.items.iter().map(pod_info).collect())
+            }
             Err(e) => {
                 let what = format!(
                     "listing pods with {selector:?} in namespace {}",
@@ -584,14 +603,17 @@ impl Cluster for KubeCluster {
     #[tracing::instrument(skip_all, fields(cluster = %self.name, pod = %name))]
     async fn pod_log(&self, name: &str) -> PortResult<String> {
         let api = self.pods(&self.namespace).await?;
-        let pod = match api.get(name).await {
-            Ok(pod) => pod,
-            Err(e) => {
-                let what = format!("reading pod {name} in namespace {}", self.namespace);
-                return Err(self.failed(&what, e).await);
-            }
+        let listed = lock(&self.containers).get(name).cloned();
+        let containers = match listed {
+            Some(containers) => containers,
+            None => match api.get(name).await {
+                Ok(pod) => log_order(&pod),
+                Err(e) => {
+                    let what = format!("reading pod {name} in namespace {}", self.namespace);
+                    return Err(self.failed(&what, e).await);
+                }
+            },
         };
-        let containers = log_order(&pod);
         let Some((first, rest)) = containers.split_first() else {
             return Err(PortError::NotFound(format!("pod {name} has no containers")));
         };
@@ -616,6 +638,7 @@ impl Cluster for KubeCluster {
     #[tracing::instrument(skip_all, fields(cluster = %self.name, pod = %name))]
     async fn delete_pod(&self, name: &str) -> PortResult<()> {
         let api = self.pods(&self.namespace).await?;
+        lock(&self.containers).remove(name);
         match api.delete(name, &DeleteParams::default()).await {
             Ok(_) => {
                 info!("pod deleted");
