@@ -163,6 +163,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         sweep_seconds: 3600,
         cluster: dev::ClusterChoice::Local,
         max_parallel: args.max_parallel,
+        reporting: dev::ReportingArgs::default(),
     };
     let scm = Arc::new(BenchScm::default());
     let engine = dev::build_with(&dev_args, Some(scm.clone())).await?;

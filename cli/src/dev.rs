@@ -11,9 +11,14 @@ use std::time::Duration;
 
 use skiff_core::config::Config;
 use skiff_core::plan::matchers::Regexes;
-use skiff_core::ports::{BatchOutcome, Clock, Cluster, JobStore, LogStore, Message, Queue, Scm};
+use skiff_core::ports::{
+    BatchOutcome, Clock, Cluster, Hook, HookDeliveries, JobStore, LogStore, Message, Queue, Scm,
+};
 
 use crate::config_files::ConfigArgs;
+
+/// `--bot`'s default.
+pub const DEFAULT_BOT: &str = "skiff-bot";
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -43,7 +48,7 @@ pub struct Args {
     #[arg(long)]
     pub github_token_file: Option<PathBuf>,
     /// The bot's login (its own comments and labels are not acted on).
-    #[arg(long, default_value = "skiff-bot")]
+    #[arg(long, default_value = DEFAULT_BOT)]
     pub bot: String,
     /// Seconds between scheduler ticks.
     #[arg(long, default_value_t = 10)]
@@ -63,6 +68,33 @@ pub struct Args {
     /// `kubeconfig:PATH[:CONTEXT]` (every job on that cluster).
     #[arg(long, default_value = "local")]
     pub cluster: ClusterChoice,
+    #[command(flatten)]
+    pub reporting: ReportingArgs,
+}
+
+/// GitHub App, Slack and webhook-redelivery settings.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ReportingArgs {
+    /// The GitHub App's id; with --github-app-private-key-path Skiff acts as
+    /// the App (installation tokens per org, check runs) instead of with a
+    /// token.
+    #[arg(long)]
+    pub github_app_id: Option<u64>,
+    /// The GitHub App's private key (PEM).
+    #[arg(long)]
+    pub github_app_private_key_path: Option<PathBuf>,
+    /// Slack incoming webhooks for `reporter_config.slack`: one `URL` (or
+    /// `HOST=URL`) per line.
+    #[arg(long)]
+    pub slack_webhook_file: Option<PathBuf>,
+    /// A webhook whose failed deliveries are redelivered: `app`,
+    /// `ORG/REPO:HOOK_ID` or `ORG:HOOK_ID` (repeatable). Default with a
+    /// GitHub App: `app`.
+    #[arg(long = "redelivery-hook")]
+    pub redelivery_hooks: Vec<String>,
+    /// Seconds between redelivery sweeps.
+    #[arg(long, default_value_t = 300)]
+    pub redelivery_seconds: u64,
 }
 
 /// `--cluster`: which build clusters `skiff dev` uses.
@@ -139,6 +171,10 @@ pub struct Engine {
     pub logs: Arc<dyn LogStore>,
     pub scm: Arc<dyn Scm>,
     pub clock: Arc<dyn Clock>,
+    /// Reports waiting to be tried again (the `reports` queue).
+    pub reports: Arc<dyn Queue>,
+    /// Slack webhooks, when configured.
+    pub chat: Option<Arc<dyn skiff_core::ports::Chat>>,
 }
 
 /// Receives a batch, hands it to `handle`, and settles every message the way
@@ -225,13 +261,10 @@ use std::sync::Mutex;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use skiff_core::deck::{ProwJobsQuery, job_list_html, prowjobs_js};
-use skiff_core::ports::JobQuery;
-use skiff_core::prowjob::ProwJob;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_local::clock::SystemClock;
 use skiff_local::fs_logs::FsLogStore;
@@ -250,6 +283,10 @@ pub struct Dev {
     pub webhook: skiff_webhook::WebhookConfig,
     /// How far the reporter has read the change feed.
     pub report_cursor: std::sync::atomic::AtomicI64,
+    /// GitHub's webhook deliveries and which hooks to sweep, when GitHub is
+    /// configured.
+    pub redelivery: Option<(Arc<dyn HookDeliveries>, skiff_redelivery::Settings)>,
+    pub redelivery_every: Duration,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -314,7 +351,8 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         ..QueueOptions::default()
     };
     let events = SqliteQueue::new(db.clone(), "events", opts()).map_err(|e| e.to_string())?;
-    let dispatch = SqliteQueue::new(db, "dispatch", opts()).map_err(|e| e.to_string())?;
+    let dispatch = SqliteQueue::new(db.clone(), "dispatch", opts()).map_err(|e| e.to_string())?;
+    let reports = SqliteQueue::new(db, "reports", opts()).map_err(|e| e.to_string())?;
     let clusters = build_clusters(&args.cluster, &config, || {
         Arc::new(ProcessCluster::new(
             args.state_dir.join("pods"),
@@ -323,21 +361,25 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         ))
     })
     .await?;
-    let scm: Arc<dyn Scm> = match (scm, &args.github_token_file) {
+    let github = connect_github(args, clock.clone()).await?;
+    let scm: Arc<dyn Scm> = match (scm, &github) {
         (Some(scm), _) => scm,
-        (None, Some(path)) => {
-            let token = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let mut options = skiff_scm::GitHubOptions::new(&args.github_api_url, token.trim());
-            options.bot_login = Some(args.bot.clone());
-            Arc::new(
-                skiff_scm::GitHubScm::connect(options)
-                    .await
-                    .map_err(|e| format!("GitHub at {}: {e}", args.github_api_url))?,
-            )
-        }
+        (None, Some(gh)) => gh.clone(),
         (None, None) => Arc::new(skiff_scm::NoScm::new(args.bot.clone())),
     };
+    let chat: Option<Arc<dyn skiff_core::ports::Chat>> = match &args.reporting.slack_webhook_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let hooks = skiff_scm::SlackWebhooks::parse(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(Arc::new(hooks))
+        }
+        None => None,
+    };
+    let redelivery = redelivery_settings(&args.reporting, github.as_deref())?
+        .zip(github.clone())
+        .map(|(settings, gh)| (gh as Arc<dyn HookDeliveries>, settings));
     let secrets = load_secrets(args.hmac_secret_file.as_deref(), &args.state_dir)?;
     let engine = Engine {
         config,
@@ -349,6 +391,8 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         logs: Arc::new(FsLogStore::new(args.state_dir.join("logs"))),
         scm,
         clock,
+        reports: Arc::new(reports),
+        chat,
     };
     Ok(Arc::new(Dev {
         engine,
@@ -356,7 +400,66 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         build_ids: Mutex::new(BuildIdGenerator::new()),
         webhook: skiff_webhook::WebhookConfig::new(secrets),
         report_cursor: std::sync::atomic::AtomicI64::new(0),
+        redelivery,
+        redelivery_every: interval(args.reporting.redelivery_seconds),
     }))
+}
+
+/// GitHub as `--github-app-id`/`--github-app-private-key-path` or
+/// `--github-token-file` say; `None` without either.
+async fn connect_github(
+    args: &Args,
+    clock: Arc<dyn Clock>,
+) -> Result<Option<Arc<skiff_scm::GitHubScm>>, String> {
+    let r = &args.reporting;
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let mut options = match (
+        r.github_app_id,
+        &r.github_app_private_key_path,
+        &args.github_token_file,
+    ) {
+        (Some(id), Some(key), _) => {
+            let mut o = skiff_scm::GitHubOptions::app(&args.github_api_url, id, read(key)?);
+            // An App's bot is `<slug>[bot]`: asked of GitHub unless --bot names it.
+            o.bot_login = (args.bot != DEFAULT_BOT).then(|| args.bot.clone());
+            o
+        }
+        (Some(_), None, _) => {
+            return Err("--github-app-id needs --github-app-private-key-path".into());
+        }
+        (None, Some(_), _) => {
+            return Err("--github-app-private-key-path needs --github-app-id".into());
+        }
+        (None, None, Some(path)) => {
+            let mut o = skiff_scm::GitHubOptions::new(&args.github_api_url, read(path)?.trim());
+            o.bot_login = Some(args.bot.clone());
+            o
+        }
+        (None, None, None) => return Ok(None),
+    };
+    options.clock = clock;
+    let gh = skiff_scm::GitHubScm::connect(options)
+        .await
+        .map_err(|e| format!("GitHub at {}: {e}", args.github_api_url))?;
+    Ok(Some(Arc::new(gh)))
+}
+
+/// The hooks to sweep: `--redelivery-hook`, else the App's own with an App.
+fn redelivery_settings(
+    r: &ReportingArgs,
+    github: Option<&skiff_scm::GitHubScm>,
+) -> Result<Option<skiff_redelivery::Settings>, String> {
+    let mut hooks = r
+        .redelivery_hooks
+        .iter()
+        .map(|h| Hook::parse(h).map_err(|e| format!("--redelivery-hook: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if hooks.is_empty() && github.is_some_and(|g| g.is_app()) {
+        hooks.push(Hook::App);
+    }
+    Ok((!hooks.is_empty()).then(|| skiff_redelivery::Settings::new(hooks)))
 }
 
 /// The build clusters by name for `--cluster`. Every name a job may use
@@ -540,6 +643,31 @@ pub fn spawn_loops(
         async move { report_step(&d).await > 0 }
     }));
     let d = dev.clone();
+    loops.push(every(
+        "report-retries",
+        timing.report,
+        stop.clone(),
+        move || {
+            let d = d.clone();
+            async move { report_retry_step(&d).await > 0 }
+        },
+    ));
+    if dev.redelivery.is_some() {
+        let d = dev.clone();
+        loops.push(every(
+            "redelivery",
+            dev.redelivery_every,
+            stop.clone(),
+            move || {
+                let d = d.clone();
+                async move {
+                    redelivery_step(&d).await;
+                    false
+                }
+            },
+        ));
+    }
+    let d = dev.clone();
     let tick = timing.tick;
     let last_tick = Arc::new(Mutex::new(None));
     loops.push(every("scheduler", tick, stop.clone(), move || {
@@ -570,6 +698,8 @@ pub async fn trigger_step(dev: &Dev) -> usize {
             store: e.store.as_ref(),
             dispatch: e.dispatch.as_ref(),
             scm: e.scm.as_ref(),
+            // No CodeCommit here: its events are dropped, naming their region.
+            codecommit: &[],
             clock: e.clock.as_ref(),
         };
         skiff_trigger::handle_batch(&messages, &deps).await
@@ -609,8 +739,23 @@ pub async fn sync_step(dev: &Dev) {
     }
 }
 
+/// The reporter's ports in `skiff dev`.
+fn reporter_deps(e: &Engine) -> skiff_reporter::ReporterDeps<'_> {
+    skiff_reporter::ReporterDeps {
+        config: &e.config,
+        store: e.store.as_ref(),
+        scm: e.scm.as_ref(),
+        clock: e.clock.as_ref(),
+        logs: Some(e.logs.as_ref()),
+        codecommit: None,
+        chat: e.chat.as_deref(),
+        retries: Some(e.reports.as_ref()),
+    }
+}
+
 /// Reports every record changed since the last step, in change order: the
-/// stream the reporter Lambda reads on AWS.
+/// stream the reporter Lambda reads on AWS. A report that cannot be sent now
+/// waits on the `reports` queue ([`report_retry_step`]).
 pub async fn report_step(dev: &Dev) -> usize {
     let e = &dev.engine;
     let after = dev.report_cursor.load(std::sync::atomic::Ordering::SeqCst);
@@ -621,32 +766,54 @@ pub async fn report_step(dev: &Dev) -> usize {
             return 0;
         }
     };
-    let deps = skiff_reporter::ReporterDeps {
-        config: &e.config,
-        store: e.store.as_ref(),
-        scm: e.scm.as_ref(),
-        clock: e.clock.as_ref(),
+    let deps = reporter_deps(e);
+    let sequences: Vec<String> = changes.iter().map(|(seq, _)| seq.to_string()).collect();
+    let pairs: Vec<(&str, &skiff_core::prowjob::ProwJob)> = sequences
+        .iter()
+        .map(String::as_str)
+        .zip(changes.iter().map(|(_, j)| j))
+        .collect();
+    let retry_from = skiff_reporter::report_changes(&pairs, &deps).await;
+    // Everything before the change to retry is done.
+    let done = match retry_from {
+        None => changes.last().map_or(after, |(seq, _)| *seq),
+        Some(from) => changes
+            .iter()
+            .take_while(|(seq, _)| seq.to_string() != from)
+            .last()
+            .map_or(after, |(seq, _)| *seq),
     };
-    let mut done = after;
-    for (seq, job) in &changes {
-        match skiff_reporter::report(job, &deps).await {
-            Ok(_) => done = *seq,
-            Err(err) if err.is_retryable() => {
-                tracing::warn!(error = %err, job = %job.spec.job, "report failed; retrying");
-                break;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, job = %job.spec.job, "report failed");
-                done = *seq;
-            }
-        }
-    }
     if done > after {
         dev.report_cursor
             .store(done, std::sync::atomic::Ordering::SeqCst);
         let _ = dev.sqlite.trim_changes(done).await;
     }
     changes.len()
+}
+
+/// Reports that waited on the `reports` queue, as the reporter Lambda takes
+/// them from SQS.
+pub async fn report_retry_step(dev: &Dev) -> usize {
+    let e = &dev.engine;
+    drive_queue(e.reports.as_ref(), 10, |messages| async move {
+        skiff_reporter::handle_retries(&messages, &reporter_deps(e)).await
+    })
+    .await
+}
+
+/// One redelivery sweep of GitHub's webhook deliveries.
+pub async fn redelivery_step(dev: &Dev) {
+    let Some((github, settings)) = &dev.redelivery else {
+        return;
+    };
+    let e = &dev.engine;
+    let deps = skiff_redelivery::Deps {
+        store: e.store.as_ref(),
+        github: github.as_ref(),
+        clock: e.clock.as_ref(),
+        settings,
+    };
+    skiff_redelivery::sweep(&deps).await;
 }
 
 /// One scheduler tick covering the time since the previous one (at start:
@@ -697,12 +864,12 @@ pub async fn sweep_step(dev: &Dev) {
 // ---------------------------------------------------------------------------
 // HTTP
 
+/// `POST /hook` is the webhook; every other path is the deck
+/// (`skiff_deck::handle`, the same handler the `deck` Lambda runs).
 pub fn router(dev: Arc<Dev>) -> Router {
     Router::new()
-        .route("/", get(index))
         .route("/hook", post(hook))
-        .route("/prowjobs.js", get(prowjobs))
-        .route("/log", get(log))
+        .fallback(deck)
         .with_state(dev)
 }
 
@@ -726,69 +893,39 @@ async fn hook(State(dev): State<Arc<Dev>>, headers: HeaderMap, body: Bytes) -> R
     (status, resp.body).into_response()
 }
 
-async fn recent(dev: &Dev, limit: usize) -> Result<Vec<ProwJob>, Response> {
-    dev.engine
-        .store
-        .list(&JobQuery::All, Some(limit))
-        .await
-        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response())
-}
-
-async fn prowjobs(State(dev): State<Arc<Dev>>, Query(q): Query<Vec<(String, String)>>) -> Response {
-    let query = ProwJobsQuery::from_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    match recent(&dev, 1000).await {
-        Ok(jobs) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            prowjobs_js(jobs, &query),
-        )
-            .into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn index(State(dev): State<Arc<Dev>>) -> Response {
-    match recent(&dev, 500).await {
-        Ok(jobs) => Html(job_list_html(&jobs, "Skiff — jobs")).into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn log(State(dev): State<Arc<Dev>>, Query(q): Query<Vec<(String, String)>>) -> Response {
-    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let (Some(job), Some(id)) = (get("job"), get("id")) else {
-        return (StatusCode::BAD_REQUEST, "usage: /log?job=NAME&id=BUILD_ID").into_response();
+async fn deck(
+    State(dev): State<Arc<Dev>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = skiff_deck::DeckRequest {
+        method: method.as_str().to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or("").to_string(),
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
     };
     let e = &dev.engine;
-    let runs = match e
-        .store
-        .list(&JobQuery::Job { name: job.clone() }, Some(1000))
-        .await
-    {
-        Ok(r) => r,
-        Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
+    let options = skiff_deck::DeckOptions::default();
+    let deps = skiff_deck::Deps {
+        store: e.store.as_ref(),
+        logs: e.logs.as_ref(),
+        config: Some(&e.config),
+        clock: e.clock.as_ref(),
+        clusters: Some(&e.clusters),
+        options: &options,
     };
-    let Some(run) = runs.into_iter().find(|r| r.status.build_id == id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no run of {job} with build id {id}"),
-        )
-            .into_response();
-    };
-    let text =
-        |t: String| ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], t).into_response();
-    if let Ok(path) = skiff_core::prowjob::artifacts::artifact_path(&run)
-        && let Ok(Some(bytes)) = e.logs.get(&path, "build-log.txt").await
-    {
-        return text(String::from_utf8_lossy(&bytes).into_owned());
+    let resp = skiff_deck::handle(&req, &deps).await;
+    let mut out = Response::builder()
+        .status(StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    for (k, v) in &resp.headers {
+        out = out.header(k.as_str(), v.as_str());
     }
-    let cluster = e.clusters.get(skiff_core::prowjob::pod::cluster_name(&run));
-    match cluster {
-        Some(c) => match c.pod_log(&run.status.pod_name).await {
-            Ok(l) => text(l),
-            Err(err) => (StatusCode::NOT_FOUND, format!("no log yet: {err}")).into_response(),
-        },
-        None => (StatusCode::NOT_FOUND, "no log yet").into_response(),
-    }
+    out.body(axum::body::Body::from(resp.body))
+        .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
 }
 
 #[cfg(test)]

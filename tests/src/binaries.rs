@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every function, by binary name.
-pub const FUNCTIONS: [&str; 7] = [
+pub const FUNCTIONS: [&str; 9] = [
     "webhook",
     "trigger",
     "scheduler",
@@ -19,6 +19,8 @@ pub const FUNCTIONS: [&str; 7] = [
     "syncer",
     "reporter",
     "sweeper",
+    "deck",
+    "redelivery",
 ];
 
 /// The directory this test binary was built into (`target/<profile>`).

@@ -48,6 +48,8 @@ pub struct Deployment {
     pub events: SqsSource,
     pub dispatch: SqsSource,
     pub stream: StreamSource,
+    /// Reports waiting to be tried again, for the reporter.
+    pub reports: SqsSource,
     functions: Mutex<HashMap<String, Arc<Function>>>,
 }
 
@@ -123,9 +125,18 @@ impl Deployment {
         };
         let events = mapping("TriggerFunction", "EventsQueue");
         let dispatch = mapping("DispatcherFunction", "DispatchQueue");
+        let reports = SqsSource::new(
+            sqs.clone(),
+            stack.queue_url("ReportsQueue"),
+            stack.queue_arn("ReportsQueue"),
+            stack.queue_source("ReporterFunction")["batch_size"]
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .unwrap_or(10),
+        );
         let stream = StreamSource::new(
             aws_sdk_dynamodbstreams::Client::new(&sdk),
-            &stack.event_source("ReporterFunction"),
+            &stack.stream_source("ReporterFunction"),
         );
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
@@ -143,6 +154,7 @@ impl Deployment {
             events,
             dispatch,
             stream,
+            reports,
             functions: Mutex::new(HashMap::new()),
         }
     }
@@ -219,14 +231,21 @@ impl Deployment {
         self.stream.poll_once(&f).await
     }
 
+    /// Polls the reports queue once into the reporter.
+    pub async fn poll_reports(&self) -> Polled {
+        let f = self.function("reporter").await;
+        self.reports.poll_once(&f).await
+    }
+
     /// Feeds the trigger, the dispatcher and the reporter until none of their
-    /// sources has anything left.
+    /// sources has anything left (delayed reports are not visible yet).
     pub async fn settle(&self) {
         for _ in 0..50 {
             let e = self.poll_events().await;
             let d = self.poll_dispatch().await;
             let s = self.poll_stream().await;
-            if e.delivered + d.delivered + s.delivered == 0 {
+            let r = self.poll_reports().await;
+            if e.delivered + d.delivered + s.delivered + r.delivered == 0 {
                 return;
             }
         }

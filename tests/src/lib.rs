@@ -8,9 +8,12 @@
 //! - [`moto`]: the emulator's address, SDK clients for it, the stack deployed
 //!   from `template.yaml`, and a proxy counting the AWS calls functions make;
 //! - [`github`]: an HTTP-level fake of GitHub's API (no real GitHub can run
-//!   here), stateful where Skiff reads back what it wrote.
+//!   here), stateful where Skiff reads back what it wrote;
+//! - [`codecommit`]: an HTTP-level fake of CodeCommit's JSON protocol for the
+//!   calls moto does not implement.
 
 pub mod binaries;
+pub mod codecommit;
 pub mod deployment;
 pub mod github;
 pub mod lambda;

@@ -174,13 +174,27 @@ impl Stack {
     /// The event source mapping feeding `function` (logical id), as the
     /// template declares it.
     pub fn event_source(&self, function: &str) -> Value {
+        self.event_source_where(function, |_| true)
+    }
+
+    /// The function's mapping from a stream (it may also have queues).
+    pub fn stream_source(&self, function: &str) -> Value {
+        self.event_source_where(function, |m| !m["starting_position"].is_null())
+    }
+
+    /// The function's mapping from a queue (it may also have a stream).
+    pub fn queue_source(&self, function: &str) -> Value {
+        self.event_source_where(function, |m| m["starting_position"].is_null())
+    }
+
+    fn event_source_where(&self, function: &str, pick: impl Fn(&Value) -> bool) -> Value {
         self.json["event_source_mappings"]
             .as_array()
             .into_iter()
             .flatten()
-            .find(|m| m["function"] == function)
+            .find(|m| m["function"] == function && pick(m))
             .cloned()
-            .unwrap_or_else(|| panic!("no event source mapping for {function}"))
+            .unwrap_or_else(|| panic!("no such event source mapping for {function}"))
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use skiff_core::prowjob::ProwJobType;
 use skiff_tests::binaries::FUNCTIONS;
 use skiff_tests::deployment::Deployment;
-use skiff_tests::github::{GitHub, example};
+use skiff_tests::github::{GitHub, example, lock};
 
 const JOBS: &str = r#"
 presubmits:
@@ -134,6 +134,44 @@ async fn each_sample_event_is_handled_by_its_function() {
         .await
         .ok();
     assert_eq!(answer["failures"], 0, "{answer}");
+
+    // GitHub lists the sample delivery as failed (the webhook answered too
+    // late), but the webhook recorded it: the sweep asks for nothing.
+    let twenty_minutes_ago = jiff::Timestamp::now()
+        .checked_sub(Duration::from_secs(20 * 60))
+        .expect("a time");
+    lock(&d.github).deliveries.push(json!({
+        "id": 12_077_215_967_u64,
+        "guid": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "delivered_at": twenty_minutes_ago.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "redelivery": false,
+        "duration": 10.0,
+        "status": "timed out",
+        "status_code": 0,
+        "event": "pull_request",
+        "action": "opened",
+        "installation_id": null,
+        "repository_id": 1_296_269,
+        "throttled_at": null
+    }));
+    let redelivery = d
+        .start_function(
+            "redelivery",
+            &[("SKIFF_REDELIVERY_HOOKS", "Codertocat/Hello-World:1")],
+        )
+        .await;
+    let answer = redelivery.invoke(&sample("redelivery")).await.ok();
+    assert_eq!(answer["deliveries"], 1, "{answer}");
+    assert_eq!(answer["recorded"], 1, "{answer}");
+    assert_eq!(answer["redelivered"], json!([]), "{answer}");
+    assert_eq!(answer["errors"], json!([]), "{answer}");
+    assert!(lock(&d.github).redelivery_requests().is_empty());
+
+    // The job list, gzip-compressed for the browser that accepts it.
+    let answer = d.function("deck").await.invoke(&sample("deck")).await.ok();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["isBase64Encoded"], true, "{answer}");
+    assert_eq!(answer["headers"]["content-encoding"], "gzip", "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,29 +1,49 @@
-//! The reporter: Prow's crier GitHub reporter over Skiff's ports.
+//! The reporter: Prow's crier over Skiff's ports — the GitHub reporter
+//! (commit statuses or check runs, and the failure comment), CodeCommit's
+//! results, and Slack.
 //!
 //! Every change of a job record (the jobs table's stream on AWS, the store's
-//! change loop in `skiff dev`) is handed to [`report`], which
+//! change loop in `skiff dev`) is handed to [`report_job`], which runs each
+//! reporter. The GitHub reporter ([`report`])
 //!
 //! 1. reports each state once: not again while
 //!    `status.prev_report_states["github-reporter"]` equals the state;
-//! 2. sets the commit status on the pull's head SHA (or the base SHA);
-//! 3. keeps one failure comment per pull request up to date (completed
+//! 2. holds a `triggered` state back for `skiff.reporting.triggered_report_delay`
+//!    (a job that starts sooner is reported once, as pending with its link);
+//! 3. sets the commit status on the pull's head SHA (or the base SHA), or the
+//!    job's check run where `skiff.reporting.checks_repos` asks for one;
+//! 4. keeps one failure comment per pull request up to date (completed
 //!    presubmits only);
-//! 4. records the reported state with a compare-and-set.
+//! 5. records the reported state with a compare-and-set.
 //!
 //! A failed step returns the error before the state is recorded, so the change
-//! is reported again on retry; every step is safe to repeat.
+//! is reported again on retry; every step is safe to repeat. A report that
+//! cannot be sent now (GitHub's rate limits, an outage, the triggered delay)
+//! goes to the `reports` queue to be tried again when it can be
+//! ([`report_changes`], [`handle_retries`]), so it holds up no other job.
 
+mod checks;
+mod codecommit;
 mod comment;
+mod retry;
+mod slack;
 mod status;
 mod template;
 
 use jiff::Timestamp;
 use skiff_core::config::Config;
 use skiff_core::config::prow::GitHubReporter;
-use skiff_core::ports::{Clock, CommitStatus, JobStore, PortError, Scm};
+use skiff_core::event::codecommit::is_codecommit_link;
+use skiff_core::ports::{
+    Chat, CheckRun, Clock, CodeCommit, CommitStatus, JobStore, LogStore, PortError, Queue, Scm,
+};
 use skiff_core::prowjob::labels::GERRIT_REPORT_LABEL;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
 
+pub use checks::CHECK_RUN_ANNOTATION;
+pub use codecommit::{CODECOMMIT_REPORTER_NAME, CodeCommitReport, RESULTS_TAG};
+pub use retry::{Next, RetryMessage, handle_retries, report_changes, report_job};
+pub use slack::{SLACK_REPORTER_NAME, SlackReport};
 pub use status::description_with_base_sha;
 
 /// The key in `prev_report_states`, Prow's name for this reporter.
@@ -35,21 +55,59 @@ pub const COMMENT_TAG: &str = "<!-- test report -->";
 /// delivery of the change retries).
 const MAX_RECORD_ATTEMPTS: usize = 5;
 
-/// What [`report`] needs from the outside world.
+/// What the reporters need from the outside world.
 pub struct ReporterDeps<'a> {
     pub config: &'a Config,
     pub store: &'a dyn JobStore,
     pub scm: &'a dyn Scm,
     pub clock: &'a dyn Clock,
+    /// Job logs, for the tail a check run shows. `None`: check runs carry
+    /// no log.
+    pub logs: Option<&'a dyn LogStore>,
+    /// Where CodeCommit jobs report. `None`: their results are dropped
+    /// with a log line.
+    pub codecommit: Option<&'a dyn CodeCommit>,
+    /// Slack webhooks for `reporter_config.slack`. `None`: not reported.
+    pub chat: Option<&'a dyn Chat>,
+    /// The `reports` queue reports that cannot be sent now wait on. `None`:
+    /// nothing is deferred (a triggered job is reported at once, and a
+    /// failure is retried in place).
+    pub retries: Option<&'a dyn Queue>,
+}
+
+impl<'a> ReporterDeps<'a> {
+    /// The GitHub reporter alone: no logs, CodeCommit, Slack or retry queue.
+    pub fn new(
+        config: &'a Config,
+        store: &'a dyn JobStore,
+        scm: &'a dyn Scm,
+        clock: &'a dyn Clock,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            scm,
+            clock,
+            logs: None,
+            codecommit: None,
+            chat: None,
+            retries: None,
+        }
+    }
 }
 
 /// What one call to [`report`] did.
+// Returned once per change and never stored, so the size of `Reported` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReportOutcome {
     /// The GitHub reporter does not report this job (now).
     NotReported(Skip),
     /// This state was reported before: nothing was sent.
     AlreadyReported(ProwJobState),
+    /// Not yet: the job is `triggered` and may start within
+    /// `skiff.reporting.triggered_report_delay`; look again at `until`.
+    Deferred { until: Timestamp },
     Reported {
         state: ProwJobState,
         status: StatusReport,
@@ -76,6 +134,8 @@ pub enum Skip {
     NoState,
     /// Neither a pull SHA nor a base SHA to put the status on.
     NoSha,
+    /// A CodeCommit repository: its results go to CodeCommit.
+    NotGitHub,
 }
 
 /// The commit status part of a report.
@@ -84,6 +144,11 @@ pub enum StatusReport {
     Sent {
         sha: String,
         status: CommitStatus,
+    },
+    /// The job's check run was created or updated instead of a status.
+    CheckRun {
+        id: i64,
+        run: CheckRun,
     },
     /// GitHub refused for good (the SHA was force-pushed away, or the context
     /// has reached GitHub's limit of statuses): Prow gives up on the report,
@@ -153,38 +218,51 @@ pub async fn report(job: &ProwJob, deps: &ReporterDeps<'_>) -> Result<ReportOutc
     if sha.is_empty() {
         return Ok(ReportOutcome::NotReported(Skip::NoSha));
     }
+    if let Some(until) = triggered_hold(&job, state, deps) {
+        return Ok(ReportOutcome::Deferred { until });
+    }
 
-    let commit_status = CommitStatus {
-        state: github_state.to_owned(),
-        context: job.spec.context.clone(),
-        description: description_with_base_sha(&job.status.description, &refs.base_sha),
-        target_url: job.status.url.clone(),
-    };
-    let status = match deps
-        .scm
-        .create_status(&refs.org, &refs.repo, sha, &commit_status)
-        .await
-    {
-        Ok(()) => StatusReport::Sent {
-            sha: sha.to_owned(),
-            status: commit_status,
-        },
-        Err(e) if status::is_unrecoverable(&e) => {
-            tracing::warn!(sha, error = %e, "GitHub refused the status for good; not retrying");
-            StatusReport::Dropped {
-                sha: sha.to_owned(),
-                error: e.to_string(),
+    let reporting = &deps.config.prow.skiff.reporting;
+    let use_checks = reporting.uses_checks(&refs.org, &refs.repo) && deps.scm.checks_supported();
+    let mut annotation = None;
+    let status = if use_checks {
+        match checks::report(&job, refs, sha, state, deps).await {
+            Ok((id, run)) => {
+                annotation = Some((CHECK_RUN_ANNOTATION, id.to_string()));
+                StatusReport::CheckRun { id, run }
             }
+            Err(e) if status::is_unrecoverable(&e) => dropped(sha, &e),
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
+    } else {
+        let commit_status = CommitStatus {
+            state: github_state.to_owned(),
+            context: job.spec.context.clone(),
+            description: description_with_base_sha(&job.status.description, &refs.base_sha),
+            target_url: job.status.url.clone(),
+        };
+        match deps
+            .scm
+            .create_status(&refs.org, &refs.repo, sha, &commit_status)
+            .await
+        {
+            Ok(()) => StatusReport::Sent {
+                sha: sha.to_owned(),
+                status: commit_status,
+            },
+            Err(e) if status::is_unrecoverable(&e) => dropped(sha, &e),
+            Err(e) => return Err(e),
+        }
     };
 
     let comment = match status {
         StatusReport::Dropped { .. } => CommentReport::NotCovered("the status was dropped"),
-        StatusReport::Sent { .. } => comment::report(&job, refs, deps).await?,
+        StatusReport::Sent { .. } | StatusReport::CheckRun { .. } => {
+            comment::report(&job, refs, deps).await?
+        }
     };
 
-    let recorded = record(job.clone(), state, deps.store).await?;
+    let recorded = record(job.clone(), REPORTER_NAME, state, annotation, deps.store).await?;
     tracing::info!(
         state = state.as_str(),
         ?status,
@@ -198,6 +276,37 @@ pub async fn report(job: &ProwJob, deps: &ReporterDeps<'_>) -> Result<ReportOutc
         comment,
         recorded,
     })
+}
+
+fn dropped(sha: &str, e: &PortError) -> StatusReport {
+    tracing::warn!(sha, error = %e, "GitHub refused the report for good; not retrying");
+    StatusReport::Dropped {
+        sha: sha.to_owned(),
+        error: e.to_string(),
+    }
+}
+
+/// When a `triggered` job that was never reported should be looked at again,
+/// if it should wait: most jobs start within seconds, and their `pending`
+/// report (with the job's link) then covers `triggered` too — one write
+/// instead of two. Only with a queue to wait on.
+fn triggered_hold(
+    job: &ProwJob,
+    state: ProwJobState,
+    deps: &ReporterDeps<'_>,
+) -> Option<Timestamp> {
+    deps.retries?;
+    if state != ProwJobState::Triggered || job.status.prev_report_states.contains_key(REPORTER_NAME)
+    {
+        return None;
+    }
+    let delay = deps.config.prow.skiff.reporting.triggered_report_delay();
+    if delay.is_zero() {
+        return None;
+    }
+    let since = job.metadata.creation_timestamp.or(job.status.start_time)?;
+    let until = since.checked_add(delay).ok()?;
+    (deps.clock.now() < until).then_some(until)
 }
 
 /// Prow's `ShouldReport` of the GitHub reporter and of `report.go` together:
@@ -224,37 +333,47 @@ fn should_report<'j>(job: &'j ProwJob, github: &GitHubReporter) -> Result<&'j Re
         return Err(Skip::TypeNotReported);
     }
     let refs = job.spec.refs.as_ref().ok_or(Skip::NoRefs)?;
+    if is_codecommit_link(&refs.repo_link) {
+        return Err(Skip::NotGitHub);
+    }
     if refs.pulls.len() > 1 {
         return Err(Skip::Batch);
     }
     Ok(refs)
 }
 
-/// Writes `prev_report_states[github-reporter] = state` with compare-and-set,
-/// reloading on conflict. A record that has since moved on still gets the
-/// reported state (its new state differs, so it is reported on its own
-/// change) unless that newer state was reported already.
+/// Writes `prev_report_states[reporter] = state` (and `annotation`, when
+/// given) with compare-and-set, reloading on conflict. A record that has since
+/// moved on still gets the reported state (its new state differs, so it is
+/// reported on its own change) unless that newer state was reported already.
 async fn record(
     mut current: ProwJob,
+    reporter: &str,
     state: ProwJobState,
+    annotation: Option<(&str, String)>,
     store: &dyn JobStore,
 ) -> Result<Recorded, PortError> {
     for _ in 0..MAX_RECORD_ATTEMPTS {
-        let prev = current
-            .status
-            .prev_report_states
-            .get(REPORTER_NAME)
-            .copied();
-        if prev == Some(state) {
+        let prev = current.status.prev_report_states.get(reporter).copied();
+        let annotated = annotation
+            .as_ref()
+            .is_none_or(|(k, v)| current.metadata.annotations.get(*k) == Some(v));
+        if prev == Some(state) && annotated {
             return Ok(Recorded::Saved);
         }
-        if prev.is_some() && prev == current.status.state {
+        if prev.is_some() && prev == current.status.state && prev != Some(state) {
             return Ok(Recorded::AlreadyNewer);
         }
         current
             .status
             .prev_report_states
-            .insert(REPORTER_NAME.to_owned(), state);
+            .insert(reporter.to_owned(), state);
+        if let Some((k, v)) = &annotation {
+            current
+                .metadata
+                .annotations
+                .insert((*k).to_owned(), v.clone());
+        }
         match store.update(&current).await {
             Ok(_) => return Ok(Recorded::Saved),
             Err(PortError::Conflict(_)) => match store.get(&current.metadata.name).await? {

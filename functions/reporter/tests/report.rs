@@ -37,12 +37,7 @@ impl World {
     }
 
     async fn try_report(&self, id: &str) -> PortResult<ReportOutcome> {
-        let deps = ReporterDeps {
-            config: &self.config,
-            store: &self.store,
-            scm: &self.scm,
-            clock: &FixedClock,
-        };
+        let deps = ReporterDeps::new(&self.config, &self.store, &self.scm, &FixedClock);
         // The reporter reads the record itself; only the id matters here.
         let mut event = ProwJob::default();
         event.metadata.name = id.into();

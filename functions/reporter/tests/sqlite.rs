@@ -25,12 +25,7 @@ async fn failure_then_pass_on_sqlite() {
     let store = SqliteStore::new(Db::open_in_memory().unwrap(), Arc::new(FixedClock));
     let scm = FakeScm::new();
     let config = Config::default();
-    let deps = ReporterDeps {
-        config: &config,
-        store: &store,
-        scm: &scm,
-        clock: &FixedClock,
-    };
+    let deps = ReporterDeps::new(&config, &store, &scm, &FixedClock);
     let mut event = ProwJob::default();
     event.metadata.name = "j1".into();
 
@@ -91,12 +86,7 @@ async fn a_record_deleted_meanwhile_is_not_reported() {
     let store = SqliteStore::new(Db::open_in_memory().unwrap(), Arc::new(FixedClock));
     let scm = FakeScm::new();
     let config = Config::default();
-    let deps = ReporterDeps {
-        config: &config,
-        store: &store,
-        scm: &scm,
-        clock: &FixedClock,
-    };
+    let deps = ReporterDeps::new(&config, &store, &scm, &FixedClock);
     let mut event = presubmit("gone", CONTEXT);
     event.status.state = Some(ProwJobState::Failure);
     let outcome = report(&event, &deps).await;

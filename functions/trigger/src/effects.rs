@@ -17,7 +17,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use skiff_core::messages::DispatchMessage;
 use skiff_core::plan::{Abort, Plan, Target};
-use skiff_core::ports::{PortError, PortResult};
+use skiff_core::ports::{PortError, PortResult, Scm};
 use skiff_core::prowjob::ProwJobState;
 use skiff_core::prowjob::labels::EVENT_GUID;
 use tracing::{info, warn};
@@ -38,6 +38,7 @@ pub(crate) async fn carry_out(
     delivery: &str,
     now: Timestamp,
     deps: &TriggerDeps<'_>,
+    scm: &dyn Scm,
 ) -> Result<()> {
     let ids = create_records(plan, deps).await?;
     for a in &plan.abort {
@@ -45,11 +46,11 @@ pub(crate) async fn carry_out(
     }
     dispatch(&ids, deps).await?;
     if let Some(target) = &plan.target {
-        labels(plan, target, deps).await?;
+        labels(plan, target, scm).await?;
         if plan.prune_help_comments {
-            prune_help(target, deps).await?;
+            prune_help(target, scm).await?;
         }
-        comments(plan, target, delivery, now, deps).await?;
+        comments(plan, target, delivery, now, deps, scm).await?;
     } else if !plan.comments.is_empty() || !plan.labels_add.is_empty() {
         warn!("the plan has comments or labels but no pull request to put them on");
     }
@@ -148,17 +149,13 @@ async fn dispatch(ids: &[String], deps: &TriggerDeps<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn labels(plan: &Plan<'_>, t: &Target, deps: &TriggerDeps<'_>) -> Result<()> {
+async fn labels(plan: &Plan<'_>, t: &Target, scm: &dyn Scm) -> Result<()> {
     for label in &plan.labels_add {
-        let added = deps.scm.add_label(&t.org, &t.repo, t.number, label).await;
+        let added = scm.add_label(&t.org, &t.repo, t.number, label).await;
         tolerate(added, || format!("add label {label}"))?;
     }
     for label in &plan.labels_remove {
-        match deps
-            .scm
-            .remove_label(&t.org, &t.repo, t.number, label)
-            .await
-        {
+        match scm.remove_label(&t.org, &t.repo, t.number, label).await {
             // Already gone: what removing it was for.
             Err(PortError::NotFound(_)) => {}
             removed => {
@@ -170,17 +167,17 @@ async fn labels(plan: &Plan<'_>, t: &Target, deps: &TriggerDeps<'_>) -> Result<(
 }
 
 /// Deletes the bot's earlier help replies: a `/test` that ran makes them noise.
-async fn prune_help(t: &Target, deps: &TriggerDeps<'_>) -> Result<()> {
-    let listed = deps.scm.list_comments(&t.org, &t.repo, t.number).await;
+async fn prune_help(t: &Target, scm: &dyn Scm) -> Result<()> {
+    let listed = scm.list_comments(&t.org, &t.repo, t.number).await;
     let Some(comments) = tolerate(listed, || "list comments to prune".to_string())? else {
         return Ok(());
     };
-    let bot = deps.scm.bot_login();
+    let bot = scm.bot_login();
     for c in comments
         .iter()
         .filter(|c| c.author == bot && is_help_reply(&c.body))
     {
-        match deps.scm.delete_comment(&t.org, &t.repo, c.id).await {
+        match scm.delete_comment(&t.org, &t.repo, c.id).await {
             Err(PortError::NotFound(_)) => {}
             deleted => {
                 tolerate(deleted, || format!("delete help comment {}", c.id))?;
@@ -200,6 +197,7 @@ async fn comments(
     delivery: &str,
     now: Timestamp,
     deps: &TriggerDeps<'_>,
+    scm: &dyn Scm,
 ) -> Result<()> {
     let expires = now.checked_add(COMMENT_KEY_TTL).unwrap_or(Timestamp::MAX);
     for (n, body) in plan.comments.iter().enumerate() {
@@ -215,10 +213,7 @@ async fn comments(
             // repeat the comment on every redelivery.
             None => continue,
         }
-        let posted = deps
-            .scm
-            .create_comment(&t.org, &t.repo, t.number, body)
-            .await;
+        let posted = scm.create_comment(&t.org, &t.repo, t.number, body).await;
         if posted.is_err() {
             let released = deps.store.forget(&key).await;
             tolerate(released, || format!("release the claim on comment {n}"))?;

@@ -13,6 +13,11 @@ pub(crate) struct PortFacts<'a> {
     pub delivery: &'a str,
 }
 
+/// The marker the reporter ends each CodeCommit results table with
+/// (`RESULTS_TAG` in functions/reporter/src/codecommit.rs), followed by the
+/// head commit.
+pub const RESULTS_TAG: &str = "<!-- skiff test results";
+
 fn fact_error(fact: &'static str) -> impl FnOnce(PortError) -> FactError {
     move |e| FactError {
         fact,
@@ -93,11 +98,24 @@ impl Facts for PortFacts<'_> {
             .map_err(fact_error("the base branch's SHA"))
     }
 
+    /// Skiff's own results comments read as empty, so they start nothing.
+    /// A CodeCommit comment event names its author by the last segment of
+    /// the caller's ARN, for the reporter a role session name Skiff does not
+    /// choose, so the bot is recognised by what it writes: the results table
+    /// lists every job's rerun command, and a job whose `trigger` is not
+    /// anchored to the start of a line would otherwise rerun itself from
+    /// its own results, again and again.
     async fn comment_body(&mut self, repo: &Repo, comment_id: &str) -> Result<String, FactError> {
-        self.scm
+        let body = self
+            .scm
             .comment_body(&repo.org, &repo.repo, comment_id)
             .await
-            .map_err(fact_error("the comment's text"))
+            .map_err(fact_error("the comment's text"))?;
+        if body.contains(RESULTS_TAG) {
+            tracing::info!(comment_id, "Skiff's own results comment: no commands read");
+            return Ok(String::new());
+        }
+        Ok(body)
     }
 
     /// As on GitHub, where a branch pushed without new commits lists no

@@ -2,6 +2,11 @@
 //! queue, decide what it starts (the planner in `skiff_core::plan`), and carry
 //! the plan out — job records, aborts, dispatch messages, labels, comments.
 //!
+//! A GitHub event is planned with GitHub's answers; a CodeCommit event with
+//! those of CodeCommit in its region (its repository is `region/name`), whose
+//! adapter refuses writes: replies and labels are logged and skipped there,
+//! and the results of CodeCommit jobs go through the reporter.
+//!
 //! Every message may arrive twice, or again after a crash halfway through.
 //! Each effect is therefore keyed so that repeating it changes nothing: job
 //! ids derive from the delivery and the job, aborts are compare-and-set on a
@@ -14,12 +19,21 @@ mod effects;
 mod facts;
 
 use skiff_core::config::Config;
-use skiff_core::event::{Event, EventError, codecommit, github};
+use skiff_core::event::{Event, EventError, Repo, codecommit, github};
 use skiff_core::messages::{EventMessage, EventSource};
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::plan::{Context, FactError, plan_event};
 use skiff_core::ports::{BatchOutcome, Clock, JobStore, Message, PortError, Queue, Scm};
 use tracing::{Span, field, info, warn};
+
+/// The code host of one region's CodeCommit events.
+#[derive(Clone, Copy)]
+pub struct CodeCommitRegion<'a> {
+    /// The AWS region: a CodeCommit event's repository is `region/name`.
+    pub region: &'a str,
+    /// Reads that region's CodeCommit (`skiff_scm::CodeCommitScm`).
+    pub scm: &'a dyn Scm,
+}
 
 /// What the handler talks to.
 #[derive(Clone, Copy)]
@@ -31,8 +45,36 @@ pub struct TriggerDeps<'a> {
     pub store: &'a dyn JobStore,
     /// The `dispatch` queue the dispatcher reads.
     pub dispatch: &'a dyn Queue,
+    /// The code host of GitHub events.
     pub scm: &'a dyn Scm,
+    /// The code host of CodeCommit events, by region. A CodeCommit event is
+    /// never planned with GitHub's answers about its `region/name`.
+    pub codecommit: &'a [CodeCommitRegion<'a>],
     pub clock: &'a dyn Clock,
+}
+
+impl<'a> TriggerDeps<'a> {
+    /// The code host an event from `source` about `repo` is planned with.
+    fn scm_for(&self, source: EventSource, repo: &Repo) -> Result<&'a dyn Scm> {
+        match source {
+            EventSource::Github => Ok(self.scm),
+            EventSource::Codecommit => self
+                .codecommit
+                .iter()
+                .find(|c| c.region == repo.org)
+                .map(|c| c.scm)
+                .ok_or_else(|| Error::NoCodeCommit {
+                    region: repo.org.clone(),
+                    repo: repo.repo.clone(),
+                    served: self
+                        .codecommit
+                        .iter()
+                        .map(|c| c.region)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+        }
+    }
 }
 
 /// Why a message was not fully handled.
@@ -44,6 +86,15 @@ enum Error {
     Event(#[source] EventError),
     #[error("cannot plan the event")]
     Fact(#[source] FactError),
+    #[error(
+        "CodeCommit event from region {region} (repository {repo}): this trigger reads CodeCommit \
+         only in [{served}]"
+    )]
+    NoCodeCommit {
+        region: String,
+        repo: String,
+        served: String,
+    },
     #[error("cannot {doing}")]
     Port {
         doing: String,
@@ -59,7 +110,8 @@ impl Error {
     /// not parse never will; it is dropped rather than retried until the DLQ.
     fn is_retryable(&self) -> bool {
         match self {
-            Error::Message(_) | Error::Event(_) => false,
+            // The deployment serves its own region; redelivery changes nothing.
+            Error::Message(_) | Error::Event(_) | Error::NoCodeCommit { .. } => false,
             Error::Fact(e) => e.retryable,
             Error::Port { source, .. } => source.is_retryable(),
         }
@@ -113,13 +165,17 @@ async fn handle_message(m: &Message, deps: &TriggerDeps<'_>) -> Result<()> {
         EventSource::Codecommit => codecommit::parse(msg.body.as_bytes()),
     }
     .map_err(Error::Event)?;
-    if let Some(repo) = repo_of(&event) {
-        span.record("repo", repo);
-    }
-    if let Event::Ignored { reason, .. } = &event {
-        info!(reason, "nothing to do");
-        return Ok(());
-    }
+    let repo = match repo_of(&event) {
+        Some(repo) => repo,
+        None => {
+            if let Event::Ignored { reason, .. } = &event {
+                info!(reason, "nothing to do");
+            }
+            return Ok(());
+        }
+    };
+    span.record("repo", repo.full_name());
+    let scm = deps.scm_for(msg.source, repo)?;
 
     let now = deps.clock.now();
     let ctx = Context {
@@ -130,7 +186,7 @@ async fn handle_message(m: &Message, deps: &TriggerDeps<'_>) -> Result<()> {
         explain: false,
     };
     let mut facts = facts::PortFacts {
-        scm: deps.scm,
+        scm,
         store: deps.store,
         delivery: &msg.delivery,
     };
@@ -146,15 +202,15 @@ async fn handle_message(m: &Message, deps: &TriggerDeps<'_>) -> Result<()> {
         comments = plan.comments.len(),
         "carrying out the plan"
     );
-    effects::carry_out(&plan, &msg.delivery, now, deps).await
+    effects::carry_out(&plan, &msg.delivery, now, deps, scm).await
 }
 
-fn repo_of(event: &Event) -> Option<String> {
+fn repo_of(event: &Event) -> Option<&Repo> {
     match event {
-        Event::PullRequest(e) => Some(e.pr.repo.full_name()),
-        Event::Comment(e) => Some(e.repo.full_name()),
-        Event::Push(e) => Some(e.repo.full_name()),
-        Event::Rerun(e) => Some(e.repo.full_name()),
+        Event::PullRequest(e) => Some(&e.pr.repo),
+        Event::Comment(e) => Some(&e.repo),
+        Event::Push(e) => Some(&e.repo),
+        Event::Rerun(e) => Some(&e.repo),
         Event::Ignored { .. } => None,
     }
 }

@@ -12,7 +12,8 @@ use skiff_core::ports::{Clock, PortError};
 use skiff_lambda::per_config::PerConfig;
 use skiff_lambda::scm::ScmSource;
 use skiff_lambda::sqs;
-use skiff_trigger::TriggerDeps;
+use skiff_scm::CodeCommitScm;
+use skiff_trigger::{CodeCommitRegion, TriggerDeps};
 
 struct Trigger {
     store: DynamoStore,
@@ -20,6 +21,7 @@ struct Trigger {
     config: S3ConfigSource,
     regexes: PerConfig<Regexes>,
     scm: ScmSource,
+    codecommit: Option<CodeCommitScm>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -34,7 +36,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         dispatch: SqsQueue::new(client::sqs(&sdk), dispatch_url),
         config: skiff_lambda::config_source(&env, &sdk)?,
         regexes: PerConfig::default(),
-        scm: ScmSource::from_env(&env, &sdk),
+        scm: ScmSource::from_env(&env, &sdk)?,
+        codecommit: skiff_lambda::scm::codecommit_scm(&sdk),
     };
     let trigger = &trigger;
     lambda_runtime::run(service_fn(move |event| handle(trigger, event))).await
@@ -54,12 +57,21 @@ async fn handle(
     let outcome = match ready.await {
         Ok((config, scm)) => {
             let regexes = t.regexes.get(&config, |_| Regexes::default());
+            let codecommit: Vec<CodeCommitRegion> = t
+                .codecommit
+                .iter()
+                .map(|c| CodeCommitRegion {
+                    region: c.region(),
+                    scm: c,
+                })
+                .collect();
             let deps = TriggerDeps {
                 config: &config,
                 regexes: &regexes,
                 store: &t.store,
                 dispatch: &t.dispatch,
                 scm: scm.as_ref(),
+                codecommit: &codecommit,
                 clock: &SystemClock,
             };
             skiff_trigger::handle_batch(&messages, &deps).await

@@ -113,6 +113,7 @@ impl Local {
             store: &self.store,
             dispatch: &self.dispatch,
             scm: &self.scm,
+            codecommit: &[],
             clock: self.clock.as_ref(),
         };
         let outcome = handle_batch(&batch, &deps).await;

@@ -14,7 +14,7 @@ use skiff_core::plan::matchers::Regexes;
 use skiff_core::ports::{BatchOutcome, Message};
 use skiff_core::prowjob::labels::{EVENT_GUID, RETEST};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
-use skiff_trigger::{TriggerDeps, handle_batch};
+use skiff_trigger::{CodeCommitRegion, TriggerDeps, handle_batch};
 
 use common::{BOT, FakeScm, ManualClock, MemQueue, MemStore, unavailable};
 
@@ -58,7 +58,10 @@ struct World {
     regexes: Regexes,
     store: MemStore,
     dispatch: MemQueue,
+    /// GitHub.
     scm: FakeScm,
+    /// CodeCommit in us-east-1.
+    cc: FakeScm,
     clock: ManualClock,
 }
 
@@ -70,6 +73,7 @@ impl World {
             store: MemStore::default(),
             dispatch: MemQueue::default(),
             scm: FakeScm::default(),
+            cc: FakeScm::default(),
             clock: ManualClock::at(1_800_000_000),
         }
     }
@@ -81,6 +85,10 @@ impl World {
             store: &self.store,
             dispatch: &self.dispatch,
             scm: &self.scm,
+            codecommit: &[CodeCommitRegion {
+                region: "us-east-1",
+                scm: &self.cc,
+            }],
             clock: &self.clock,
         };
         handle_batch(messages, &deps).await
@@ -691,6 +699,10 @@ async fn removing_a_label_that_is_already_gone_is_done_not_failed() {
 }
 
 fn codecommit_push(id: &str, event: &str, old: Option<&str>) -> Message {
+    codecommit_push_in("us-east-1", id, event, old)
+}
+
+fn codecommit_push_in(region: &str, id: &str, event: &str, old: Option<&str>) -> Message {
     let mut detail = json!({
         "event": event,
         "repositoryName": "my-repo",
@@ -710,8 +722,8 @@ fn codecommit_push(id: &str, event: &str, old: Option<&str>) -> Message {
         "source": "aws.codecommit",
         "account": "123456789012",
         "time": "2026-01-01T00:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:codecommit:us-east-1:123456789012:my-repo"],
+        "region": region,
+        "resources": [format!("arn:aws:codecommit:{region}:123456789012:my-repo")],
         "detail": detail,
     });
     let m = EventMessage {
@@ -726,10 +738,14 @@ fn codecommit_push(id: &str, event: &str, old: Option<&str>) -> Message {
 #[tokio::test]
 async fn a_codecommit_push_asks_for_the_changed_files_between_the_commits() {
     let mut w = World::new();
-    w.scm.compared = vec!["docs/index.md".into()];
+    w.cc.compared = vec!["docs/index.md".into()];
     w.done(&codecommit_push("ev-1", "referenceUpdated", Some("c1")))
         .await;
-    assert_eq!(w.scm.called("compare_files"), ["compare_files c1...c2"]);
+    assert_eq!(w.cc.called("compare_files"), ["compare_files c1...c2"]);
+    assert!(
+        w.scm.calls.lock().unwrap().is_empty(),
+        "GitHub is not asked"
+    );
     assert_eq!(
         names(&w.records_of("ev-1")),
         BTreeSet::from(["publish".into(), "post-docs".into()])
@@ -740,11 +756,28 @@ async fn a_codecommit_push_asks_for_the_changed_files_between_the_commits() {
     w = World::new();
     w.done(&codecommit_push("ev-2", "referenceCreated", None))
         .await;
-    assert!(w.scm.called("compare_files").is_empty());
+    assert!(w.cc.called("compare_files").is_empty());
     assert_eq!(
         names(&w.records_of("ev-2")),
         BTreeSet::from(["publish".into()])
     );
+}
+
+#[tokio::test]
+async fn a_codecommit_event_from_a_region_without_a_client_is_dropped_and_asks_nobody() {
+    let w = World::new();
+    let outcome = w
+        .run(&[codecommit_push_in(
+            "eu-west-1",
+            "ev-1",
+            "referenceUpdated",
+            Some("c1"),
+        )])
+        .await;
+    assert_eq!(outcome, BatchOutcome::default(), "permanent: not retried");
+    assert!(w.store.all().is_empty());
+    assert!(w.scm.calls.lock().unwrap().is_empty(), "not GitHub");
+    assert!(w.cc.calls.lock().unwrap().is_empty(), "not another region");
 }
 
 #[tokio::test]

@@ -27,8 +27,8 @@ const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
 const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 
 /// The events the trigger function acts on; anything else is acknowledged and
-/// dropped here so it costs no queue message.
-const ACTED_ON: [&str; 6] = [
+/// dropped here so it costs no queue message (and is never worth redelivering).
+pub const ACTED_ON: [&str; 6] = [
     "pull_request",
     "issue_comment",
     "pull_request_review",
@@ -166,7 +166,7 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
         return WebhookResponse::new(200, format!("ignored {event}"));
     }
 
-    let key = format!("delivery/{delivery}");
+    let key = delivery_key(delivery);
     let expires = expiry(deps.clock.now(), config.dedupe_ttl);
     match deps.store.remember(&key, expires).await {
         Ok(true) => {}
@@ -197,6 +197,11 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
     }
     info!("queued");
     WebhookResponse::new(200, "queued")
+}
+
+/// The dedupe key that records a delivery as received (and queued).
+pub fn delivery_key(delivery: &str) -> String {
+    format!("delivery/{delivery}")
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {

@@ -302,6 +302,11 @@ impl Queue for SqsQueue {
         self.send_with_delay(bodies, None).await
     }
 
+    /// SQS `DelaySeconds`, at most 15 minutes (see the inherent method).
+    async fn send_delayed(&self, bodies: &[String], delay: Duration) -> PortResult<()> {
+        SqsQueue::send_delayed(self, bodies, delay).await
+    }
+
     /// One ReceiveMessage of at most ten messages (fewer than `max` may come
     /// even when more are visible), with `ApproximateReceiveCount`.
     #[tracing::instrument(skip(self), fields(queue = %self.queue_url))]

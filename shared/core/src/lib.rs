@@ -5,7 +5,6 @@
 
 pub mod config;
 pub mod cron;
-pub mod deck;
 pub mod diagnostics;
 pub mod duration;
 pub mod event;

@@ -34,11 +34,27 @@ pub enum PortError {
     /// Throttled, timed out, 5xx, disk busy: retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The service said when to come back (GitHub's `Retry-After`,
+    /// `X-RateLimit-Reset`, a secondary rate limit): a retry before `until`
+    /// is refused again and prolongs the penalty.
+    #[error("rate limited until {until}: {message}")]
+    RateLimited { until: Timestamp, message: String },
 }
 
 impl PortError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PortError::Unavailable(_) | PortError::Conflict(_))
+        matches!(
+            self,
+            PortError::Unavailable(_) | PortError::Conflict(_) | PortError::RateLimited { .. }
+        )
+    }
+
+    /// The earliest instant a retry may be sent, when the service named one.
+    pub fn retry_at(&self) -> Option<Timestamp> {
+        match self {
+            PortError::RateLimited { until, .. } => Some(*until),
+            _ => None,
+        }
     }
 }
 
@@ -116,6 +132,14 @@ pub trait Queue: Send + Sync {
     async fn ack(&self, receipts: &[String]) -> PortResult<()>;
     /// Not now: make the message visible again after `delay`.
     async fn retry_later(&self, receipt: &str, delay: Duration) -> PortResult<()>;
+    /// Sends messages that become visible only after `delay` (SQS caps a
+    /// delay at 15 minutes; a receiver that finds a message early defers it
+    /// again). Adapters that cannot delay deliver at once, which is early
+    /// but never lost.
+    async fn send_delayed(&self, bodies: &[String], delay: Duration) -> PortResult<()> {
+        let _ = delay;
+        self.send(bodies).await
+    }
 }
 
 /// What a batch handler reports: the receipts to deliver again (SQS's
@@ -364,6 +388,227 @@ pub trait Scm: Send + Sync {
     async fn add_label(&self, org: &str, repo: &str, number: i64, label: &str) -> PortResult<()>;
     async fn remove_label(&self, org: &str, repo: &str, number: i64, label: &str)
     -> PortResult<()>;
+
+    /// Whether check runs can be written here: GitHub's Checks API accepts
+    /// them from GitHub Apps only, never from a personal token.
+    fn checks_supported(&self) -> bool {
+        false
+    }
+    /// Creates a check run (`POST /repos/{o}/{r}/check-runs`); its id.
+    async fn create_check_run(&self, org: &str, repo: &str, run: &CheckRun) -> PortResult<i64> {
+        let _ = run;
+        Err(no_checks(org, repo))
+    }
+    /// Updates a check run (`PATCH /repos/{o}/{r}/check-runs/{id}`).
+    async fn update_check_run(
+        &self,
+        org: &str,
+        repo: &str,
+        id: i64,
+        run: &CheckRun,
+    ) -> PortResult<()> {
+        let _ = (id, run);
+        Err(no_checks(org, repo))
+    }
+    /// The check run named `run.name` on `run.head_sha` whose `external_id`
+    /// is `run.external_id`, if one exists (finds a run created by an
+    /// attempt that crashed before it could remember the id).
+    async fn find_check_run(
+        &self,
+        org: &str,
+        repo: &str,
+        run: &CheckRun,
+    ) -> PortResult<Option<i64>> {
+        let _ = run;
+        Err(no_checks(org, repo))
+    }
+}
+
+fn no_checks(org: &str, repo: &str) -> PortError {
+    PortError::Rejected(format!(
+        "{org}/{repo}: check runs need a GitHub App installation (the Checks API refuses tokens)"
+    ))
+}
+
+/// A GitHub check run as the reporter writes it: one per job, named by the
+/// job's context so branch protection and GitHub's "Re-run" button see the
+/// same name a commit status would have had.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CheckRun {
+    pub name: String,
+    pub head_sha: String,
+    /// The job id: the run is found again by it.
+    pub external_id: String,
+    /// The job's page; empty until the job has one.
+    pub details_url: String,
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    /// With `completed`: `success`, `failure`, `cancelled`, …
+    pub conclusion: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    /// `output.title` and `output.summary`.
+    pub title: String,
+    pub summary: String,
+    /// `output.text`: the tail of the job's log, once it has ended.
+    pub text: String,
+}
+
+// ---------------------------------------------------------------------------
+// HookDeliveries
+
+/// Which GitHub webhook's deliveries to look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// The GitHub App's webhook (`/app/hook/deliveries`, JWT).
+    App,
+    /// A repository webhook (`/repos/{org}/{repo}/hooks/{id}/deliveries`).
+    Repo { org: String, repo: String, id: i64 },
+    /// An organization webhook (`/orgs/{org}/hooks/{id}/deliveries`).
+    Org { org: String, id: i64 },
+}
+
+impl Hook {
+    /// `app`, `ORG/REPO:ID` or `ORG:ID`.
+    pub fn parse(s: &str) -> Result<Hook, String> {
+        let s = s.trim();
+        if s == "app" {
+            return Ok(Hook::App);
+        }
+        let usage =
+            || format!("webhook {s:?}: expected `app`, `ORG/REPO:HOOK_ID` or `ORG:HOOK_ID`");
+        let (owner, id) = s.rsplit_once(':').ok_or_else(usage)?;
+        let id: i64 = id.parse().map_err(|_| usage())?;
+        match owner.split_once('/') {
+            Some((org, repo)) if !org.is_empty() && !repo.is_empty() && !repo.contains('/') => {
+                Ok(Hook::Repo {
+                    org: org.to_owned(),
+                    repo: repo.to_owned(),
+                    id,
+                })
+            }
+            None if !owner.is_empty() => Ok(Hook::Org {
+                org: owner.to_owned(),
+                id,
+            }),
+            _ => Err(usage()),
+        }
+    }
+}
+
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hook::App => f.write_str("app"),
+            Hook::Repo { org, repo, id } => write!(f, "{org}/{repo}:{id}"),
+            Hook::Org { org, id } => write!(f, "{org}:{id}"),
+        }
+    }
+}
+
+/// One attempt GitHub made to deliver an event (its "Recent Deliveries").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookDelivery {
+    /// This attempt; what a redelivery request names.
+    pub id: i64,
+    /// `X-GitHub-Delivery`: the same for the original and its redeliveries.
+    pub guid: String,
+    pub delivered_at: Timestamp,
+    pub redelivery: bool,
+    /// The HTTP status the webhook answered; 0 when it did not answer.
+    pub status_code: u16,
+    /// `X-GitHub-Event`.
+    pub event: String,
+}
+
+impl HookDelivery {
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status_code)
+    }
+}
+
+/// GitHub's record of webhook deliveries: it never retries a failed one by
+/// itself, but redelivers on request.
+#[async_trait]
+pub trait HookDeliveries: Send + Sync {
+    /// Delivery attempts of `hook`, newest first, at least back to `since`.
+    async fn deliveries(&self, hook: &Hook, since: Timestamp) -> PortResult<Vec<HookDelivery>>;
+    /// Asks GitHub to deliver attempt `id` again.
+    async fn redeliver(&self, hook: &Hook, id: i64) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------
+// Chat
+
+/// A chat service to post job results to (Slack incoming webhooks).
+#[async_trait]
+pub trait Chat: Send + Sync {
+    /// Posts `text` to `channel` through the webhook configured for `host`
+    /// (Prow's `slack_reporter_config.host`; `*` is the default).
+    async fn post(&self, host: &str, channel: &str, text: &str) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------
+// CodeCommit
+
+/// A CodeCommit pull request, as the reporter needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeCommitPull {
+    /// Changes with every push; approvals are given to one revision.
+    pub revision_id: String,
+    /// `pullRequestTargets[0].sourceCommit` (the head).
+    pub source_commit: String,
+    /// `pullRequestTargets[0].destinationCommit` (the base).
+    pub destination_commit: String,
+    /// `OPEN` or `CLOSED`.
+    pub status: String,
+}
+
+/// A comment on a CodeCommit pull request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeCommitComment {
+    pub id: String,
+    pub author_arn: String,
+    pub content: String,
+    /// The commit the comment was made on (the pull's source at the time).
+    pub after_commit: String,
+}
+
+/// CodeCommit as the place results go: comments and approvals. `repo` is the
+/// repository name; the adapter serves one region (the `org` of CodeCommit
+/// jobs).
+#[async_trait]
+pub trait CodeCommit: Send + Sync {
+    /// The region the adapter talks to.
+    fn region(&self) -> &str;
+    async fn pull_request(&self, number: i64) -> PortResult<CodeCommitPull>;
+    /// Every comment on the pull request, oldest first, deleted ones left out.
+    async fn comments(&self, repo: &str, number: i64) -> PortResult<Vec<CodeCommitComment>>;
+    /// `PostCommentForPullRequest`; `token` makes a retried post a no-op
+    /// (CodeCommit's `clientRequestToken`). Returns the comment id.
+    #[allow(clippy::too_many_arguments)]
+    async fn post_comment(
+        &self,
+        repo: &str,
+        number: i64,
+        before: &str,
+        after: &str,
+        body: &str,
+        token: &str,
+    ) -> PortResult<String>;
+    /// `UpdateComment` (only the comment's author may).
+    async fn update_comment(&self, id: &str, body: &str) -> PortResult<()>;
+    /// `UpdatePullRequestApprovalState`: `APPROVE` or `REVOKE` on `revision_id`.
+    async fn set_approval(&self, number: i64, revision_id: &str, approve: bool) -> PortResult<()>;
+    /// `PostCommentForComparedCommit` on `after` (compared with its first
+    /// parent); `token` as for [`CodeCommit::post_comment`].
+    async fn post_commit_comment(
+        &self,
+        repo: &str,
+        after: &str,
+        body: &str,
+        token: &str,
+    ) -> PortResult<String>;
 }
 
 // ---------------------------------------------------------------------------

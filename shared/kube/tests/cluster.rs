@@ -154,6 +154,7 @@ fn kind(e: &PortError) -> &'static str {
         PortError::NotFound(_) => "NotFound",
         PortError::Rejected(_) => "Rejected",
         PortError::Unavailable(_) => "Unavailable",
+        PortError::RateLimited { .. } => "RateLimited",
     }
 }
 

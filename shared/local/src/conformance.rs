@@ -610,6 +610,7 @@ pub async fn queue_conformance(h: &dyn QueueHarness) {
     queues_are_separate(h).await;
     unacked_messages_come_back_after_the_timeout(h).await;
     retry_later_sets_the_delay(h).await;
+    send_delayed_holds_messages_back(h).await;
     dead_letter_after_max_receives(h).await;
     batches_larger_than_ten(h).await;
 }
@@ -800,6 +801,27 @@ async fn retry_later_sets_the_delay(h: &dyn QueueHarness) {
     .remove(0);
     assert_eq!((m4.body.as_str(), m4.receive_count), ("later", 4));
     ok("ack", q.ack(std::slice::from_ref(&m4.receipt)).await);
+}
+
+async fn send_delayed_holds_messages_back(h: &dyn QueueHarness) {
+    let vt = h.visibility_timeout();
+    let q = make(h, "conformance-delayed").await;
+    ok(
+        "send delayed",
+        q.send_delayed(&["late".to_string()], vt).await,
+    );
+    ok("send", q.send(&["now".to_string()]).await);
+    let first = receive_n(&*q, 1, "the undelayed message").await.remove(0);
+    assert_eq!(first.body, "now");
+    ok("ack", q.ack(std::slice::from_ref(&first.receipt)).await);
+    h.pass(vt / 2).await;
+    assert_empty(&*q, "a delayed message stays back for its delay").await;
+    h.pass(vt).await;
+    let late = receive_n(&*q, 1, "the delayed message after its delay")
+        .await
+        .remove(0);
+    assert_eq!((late.body.as_str(), late.receive_count), ("late", 1));
+    ok("ack", q.ack(std::slice::from_ref(&late.receipt)).await);
 }
 
 async fn dead_letter_after_max_receives(h: &dyn QueueHarness) {

@@ -125,11 +125,21 @@ fn parse_receipt(receipt: &str) -> PortResult<(i64, i64)> {
 }
 
 fn insert(tx: &Transaction<'_>, queue: &str, body: &str, now: i64) -> PortResult<()> {
+    insert_visible_at(tx, queue, body, now, now)
+}
+
+fn insert_visible_at(
+    tx: &Transaction<'_>,
+    queue: &str,
+    body: &str,
+    now: i64,
+    visible_at: i64,
+) -> PortResult<()> {
     tx.prepare(
         "INSERT INTO messages (queue, body, visible_at, receive_count, sent_at)
-         VALUES (?1, ?2, ?3, 0, ?3)",
+         VALUES (?1, ?2, ?3, 0, ?4)",
     )
-    .and_then(|mut stmt| stmt.execute(params![queue, body, now]))
+    .and_then(|mut stmt| stmt.execute(params![queue, body, visible_at, now]))
     .map_err(sql)?;
     Ok(())
 }
@@ -147,6 +157,24 @@ impl Queue for SqliteQueue {
             .write(move |tx| {
                 for body in &bodies {
                     insert(tx, &name, body, now)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn send_delayed(&self, bodies: &[String], delay: Duration) -> PortResult<()> {
+        if bodies.is_empty() {
+            return Ok(());
+        }
+        let name = self.name.clone();
+        let bodies = bodies.to_vec();
+        let now = millis(self.clock.now());
+        let visible_at = now.saturating_add(duration_ms(delay));
+        self.db
+            .write(move |tx| {
+                for body in &bodies {
+                    insert_visible_at(tx, &name, body, now, visible_at)?;
                 }
                 Ok(())
             })

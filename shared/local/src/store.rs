@@ -216,6 +216,10 @@ fn in_file(path: &Path, e: PortError) -> PortError {
         PortError::NotFound(m) => PortError::NotFound(at(m)),
         PortError::Rejected(m) => PortError::Rejected(at(m)),
         PortError::Unavailable(m) => PortError::Unavailable(at(m)),
+        PortError::RateLimited { until, message } => PortError::RateLimited {
+            until,
+            message: at(message),
+        },
     }
 }
 

@@ -496,15 +496,53 @@ async fn rate_limits_and_outages_are_retryable_other_refusals_are_not() {
         "/orgs/acme/members/broken",
         reply(502, json!({"message": "Server Error"})),
     );
-    let scm = client(&base, 0).await;
-    for login in ["limited", "secondary", "busy", "broken"] {
+    // A rate limit closes the client's gate for that identity, so every case
+    // gets a client of its own.
+    let far = "2100-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap();
+    let soon = jiff::Timestamp::now() + std::time::Duration::from_secs(30);
+    for (login, rate_limited_until_far, rate_limited) in [
+        ("limited", true, true),
+        ("secondary", false, true),
+        ("busy", false, true),
+        ("broken", false, false),
+    ] {
+        let scm = client(&base, 0).await;
         let e = scm.is_member("acme", login).await.unwrap_err();
-        assert!(matches!(e, PortError::Unavailable(_)), "{login}: {e}");
-        assert!(e.is_retryable());
+        assert!(e.is_retryable(), "{login}: {e}");
+        match (&e, rate_limited) {
+            (PortError::RateLimited { until, .. }, true) => {
+                assert_eq!(*until == far, rate_limited_until_far, "{login}: {e}");
+                assert!(*until > soon, "{login}: waits at least a while: {e}");
+            }
+            (PortError::Unavailable(_), false) => {}
+            _ => panic!("{login}: {e}"),
+        }
     }
+    let scm = client(&base, 0).await;
     let e = scm.is_member("acme", "forbidden").await.unwrap_err();
     assert!(matches!(e, PortError::Rejected(_)), "{e}");
     assert!(!e.is_retryable());
+}
+
+#[tokio::test]
+async fn after_a_rate_limit_nothing_is_sent_until_the_reset() {
+    let (fake, base) = fake_github().await;
+    fake.on(
+        "GET",
+        "/orgs/acme/members/limited",
+        reply(
+            403,
+            json!({"message": "API rate limit exceeded for installation ID 1."}),
+        )
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", "4102444800"),
+    );
+    let scm = client(&base, 0).await;
+    assert!(scm.is_member("acme", "limited").await.is_err());
+    let e = scm.is_member("acme", "other").await.unwrap_err();
+    assert!(matches!(e, PortError::RateLimited { .. }), "{e}");
+    assert!(e.to_string().contains("not sent"), "{e}");
+    assert_eq!(fake.seen().len(), 1, "the second call never reached GitHub");
 }
 
 #[tokio::test]

@@ -267,6 +267,69 @@ pub struct SkiffConfig {
     /// The dashboard's public URL; job links start with it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub deck_url: String,
+    /// How results are reported beyond Prow's `github_reporter`.
+    #[serde(default, skip_serializing_if = "Reporting::is_empty")]
+    pub reporting: Reporting,
+}
+
+/// Skiff's reporting options (`skiff.reporting`). Repos are named as in
+/// `github_reporter.summary_comment_repos`: `org` or `org/repo`; for
+/// CodeCommit the org is the region (`us-east-1/payments`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reporting {
+    /// Repos whose jobs are reported as GitHub check runs (one per job, with
+    /// the tail of its log, and GitHub's "Re-run" button) instead of commit
+    /// statuses. Check runs need a GitHub App installation; with a token the
+    /// jobs get commit statuses as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks_repos: Vec<String>,
+    /// CodeCommit repos whose pull requests Skiff approves once every
+    /// required job passed on the latest revision, and whose approval it
+    /// revokes when a required job fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codecommit_approval_repos: Vec<String>,
+    /// How long a job may wait in `triggered` before its pending status is
+    /// sent. A job that starts sooner is reported once, as pending with its
+    /// link, instead of twice. Default 10s; `0s` reports at once, as Prow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_report_delay: Option<GoDuration>,
+}
+
+/// The default of [`Reporting::triggered_report_delay`].
+pub const DEFAULT_TRIGGERED_REPORT_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longer delays are refused: the report would come after most jobs end.
+pub const MAX_TRIGGERED_REPORT_DELAY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl Reporting {
+    pub fn is_empty(&self) -> bool {
+        self == &Reporting::default()
+    }
+
+    pub fn triggered_report_delay(&self) -> std::time::Duration {
+        self.triggered_report_delay
+            .map_or(DEFAULT_TRIGGERED_REPORT_DELAY, |d| d.to_std())
+    }
+
+    /// Whether `org/repo` is reported with check runs.
+    pub fn uses_checks(&self, org: &str, repo: &str) -> bool {
+        lists_repo(&self.checks_repos, org, repo)
+    }
+
+    /// Whether Skiff approves `region/repo`'s pull requests.
+    pub fn approves(&self, region: &str, repo: &str) -> bool {
+        lists_repo(&self.codecommit_approval_repos, region, repo)
+    }
+}
+
+/// Whether `list` names `org` or `org/repo` (Prow's rule for
+/// `no_comment_repos` and `summary_comment_repos`).
+pub fn lists_repo(list: &[String], org: &str, repo: &str) -> bool {
+    list.iter().any(|r| {
+        r == org
+            || r.strip_prefix(org)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|r| r == repo)
+    })
 }
 
 /// The parts of Prow's config.yaml Skiff uses.

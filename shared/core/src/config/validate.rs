@@ -87,6 +87,7 @@ pub(super) fn prow_config(diags: &mut Diagnostics, file: &str, node: &Node, prow
             );
         }
     }
+    reporting(diags, file, node, prow);
     for (name, c) in &prow.skiff.clusters {
         let kinds = usize::from(c.eks.is_some())
             + usize::from(c.kubeconfig.is_some())
@@ -98,6 +99,54 @@ pub(super) fn prow_config(diags: &mut Diagnostics, file: &str, node: &Node, prow
                 node.locate(&["skiff", "clusters", name]),
                 format!("skiff.clusters.{name}"),
                 format!("cluster {name:?} must set exactly one of eks, kubeconfig, in_cluster or local (found {kinds})"),
+            );
+        }
+    }
+}
+
+/// `skiff.reporting`: repo lists name `org` or `org/repo`, each once; the
+/// triggered report delay is a delay Skiff can keep.
+fn reporting(diags: &mut Diagnostics, file: &str, node: &Node, prow: &ProwConfig) {
+    let r = &prow.skiff.reporting;
+    for (key, list) in [
+        ("checks_repos", &r.checks_repos),
+        ("codecommit_approval_repos", &r.codecommit_approval_repos),
+    ] {
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, entry) in list.iter().enumerate() {
+            let idx = i.to_string();
+            let mark = node.locate(&["skiff", "reporting", key, &idx]);
+            let field = format!("skiff.reporting.{key}[{i}]");
+            let parts: Vec<&str> = entry.split('/').collect();
+            let well_formed = parts.len() <= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && !p.chars().any(char::is_whitespace));
+            if !well_formed {
+                diags.error(
+                    file,
+                    mark,
+                    field,
+                    format!("{entry:?} is not a repo: expected `org` or `org/repo`"),
+                );
+            } else if seen.contains(&entry.as_str()) {
+                diags.warning(file, mark, field, format!("{entry:?} is listed twice"));
+            } else {
+                seen.push(entry);
+            }
+        }
+    }
+    if let Some(d) = r.triggered_report_delay {
+        let max = super::prow::MAX_TRIGGERED_REPORT_DELAY;
+        if d.0 < 0 || d.to_std() > max {
+            diags.error(
+                file,
+                node.locate(&["skiff", "reporting", "triggered_report_delay"]),
+                "skiff.reporting.triggered_report_delay",
+                format!(
+                    "{d} is out of range: the delay must be between 0s and {}m",
+                    max.as_secs() / 60
+                ),
             );
         }
     }

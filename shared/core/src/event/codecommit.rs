@@ -302,6 +302,18 @@ fn reference(body: &[u8]) -> Result<Event, EventError> {
     }))
 }
 
+/// Whether a job's `refs.repo_link` (the repository's `html_url` at
+/// planning) is a CodeCommit repository: its results go to CodeCommit, not
+/// GitHub.
+pub fn is_codecommit_link(link: &str) -> bool {
+    link.strip_prefix("https://")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(host, path)| {
+            host.ends_with(".console.aws.amazon.com")
+                && path.starts_with("codesuite/codecommit/repositories/")
+        })
+}
+
 // ---------------------------------------------------------------------------
 // Helpers
 
@@ -715,6 +727,20 @@ mod tests {
             ("arn:aws:iam::111122223333:root", "root"),
         ] {
             assert_eq!(arn_name(arn), name, "{arn}");
+        }
+    }
+
+    #[test]
+    fn only_console_repository_links_are_codecommit() {
+        assert!(is_codecommit_link(&format!("{CONSOLE}/browse")));
+        assert!(is_codecommit_link(&Console::new("us-east-1", "r").browse()));
+        for other in [
+            "https://github.com/acme/widgets",
+            "https://evil.example/codesuite/codecommit/repositories/x",
+            "https://eu-west-1.console.aws.amazon.com/ec2/home",
+            "",
+        ] {
+            assert!(!is_codecommit_link(other), "{other}");
         }
     }
 }

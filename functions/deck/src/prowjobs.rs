@@ -1,15 +1,23 @@
-//! The parts of deck every Skiff front end serves the same way: Prow's
-//! `/prowjobs.js` (filters `org`, `repo`, `owner`; `omit=annotations,labels,
-//! decoration_config,pod_spec`) and a plain job list. The full dashboard is a
-//! later issue; these keep Prow's tooling working against `skiff dev` today.
+//! Prow's `/prowjobs.js`: `{"items": [ProwJob…]}` with the filters `org`,
+//! `repo`, `owner` and `omit=annotations,labels,decoration_config,pod_spec`
+//! (`cmd/deck/main.go` `handleProwJobs`), and `var=NAME`, which makes it the
+//! script Prow's own front end loads: `var NAME = {"items": …};`
+//! (`writeJSONResponse`). Tools written for Prow (and
+//! `skiff plan --history`) read it, so its shape is Prow's to the byte:
+//! Go's JSON encoding, Prow's field names and omissions.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 
 use k8s_openapi::api::core::v1 as core;
 use serde::Serialize;
 
-use crate::prowjob::{ProwJob, Refs};
+use skiff_core::gojson;
+use skiff_core::prowjob::{ProwJob, Refs};
+
+use crate::filter::FilterError;
+
+/// Longest `var=` name accepted.
+const MAX_VAR: usize = 64;
 
 /// `/prowjobs.js` query parameters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,12 +27,28 @@ pub struct ProwJobsQuery {
     pub repo: Option<String>,
     /// Author of one of the job's pulls.
     pub owner: Option<String>,
+    /// Answer with a script that assigns the JSON to this variable.
+    pub var: Option<String>,
+}
+
+/// Whether `name` can follow `var ` in a script as a plain identifier (ASCII
+/// only: the name is copied into JavaScript, so nothing else gets through).
+fn is_js_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        && name.len() <= MAX_VAR
 }
 
 impl ProwJobsQuery {
     /// From `(name, value)` pairs of a query string; unknown names are ignored
-    /// and an empty value means "no filter", as in Prow.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+    /// and an empty value means "no filter", as in Prow. A `var` that is not
+    /// a JavaScript identifier is refused (Prow would copy it into the script).
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, FilterError> {
         let mut q = ProwJobsQuery::default();
         let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_string());
         for (k, v) in pairs {
@@ -35,10 +59,22 @@ impl ProwJobsQuery {
                 "org" => q.org = non_empty(v),
                 "repo" => q.repo = non_empty(v),
                 "owner" => q.owner = non_empty(v),
+                "var" if v.is_empty() => q.var = None,
+                "var" if is_js_identifier(v) => q.var = Some(v.to_string()),
+                "var" => {
+                    return Err(FilterError::new(
+                        "var",
+                        v,
+                        format!(
+                            "expected a JavaScript identifier (at most {MAX_VAR} ASCII letters, \
+                             digits, '_' and '$', not starting with a digit)"
+                        ),
+                    ));
+                }
                 _ => {}
             }
         }
-        q
+        Ok(q)
     }
 
     fn keeps(&self, job: &ProwJob) -> bool {
@@ -90,78 +126,25 @@ struct Items {
     items: Vec<ProwJob>,
 }
 
-/// The `/prowjobs.js` body: `{"items": [ProwJob…]}`, jobs in the order given.
+/// The `/prowjobs.js` body: `{"items": [ProwJob…]}`, jobs in the order given,
+/// or with `var=NAME` the script `var NAME = {"items": …};`.
 pub fn prowjobs_js(jobs: Vec<ProwJob>, query: &ProwJobsQuery) -> String {
     let items = jobs
         .into_iter()
         .filter(|j| query.keeps(j))
         .map(|j| query.strip(j))
         .collect();
-    crate::gojson::to_string(&Items { items })
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let json = gojson::to_string(&Items { items });
+    match &query.var {
+        Some(name) => format!("var {name} = {json};"),
+        None => json,
     }
-    out
-}
-
-/// A plain HTML list of jobs, newest first as given, with links to each log.
-pub fn job_list_html(jobs: &[ProwJob], title: &str) -> String {
-    let mut rows = String::new();
-    for j in jobs {
-        let state = j.status.state.map_or("", |s| s.as_str());
-        let kind = j.spec.r#type.map_or("", |t| t.as_str());
-        let repo = j
-            .spec
-            .refs
-            .as_ref()
-            .map(|r| match r.pulls.first() {
-                Some(p) => format!("{}#{}", r.org_repo(), p.number),
-                None => format!("{}@{}", r.org_repo(), r.base_ref),
-            })
-            .unwrap_or_default();
-        let started = j
-            .status
-            .start_time
-            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
-        let log = if j.status.build_id.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "<a href=\"/log?job={}&amp;id={}\">log</a>",
-                escape(&j.spec.job),
-                escape(&j.status.build_id)
-            )
-        };
-        let _ = writeln!(
-            rows,
-            "<tr class=\"{state}\"><td>{state}</td><td>{kind}</td><td>{}</td><td>{}</td><td>{}</td><td>{started}</td><td>{log}</td></tr>",
-            escape(&j.spec.job),
-            escape(&repo),
-            escape(&j.status.description),
-        );
-    }
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{t}</title>\n<style>body{{font-family:sans-serif}}td,th{{padding:2px 8px;text-align:left}}.success td:first-child{{color:#1a7f37}}.failure td:first-child,.error td:first-child{{color:#cf222e}}.pending td:first-child,.triggered td:first-child{{color:#9a6700}}</style></head>\n<body><h1>{t}</h1>\n<table><thead><tr><th>State</th><th>Type</th><th>Job</th><th>Repository</th><th>Description</th><th>Started (UTC)</th><th>Log</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n",
-        t = escape(title)
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prowjob::{ProwJobState, Pull};
+    use skiff_core::prowjob::{ProwJobState, Pull};
 
     fn job(name: &str, org: &str, author: &str) -> ProwJob {
         let mut j = ProwJob::default();
@@ -194,7 +177,8 @@ mod tests {
     fn prowjobs_js_filters_and_omits_as_prow_does() {
         let jobs = vec![job("a", "acme", "alice"), job("b", "other", "bob")];
         let q =
-            ProwJobsQuery::from_pairs([("omit", "labels,pod_spec"), ("org", "acme"), ("repo", "")]);
+            ProwJobsQuery::from_pairs([("omit", "labels,pod_spec"), ("org", "acme"), ("repo", "")])
+                .unwrap();
         let out: serde_json::Value = serde_json::from_str(&prowjobs_js(jobs.clone(), &q)).unwrap();
         let items = out["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
@@ -204,19 +188,33 @@ mod tests {
             items[0]["spec"]["pod_spec"]["containers"],
             serde_json::json!([{"name": ""}])
         );
-        let by_owner = ProwJobsQuery::from_pairs([("owner", "bob")]);
+        let by_owner = ProwJobsQuery::from_pairs([("owner", "bob")]).unwrap();
         let out: serde_json::Value = serde_json::from_str(&prowjobs_js(jobs, &by_owner)).unwrap();
         assert_eq!(out["items"][0]["spec"]["job"], "b");
         assert_eq!(out["items"][0]["metadata"]["labels"]["l"], "v");
     }
 
     #[test]
-    fn job_list_escapes_what_it_shows() {
-        let mut j = job("a<b", "acme", "alice");
-        j.status.description = "x & <script>".into();
-        let html = job_list_html(&[j], "Skiff");
-        assert!(html.contains("a&lt;b"));
-        assert!(html.contains("x &amp; &lt;script&gt;"));
-        assert!(!html.contains("<script>"));
+    fn var_makes_it_the_script_prows_front_end_loads() {
+        let q = ProwJobsQuery::from_pairs([("var", "allBuilds")]).unwrap();
+        let script = prowjobs_js(vec![job("a", "acme", "alice")], &q);
+        let json = script
+            .strip_prefix("var allBuilds = ")
+            .and_then(|s| s.strip_suffix(';'))
+            .unwrap_or_else(|| panic!("not Prow's script shape: {script}"));
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["items"][0]["spec"]["job"], "a");
+        for ok in ["_x", "$", "a1", "allBuilds"] {
+            assert!(ProwJobsQuery::from_pairs([("var", ok)]).is_ok(), "{ok}");
+        }
+        for bad in ["1a", "a;alert(1)", "a b", "a-b", "é", &"a".repeat(65)] {
+            let err = ProwJobsQuery::from_pairs([("var", bad)]).unwrap_err();
+            assert_eq!(err.param, "var", "{bad}");
+        }
+        assert_eq!(
+            ProwJobsQuery::from_pairs([("var", "")]).unwrap().var,
+            None,
+            "empty means plain JSON"
+        );
     }
 }

@@ -1,0 +1,230 @@
+//! The redelivery sweeper. GitHub never retries a webhook delivery that
+//! failed (a timeout, a 5xx while the webhook function was down); it only
+//! redelivers when asked. On a schedule this function reads the recent
+//! deliveries of each configured webhook (the GitHub App's, or a repo's or
+//! org's) and asks GitHub to redeliver each event that
+//!
+//! - failed on every attempt (no 2xx answer),
+//! - is of a kind Skiff acts on,
+//! - Skiff has not recorded (the webhook's dedupe key `delivery/<guid>`
+//!   is absent: a delivery that reached the queue but answered GitHub too
+//!   late is not sent again), and
+//! - was not asked for before (`redelivery/<guid>/<attempt>`: each failed
+//!   attempt is redelivered at most once),
+//!
+//! once the webhook is answering again: a later delivery succeeded, or the
+//! failure is older than the settle time. Redelivering into an outage that
+//! is still on would spend the request on another failure; when that
+//! happens anyway (a quiet repository gives no proof either way), the failed
+//! redelivery is a new failed attempt, asked for again only once a later
+//! delivery shows the webhook answers — never on the settle time alone, so a
+//! webhook that rejects everything is not sent the same event every sweep.
+//!
+//! Every step is idempotent: a crashed or overlapping run repeats none of
+//! the requests a finished one made. The claim is taken before the webhook's
+//! key is probed, so only one run probes a delivery, and the probe is over
+//! before the redelivery it may lead to is requested (a probe overlapping
+//! the redelivery would make the webhook drop it as a duplicate).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use skiff_core::ports::{Clock, Hook, HookDeliveries, HookDelivery, JobStore, PortResult};
+use tracing::{info, warn};
+
+/// How far back deliveries are read. GitHub keeps them three days; an
+/// outage longer than this is recovered by hand.
+pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(6 * 3600);
+/// A failed delivery this old is redelivered even when no later delivery
+/// proves the webhook answers again (a quiet repository sends none).
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(10 * 60);
+/// How long "redelivery requested" is remembered: longer than GitHub keeps
+/// deliveries, so none is requested twice.
+const REQUESTED_TTL: Duration = Duration::from_secs(4 * 24 * 3600);
+/// The probe of the webhook's dedupe key is undone at once; the expiry only
+/// matters if the undo fails.
+const PROBE_TTL: Duration = Duration::from_secs(60);
+
+/// The key that says a redelivery of attempt `attempt` of delivery `guid`
+/// was requested.
+pub fn requested_key(guid: &str, attempt: i64) -> String {
+    format!("redelivery/{guid}/{attempt}")
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub hooks: Vec<Hook>,
+    pub lookback: Duration,
+    pub settle: Duration,
+}
+
+impl Settings {
+    pub fn new(hooks: Vec<Hook>) -> Self {
+        Settings {
+            hooks,
+            lookback: DEFAULT_LOOKBACK,
+            settle: DEFAULT_SETTLE,
+        }
+    }
+}
+
+/// What the sweeper talks to.
+pub struct Deps<'a> {
+    /// Holds the webhook's delivery keys and the redelivery keys.
+    pub store: &'a dyn JobStore,
+    pub github: &'a dyn HookDeliveries,
+    pub clock: &'a dyn Clock,
+    pub settings: &'a Settings,
+}
+
+/// What one sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Delivery attempts read.
+    pub deliveries: usize,
+    /// Events whose every attempt failed.
+    pub failed: usize,
+    /// Failed towards GitHub, but the webhook had recorded them.
+    pub recorded: usize,
+    /// Not of a kind Skiff acts on.
+    pub ignored: usize,
+    /// Held back: the webhook may still be down.
+    pub waiting: usize,
+    /// Requested by an earlier sweep.
+    pub already_requested: usize,
+    /// The delivery GUIDs redelivered now.
+    pub redelivered: Vec<String>,
+    /// Hooks or requests that failed (retried next sweep).
+    pub errors: Vec<String>,
+}
+
+/// One sweep over every configured webhook.
+#[tracing::instrument(name = "redelivery", skip_all)]
+pub async fn sweep(deps: &Deps<'_>) -> SweepReport {
+    let mut report = SweepReport::default();
+    for hook in &deps.settings.hooks {
+        if let Err(e) = sweep_hook(hook, deps, &mut report).await {
+            warn!(%hook, error = %e, "cannot sweep the webhook's deliveries");
+            report.errors.push(format!("{hook}: {e}"));
+        }
+    }
+    info!(
+        deliveries = report.deliveries,
+        failed = report.failed,
+        redelivered = report.redelivered.len(),
+        waiting = report.waiting,
+        "swept"
+    );
+    report
+}
+
+async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> PortResult<()> {
+    let now = deps.clock.now();
+    let since = now
+        .checked_sub(deps.settings.lookback)
+        .unwrap_or(Timestamp::MIN);
+    let attempts: Vec<HookDelivery> = deps
+        .github
+        .deliveries(hook, since)
+        .await?
+        .into_iter()
+        .filter(|d| d.delivered_at >= since)
+        .collect();
+    report.deliveries += attempts.len();
+    let last_success = attempts
+        .iter()
+        .filter(|d| d.succeeded())
+        .map(|d| d.delivered_at)
+        .max();
+    let mut by_guid: BTreeMap<&str, Vec<&HookDelivery>> = BTreeMap::new();
+    for d in &attempts {
+        by_guid.entry(d.guid.as_str()).or_default().push(d);
+    }
+    for (guid, tries) in by_guid {
+        if tries.iter().any(|d| d.succeeded()) {
+            continue;
+        }
+        // GitHub's times have whole seconds; attempt ids grow.
+        let Some(latest) = tries.iter().max_by_key(|d| (d.delivered_at, d.id)) else {
+            continue;
+        };
+        report.failed += 1;
+        if !skiff_webhook::ACTED_ON.contains(&latest.event.as_str()) {
+            report.ignored += 1;
+            continue;
+        }
+        // A failed redelivery waits for proof that the webhook answers.
+        let settled = !latest.redelivery
+            && now
+                .checked_sub(deps.settings.settle)
+                .is_ok_and(|t| latest.delivered_at <= t);
+        let answering = last_success.is_some_and(|t| t > latest.delivered_at);
+        if !settled && !answering {
+            report.waiting += 1;
+            continue;
+        }
+        let claim = requested_key(guid, latest.id);
+        if !deps
+            .store
+            .remember(&claim, later(now, REQUESTED_TTL))
+            .await?
+        {
+            report.already_requested += 1;
+            continue;
+        }
+        match recorded(guid, now, deps).await {
+            Ok(false) => {}
+            Ok(true) => {
+                // Nothing to request: the claim is given back, so a later
+                // sweep probes again (the webhook forgets a delivery it could
+                // not queue).
+                release(&claim, deps).await;
+                report.recorded += 1;
+                continue;
+            }
+            Err(e) => {
+                release(&claim, deps).await;
+                return Err(e);
+            }
+        }
+        match deps.github.redeliver(hook, latest.id).await {
+            Ok(()) => {
+                info!(%hook, guid, attempt = latest.id, event = %latest.event, "redelivery requested");
+                report.redelivered.push(guid.to_owned());
+            }
+            Err(e) => {
+                // Not requested: the next sweep may try again.
+                release(&claim, deps).await;
+                warn!(%hook, guid, error = %e, "redelivery request failed");
+                report.errors.push(format!("{hook}: redeliver {guid}: {e}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the webhook recorded `guid` (its dedupe key is held). The store
+/// can only ask by claiming: a claim that succeeds is given back at once,
+/// so the redelivery is not dropped as a duplicate.
+async fn recorded(guid: &str, now: Timestamp, deps: &Deps<'_>) -> PortResult<bool> {
+    let key = skiff_webhook::delivery_key(guid);
+    if !deps.store.remember(&key, later(now, PROBE_TTL)).await? {
+        return Ok(true);
+    }
+    deps.store.forget(&key).await?;
+    Ok(false)
+}
+
+/// Gives a claim back; if that fails the delivery is not requested until
+/// the claim expires.
+async fn release(claim: &str, deps: &Deps<'_>) {
+    if let Err(e) = deps.store.forget(claim).await {
+        warn!(claim, error = %e, "cannot give the redelivery claim back; not requested until it expires");
+    }
+}
+
+fn later(now: Timestamp, d: Duration) -> Timestamp {
+    now.checked_add(d).unwrap_or(Timestamp::MAX)
+}

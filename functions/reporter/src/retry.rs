@@ -1,0 +1,197 @@
+//! Every reporter for one job, and what happens to a report that cannot be
+//! sent now: it waits on the `reports` queue — until the instant GitHub named
+//! for a rate limit, until the triggered delay ends, or a while after an
+//! outage — so one job's trouble holds up no other job. A message names the
+//! job only: whoever reports it reads the record fresh and reports what is
+//! true then.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use skiff_core::ports::{BatchOutcome, Message, PortError};
+use skiff_core::prowjob::ProwJob;
+
+use crate::{ReportOutcome, ReporterDeps, codecommit, report, slack};
+
+/// After a passing failure (an outage, a lost race), the report is tried
+/// again this much later.
+pub const RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// A message on the `reports` queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryMessage {
+    /// The job id.
+    pub job: String,
+}
+
+impl RetryMessage {
+    pub fn to_body(&self) -> String {
+        serde_json::json!({ "job": self.job }).to_string()
+    }
+}
+
+/// What is left to do for a job after reporting it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Done,
+    /// Report again after this long, not before: the triggered delay, or a
+    /// rate limit's end.
+    Wait(Duration),
+    /// A failure that may pass: report again later.
+    Retry,
+}
+
+impl Next {
+    /// Both must happen: a retry wins (it comes sooner and is counted
+    /// towards the dead-letter queue), else the shorter wait.
+    fn and(self, other: Next) -> Next {
+        match (self, other) {
+            (Next::Retry, _) | (_, Next::Retry) => Next::Retry,
+            (Next::Wait(a), Next::Wait(b)) => Next::Wait(a.min(b)),
+            (Next::Wait(a), Next::Done) | (Next::Done, Next::Wait(a)) => Next::Wait(a),
+            (Next::Done, Next::Done) => Next::Done,
+        }
+    }
+}
+
+/// Whole seconds from `now` to `until`, rounded up, at least one.
+fn wait_until(now: Timestamp, until: Timestamp) -> Duration {
+    let ms = until.duration_since(now).as_millis().max(0);
+    let secs = u64::try_from(ms).unwrap_or(0).div_ceil(1000).max(1);
+    Duration::from_secs(secs)
+}
+
+fn after_error(e: &PortError, reporter: &str, job: &str, now: Timestamp) -> Next {
+    if !e.is_retryable() {
+        tracing::warn!(reporter, job, error = %e, "report refused; dropped");
+        return Next::Done;
+    }
+    match e.retry_at() {
+        Some(until) => {
+            tracing::info!(reporter, job, %until, "rate limited; reporting later");
+            Next::Wait(wait_until(now, until))
+        }
+        None => {
+            tracing::warn!(reporter, job, error = %e, "report failed; retrying later");
+            Next::Retry
+        }
+    }
+}
+
+/// Runs every reporter (GitHub, CodeCommit, Slack) for `job` — each reads
+/// the record itself and skips what is not its own — and says what is left.
+pub async fn report_job(job: &ProwJob, deps: &ReporterDeps<'_>) -> Next {
+    let id = job.metadata.name.as_str();
+    let now = deps.clock.now();
+    let mut next = match report(job, deps).await {
+        Ok(ReportOutcome::Deferred { until }) => Next::Wait(wait_until(now, until)),
+        Ok(outcome) => {
+            tracing::debug!(?outcome, "github-reporter");
+            Next::Done
+        }
+        Err(e) => after_error(&e, crate::REPORTER_NAME, id, now),
+    };
+    let fresh = match deps.store.get(id).await {
+        Ok(Some(j)) => j,
+        Ok(None) => return next,
+        Err(e) => return next.and(after_error(&e, "store", id, now)),
+    };
+    next = next.and(match codecommit::report(&fresh, deps).await {
+        Ok(outcome) => {
+            tracing::debug!(?outcome, "codecommit-reporter");
+            Next::Done
+        }
+        Err(e) => after_error(&e, codecommit::CODECOMMIT_REPORTER_NAME, id, now),
+    });
+    next.and(match slack::report(&fresh, deps).await {
+        Ok(outcome) => {
+            tracing::debug!(?outcome, "slackreporter");
+            Next::Done
+        }
+        Err(e) => after_error(&e, slack::SLACK_REPORTER_NAME, id, now),
+    })
+}
+
+/// Reports changes in their order. A job that cannot be reported now is put
+/// on the retry queue and the others go on; the sequence returned (if any)
+/// is where to start again because even that failed (or there is no queue):
+/// the caller retries from there, as before the queue existed.
+pub async fn report_changes(
+    changes: &[(&str, &ProwJob)],
+    deps: &ReporterDeps<'_>,
+) -> Option<String> {
+    for &(sequence, job) in changes {
+        let delay = match report_job(job, deps).await {
+            Next::Done => continue,
+            Next::Wait(d) => d,
+            Next::Retry => RETRY_DELAY,
+        };
+        let Some(queue) = deps.retries else {
+            return Some(sequence.to_owned());
+        };
+        let body = RetryMessage {
+            job: job.metadata.name.clone(),
+        }
+        .to_body();
+        if let Err(e) = queue.send_delayed(&[body], delay).await {
+            tracing::warn!(error = %e, job = %job.metadata.name, "cannot queue the report for later; retrying from here");
+            return Some(sequence.to_owned());
+        }
+    }
+    None
+}
+
+/// Handles a batch from the `reports` queue.
+pub async fn handle_retries(messages: &[Message], deps: &ReporterDeps<'_>) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    for m in messages {
+        let msg: RetryMessage = match serde_json::from_str(&m.body) {
+            Ok(msg) => msg,
+            Err(e) => {
+                tracing::warn!(receipt = %m.receipt, error = %e, "not a report retry; dropped");
+                continue;
+            }
+        };
+        let mut stub = ProwJob::default();
+        stub.metadata.name = msg.job;
+        match report_job(&stub, deps).await {
+            Next::Done => {}
+            Next::Wait(d) => outcome.retry_after.push((m.receipt.clone(), d)),
+            Next::Retry => outcome.retry.push(m.receipt.clone()),
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_round_up_to_whole_seconds_and_never_to_zero() {
+        let now: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            wait_until(now, at("2026-11-23T10:01:00Z")),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            wait_until(now, at("2026-11-23T10:00:00.2Z")),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            wait_until(now, at("2026-11-23T09:00:00Z")),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn a_retry_wins_over_a_wait_and_the_shorter_wait_wins() {
+        let w = |s| Next::Wait(Duration::from_secs(s));
+        assert_eq!(w(60).and(Next::Retry), Next::Retry);
+        assert_eq!(w(60).and(w(5)), w(5));
+        assert_eq!(Next::Done.and(w(5)), w(5));
+        assert_eq!(Next::Done.and(Next::Done), Next::Done);
+    }
+}

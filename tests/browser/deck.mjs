@@ -1,0 +1,332 @@
+// The deck in a real browser: headless Chromium (Debian's) driven by
+// playwright-core. Run by cli/tests/deck_browser.rs against a `skiff dev`
+// seeded with 200 jobs:
+//
+//   node tests/browser/deck.mjs URL SCREENSHOT_DIR EXPECT_JSON
+//
+// EXPECT_JSON says what the pages must show (computed by the Rust test from
+// the records it stored). Environment: SKIFF_PLAYWRIGHT_CORE (the
+// playwright-core package directory), SKIFF_CHROMIUM (default
+// /usr/bin/chromium). Exits non-zero with the first failed check.
+
+import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [url, shots, expectFile] = process.argv.slice(2);
+if (!url || !shots || !expectFile) {
+  console.error("usage: node deck.mjs URL SCREENSHOT_DIR EXPECT_JSON");
+  process.exit(2);
+}
+const want = JSON.parse(readFileSync(expectFile, "utf8"));
+const require = createRequire(import.meta.url);
+const pwPath = process.env.SKIFF_PLAYWRIGHT_CORE;
+if (!pwPath) {
+  console.error("SKIFF_PLAYWRIGHT_CORE is not set (the playwright-core package directory)");
+  process.exit(2);
+}
+const { chromium } = require(pwPath);
+
+let checks = 0;
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+  checks++;
+}
+function same(got, expected, what) {
+  const g = JSON.stringify(got);
+  const e = JSON.stringify(expected);
+  if (g !== e) throw new Error(`check failed: ${what}\n  got:      ${g}\n  expected: ${e}`);
+  checks++;
+}
+
+// The closed network makes Chromium's background services hang or retry:
+// these flags keep it to the page under test (see the machine's notes).
+const launch = (dir, options = {}) =>
+  chromium.launchPersistentContext(dir, {
+    executablePath: process.env.SKIFF_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+    ...options,
+  });
+const profile = mkdtempSync(join(tmpdir(), "skiff-chromium-"));
+const noScriptProfile = mkdtempSync(join(tmpdir(), "skiff-chromium-nojs-"));
+const browser = await launch(profile);
+let noScriptBrowser = null;
+let noScriptPage = null;
+
+// The same journey in a browser with JavaScript switched off.
+async function noScript() {
+  noScriptBrowser = await launch(noScriptProfile, { javaScriptEnabled: false });
+  const p = noScriptBrowser.pages()[0] || (await noScriptBrowser.newPage());
+  noScriptPage = p;
+  const ids = () =>
+    p.$$eval("#jobs tbody tr td:nth-child(2) a", (as) => as.map((a) => a.getAttribute("href").replace("/jobs/", "")));
+  await p.goto(url + "/");
+  same(await p.locator("#jobs tbody tr").count(), want.total, "without JavaScript: the list");
+  check(!(await p.locator("#refresh").isVisible()), "without JavaScript: no auto-refresh switch (it could not work)");
+  await p.selectOption("#f-state", "failure");
+  await p.fill("#f-repo", want.repo);
+  await Promise.all([p.waitForNavigation(), p.click("form.filters button[type=submit]")]);
+  check(p.url().includes("state=failure") && p.url().includes("repo="), "without JavaScript: the form puts the filter in the URL: " + p.url());
+  same(await ids(), want.repo_failure_ids, "without JavaScript: the filter applies");
+  await p.screenshot({ path: join(shots, "nojs-list.png") });
+  await Promise.all([p.waitForNavigation(), p.click(`a[href="/jobs/${want.job.id}"]`)]);
+  same(await p.$$eval(".log div.hl", (ds) => ds.map((d) => d.id)), want.job.highlighted.map((n) => `L${n}`), "without JavaScript: the log, error lines marked");
+  await p.click(`#L${want.job.error_line} > a`);
+  check(p.url().endsWith(`#L${want.job.error_line}`), "without JavaScript: line anchors");
+  await p.screenshot({ path: join(shots, "nojs-job.png"), fullPage: true });
+  await Promise.all([p.waitForNavigation(), p.click("text=all runs of this PR")]);
+  same(await p.locator("section.commit").count(), want.pr.commits.length, "without JavaScript: the PR page");
+  await Promise.all([p.waitForNavigation(), p.click("header nav >> text=Command help")]);
+  check((await p.textContent("body")).includes(want.help_job), "without JavaScript: the command help");
+}
+const problems = [];
+const page = browser.pages()[0] || (await browser.newPage());
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+page.on("console", (m) => {
+  // Failed loads are reported below, with their URL.
+  if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console error: ${m.text()}`);
+});
+// Every failed response but the one bad filter the test asks for on purpose.
+page.on("response", (r) => {
+  if (r.status() >= 400 && !r.url().includes("state=sucess")) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+});
+// WCAG 2 contrast of every piece of visible text on the page against the
+// background it is drawn on: returns those under 4.5:1 (3:1 for large text).
+const lowContrast = () =>
+  page.evaluate(() => {
+    const rgba = (s) => {
+      const m = s.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [r, g, b, a];
+    };
+    const over = (top, under) => {
+      const a = top[3];
+      return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat(1);
+    };
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c && c[3] > 0) {
+          layers.push(c);
+          if (c[3] >= 1) break;
+        }
+      }
+      return layers.reverse().reduce((acc, c) => over(c, acc), [255, 255, 255, 1]);
+    };
+    const lum = (c) => {
+      const v = c.slice(0, 3).map((x) => {
+        x /= 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll("body *")) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+      if (!text) continue;
+      const style = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      if (style.visibility !== "visible" || box.width === 0 || box.height === 0 || el.closest("[hidden],.skip")) continue;
+      const bg = background(el);
+      const fg = over(rgba(style.color), bg);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) {
+        bad.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className} "${text.slice(0, 30)}": ${ratio.toFixed(2)} (${style.color} on rgb(${bg.slice(0, 3).map(Math.round)}))`);
+      }
+    }
+    return [...new Set(bad)].slice(0, 20);
+  });
+
+// Long lists are shot as the screen shows them; other pages whole.
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: !name.startsWith("list") });
+const rowIds = () =>
+  page.$$eval("#jobs tbody tr td:nth-child(2) a", (as) => as.map((a) => a.getAttribute("href").replace("/jobs/", "")));
+
+try {
+  // 1. The list: every job, newest first. (The page's clock is Playwright's,
+  // so the test can move it on to the next auto-refresh.)
+  await page.clock.install();
+  await page.goto(url + "/", { waitUntil: "load" });
+  same(await page.locator("#jobs tbody tr").count(), want.total, "the list shows every job");
+  same(await rowIds(), want.all_ids, "rows are newest first");
+  check((await page.title()).includes("Jobs"), "the page has a title");
+  // State colours: each state has its own; the text says it too.
+  const stateColour = (state) => page.locator(`#jobs tbody tr.${state} td:first-child`).first().evaluate((td) => getComputedStyle(td).color);
+  const colours = await Promise.all(["success", "failure", "aborted", "error"].map(stateColour));
+  same(new Set(colours.slice(0, 3)).size, 3, `success, failure and aborted have their own colours (${colours})`);
+  same(colours[3], colours[1], "error looks like failure");
+  same(await lowContrast(), [], "every text on the list meets WCAG AA contrast");
+  await shot("list");
+
+  // Auto-refresh is the one script: on by default, it reloads the page
+  // every 30 s, and it can be switched off.
+  const refresh = page.locator("#refresh input");
+  check(await refresh.isVisible(), "the auto-refresh switch shows when JavaScript runs");
+  check(await refresh.isChecked(), "auto-refresh is on by default");
+  same(await refresh.evaluate((i) => i.labels[0].textContent.trim()), "Auto-refresh", "the switch has a label");
+  await page.evaluate(() => { window.notReloaded = true; });
+  await page.clock.runFor(25_000);
+  check(await page.evaluate(() => window.notReloaded === true), "no reload before 30 s");
+  await Promise.all([page.waitForEvent("load"), page.clock.runFor(6_000)]);
+  check(await page.evaluate(() => window.notReloaded === undefined), "the page reloaded after 30 s");
+  same(await page.locator("#jobs tbody tr").count(), want.total, "the reloaded list");
+  await page.locator("#refresh input").uncheck();
+  same(await page.evaluate(() => localStorage.getItem("skiff-deck-refresh")), "off", "switching it off is remembered");
+  await page.evaluate(() => { window.notReloaded = true; });
+  await page.clock.runFor(65_000);
+  check(await page.evaluate(() => window.notReloaded === true), "switched off, the page does not reload");
+
+  // 2. Keyboard and labels: the first Tab reaches the skip link; every
+  // filter field has a label; the form is reachable and submits by keyboard.
+  await page.reload({ waitUntil: "load" });
+  check(!(await page.locator("#refresh input").isChecked()), "auto-refresh stays off after a reload");
+  await page.keyboard.press("Tab");
+  same(await page.evaluate(() => document.activeElement.textContent.trim()), "Skip to content", "the first Tab stop is the skip link");
+  check(await page.locator(".skip").isVisible(), "the skip link shows when focused");
+  const unlabelled = await page.$$eval("form.filters input, form.filters select", (els) =>
+    els.filter((e) => !(e.labels && e.labels.length && e.labels[0].textContent.trim())).map((e) => e.name));
+  same(unlabelled, [], "every filter field has a label");
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.id === "f-state");
+  }
+  check(reached, "the state filter is reachable with Tab");
+  check(
+    await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle !== "none"),
+    "the focused field shows a focus ring",
+  );
+  await page.selectOption("#f-state", "failure");
+  await page.focus("#f-cluster");
+  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+  check(page.url().includes("state=failure"), "the filter is in the URL: " + page.url());
+
+  // 3. Filter by state: exactly the failed jobs.
+  same(await rowIds(), want.failure_ids, "state=failure shows exactly the failed jobs");
+  same(await page.$$eval("#jobs tbody tr td:first-child", (tds) => [...new Set(tds.map((t) => t.textContent))]), ["failure"], "every row says failure");
+  await shot("list-failure");
+
+  // 4. ... and by repository, in the same form.
+  await page.fill("#f-repo", want.repo);
+  await Promise.all([page.waitForNavigation(), page.press("#f-repo", "Enter")]);
+  same(await rowIds(), want.repo_failure_ids, `state=failure&repo=${want.repo}`);
+  check(await page.locator("#f-state").inputValue() === "failure", "the form keeps the state filter");
+  await shot("list-failure-repo");
+
+  // A filter that cannot mean anything is a 400 page that says so.
+  const bad = await page.goto(url + "/?state=sucess");
+  same(bad.status(), 400, "a bad filter is a 400");
+  check((await page.locator(".err").textContent()).includes('state="sucess"'), "the 400 page names the parameter");
+
+  // 5. A failed job: the page, its log with the error line highlighted.
+  await page.goto(url + "/?" + new URLSearchParams({ repo: want.repo, state: "failure" }));
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="/jobs/${want.job.id}"]`)]);
+  check((await page.locator("h1").textContent()).includes(want.job.name), "the job page names the job");
+  same(await page.locator(".log div.hl").count(), want.job.highlighted.length, "highlighted log lines");
+  same(await page.$$eval(".log div.hl", (ds) => ds.map((d) => d.id)), want.job.highlighted.map((n) => `L${n}`), "the error lines are marked");
+  const errorLine = page.locator(`#L${want.job.error_line}`);
+  check((await errorLine.locator("mark").textContent()) === "ERROR:", "the error text itself is marked");
+  const bg = await errorLine.evaluate((e) => getComputedStyle(e).backgroundColor);
+  const plainBg = await page.locator("#L1").evaluate((e) => getComputedStyle(e).backgroundColor);
+  check(bg !== plainBg, `an error line looks different (${bg} vs ${plainBg})`);
+  // Line anchors: following one targets that line.
+  await page.click(`#L${want.job.error_line} > a`);
+  check(page.url().endsWith(`#L${want.job.error_line}`), "line anchors are links");
+  same(await page.evaluate(() => document.querySelector(":target") && document.querySelector(":target").id), `L${want.job.error_line}`, "the anchored line is the target");
+  check((await page.textContent("body")).includes("finished.json"), "finished.json is shown");
+  check((await page.textContent("body")).includes(want.job.rerun), "the rerun command is shown");
+  same(await lowContrast(), [], "every text on the job page (log, anchored line) meets WCAG AA contrast");
+  await shot("job");
+
+  // 6. Read its raw log.
+  const logResp = await page.goto(url + want.job.raw_log);
+  same(logResp.status(), 200, "the raw log");
+  check((await logResp.text()).includes(want.job.error_text), "the raw log has the error");
+  await page.goBack();
+
+  // 7. The PR page: every run of the PR, grouped by commit.
+  await Promise.all([page.waitForNavigation(), page.click("text=all runs of this PR")]);
+  same(await page.locator("section.commit").count(), want.pr.commits.length, "one section per commit");
+  same(
+    await page.$$eval("section.commit h2 a", (as) => as.map((a) => a.textContent)),
+    want.pr.commits.map((s) => s.slice(0, 7)),
+    "commits, newest first",
+  );
+  same(await page.locator("section.commit tbody tr").count(), want.pr.runs, "every run of the PR");
+  await shot("pr");
+
+  // 8. Job history with streaks, and the command help.
+  await page.goto(url + want.history);
+  check(await page.locator("#current-streak").isVisible(), "the current streak is shown");
+  check((await page.locator(".strip a").count()) > 0, "the run strip is shown");
+  await shot("history");
+  await page.goto(url + "/command-help");
+  check((await page.locator("#commands tbody tr").count()) >= 6, "the commands are listed");
+  check((await page.textContent("body")).includes(want.help_job), "each repo's jobs are listed");
+  await shot("command-help");
+
+  // 9. The badge: an SVG with the right status.
+  const badge = await page.goto(url + "/badge.svg?jobs=" + encodeURIComponent(want.badge.jobs));
+  same(badge.status(), 200, "the badge");
+  check(badge.headers()["content-type"].startsWith("image/svg+xml"), "the badge is SVG");
+  same(await page.locator("svg > g > text").last().textContent(), want.badge.status, "the badge's status");
+  // ... and it renders as an image, as a README embeds it.
+  // (in a page of the deck's own origin, as the CSP allows 'self' images)
+  await page.goto(url + "/command-help");
+  await page.evaluate((src) => {
+    const img = document.createElement("img");
+    img.id = "badge";
+    img.alt = "build status";
+    img.src = src;
+    document.querySelector("main").prepend(img);
+  }, "/badge.svg?jobs=" + encodeURIComponent(want.badge.jobs));
+  await page.waitForFunction(() => document.getElementById("badge").complete);
+  const width = await page.$eval("#badge", (i) => i.naturalWidth);
+  check(width > 80, `the badge renders (${width}px wide)`);
+  await page.locator("#badge").screenshot({ path: join(shots, "badge.png") });
+
+  // 10. On a phone: the page fits the screen; the table scrolls inside it.
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.goto(url + "/");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `no sideways scrolling of the page on a phone (overflow ${overflow}px)`);
+  await shot("list-phone");
+  await page.goto(url + `/jobs/${want.job.id}`);
+  const jobOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(jobOverflow <= 0, `the job page and its log fit a phone (overflow ${jobOverflow}px)`);
+  await shot("job-phone");
+
+  same(problems, [], "no script errors or blocked resources");
+
+  // 11. Without JavaScript: everything but auto-refresh works (filtering
+  // is a plain form, logs and folds are HTML).
+  await noScript();
+
+  console.log(`deck browser test: ${checks} checks passed; screenshots in ${shots}`);
+} catch (e) {
+  await shot("failure").catch(() => {});
+  if (noScriptPage) await noScriptPage.screenshot({ path: join(shots, "nojs-failure.png"), fullPage: true }).catch(() => {});
+  console.error(e.stack || String(e));
+  if (problems.length) console.error(problems.join("\n"));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  if (noScriptBrowser) await noScriptBrowser.close().catch(() => {});
+  for (const p of [profile, noScriptProfile]) rmSync(p, { recursive: true, force: true });
+}
