@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use skiff_core::event::codecommit::is_codecommit_link;
 use skiff_core::ports::Queue;
-use skiff_core::prowjob::ProwJob;
 use skiff_reporter::ReporterDeps;
 use skiff_scm::{CodeCommitReports, CodeCommitScm};
 use skiff_tests::codecommit::{self, CodeCommit, Difference, Pull};
@@ -225,19 +224,6 @@ impl World {
 
     /// Reports every change since the last call to CodeCommit.
     async fn report(&self) -> usize {
-        let after = *self.cursor.lock().unwrap_or_else(|p| p.into_inner());
-        let changes = self
-            .ci
-            .store
-            .changes_since(after, 1000)
-            .await
-            .expect("changes");
-        let seqs: Vec<String> = changes.iter().map(|(s, _)| s.to_string()).collect();
-        let pairs: Vec<(&str, &ProwJob)> = seqs
-            .iter()
-            .map(String::as_str)
-            .zip(changes.iter().map(|(_, j)| j))
-            .collect();
         let deps = ReporterDeps {
             config: &self.ci.config,
             store: &self.ci.store,
@@ -248,13 +234,7 @@ impl World {
             chat: None,
             retries: None,
         };
-        // Boxed: the reporters' futures are large for a test thread's stack.
-        let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, &deps)).await;
-        assert_eq!(retry_from, None, "a report failed");
-        if let Some((last, _)) = changes.last() {
-            *self.cursor.lock().unwrap_or_else(|p| p.into_inner()) = *last;
-        }
-        changes.len()
+        self.ci.report_stream(&self.cursor, None, &deps).await
     }
 
     async fn settle(&self) {

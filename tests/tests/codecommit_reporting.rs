@@ -26,7 +26,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 use skiff_core::ports::{JobStore, Queue};
-use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_core::prowjob::ProwJobState;
 use skiff_reporter::{CODECOMMIT_REPORTER_NAME, RESULTS_TAG, ReporterDeps};
 use skiff_scm::{CodeCommitReports, CodeCommitScm};
 use skiff_tests::codecommit::{self, CodeCommit, Pull};
@@ -197,26 +197,9 @@ impl World {
 
     /// The stream's changes after `after` (again, if already seen).
     async fn report_from(&self, after: i64) -> usize {
-        let changes = self
-            .ci
-            .store
-            .changes_since(after, 1000)
+        self.ci
+            .report_stream(&self.cursor, Some(after), &self.deps())
             .await
-            .expect("changes");
-        let seqs: Vec<String> = changes.iter().map(|(s, _)| s.to_string()).collect();
-        let pairs: Vec<(&str, &ProwJob)> = seqs
-            .iter()
-            .map(String::as_str)
-            .zip(changes.iter().map(|(_, j)| j))
-            .collect();
-        // Boxed: the reporters' futures are large for a test thread's stack.
-        let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, &self.deps())).await;
-        assert_eq!(retry_from, None, "a report failed");
-        if let Some((last, _)) = changes.last() {
-            let mut cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
-            *cursor = (*cursor).max(*last);
-        }
-        changes.len()
     }
 
     /// Trigger, dispatch and report until nothing moves.

@@ -16,7 +16,7 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::post;
 use serde_json::{Value, json};
 use skiff_core::ports::{Chat, Queue};
-use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_core::prowjob::ProwJobState;
 use skiff_reporter::{ReporterDeps, SLACK_REPORTER_NAME};
 use skiff_scm::SlackWebhooks;
 use support::*;
@@ -150,26 +150,9 @@ impl World {
 
     /// Reports the stream's changes after `after`.
     async fn report_from(&self, after: i64) -> usize {
-        let changes = self
-            .ci
-            .store
-            .changes_since(after, 1000)
+        self.ci
+            .report_stream(&self.cursor, Some(after), &self.deps())
             .await
-            .expect("changes");
-        let seqs: Vec<String> = changes.iter().map(|(s, _)| s.to_string()).collect();
-        let pairs: Vec<(&str, &ProwJob)> = seqs
-            .iter()
-            .map(String::as_str)
-            .zip(changes.iter().map(|(_, j)| j))
-            .collect();
-        // Boxed: the reporters' futures are large for a test thread's stack.
-        let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, &self.deps())).await;
-        assert_eq!(retry_from, None, "a report could not even be queued");
-        if let Some((last, _)) = changes.last() {
-            let mut cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
-            *cursor = (*cursor).max(*last);
-        }
-        changes.len()
     }
 
     async fn report(&self) -> usize {

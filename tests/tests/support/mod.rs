@@ -384,7 +384,20 @@ impl Ci {
 
     /// Reports every change since the last call, as the stream delivers them.
     pub async fn report(&self) -> usize {
-        let after = *self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        let deps = self.reporter();
+        self.report_stream(&self.cursor, None, &deps).await
+    }
+
+    /// Hands the stream's changes after `from` (default: after `cursor`) to
+    /// the reporter `deps`, as the stream delivers them, and moves `cursor`
+    /// past them; how many there were.
+    pub async fn report_stream(
+        &self,
+        cursor: &Mutex<i64>,
+        from: Option<i64>,
+        deps: &skiff_reporter::ReporterDeps<'_>,
+    ) -> usize {
+        let after = from.unwrap_or_else(|| *cursor.lock().unwrap_or_else(|p| p.into_inner()));
         let changes = self
             .store
             .changes_since(after, 1000)
@@ -396,10 +409,12 @@ impl Ci {
             .map(String::as_str)
             .zip(changes.iter().map(|(_, j)| j))
             .collect();
-        let retry_from = skiff_reporter::report_changes(&pairs, &self.reporter()).await;
+        // Boxed: the reporters' futures are large for a test thread's stack.
+        let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, deps)).await;
         assert_eq!(retry_from, None, "a report could not even be queued");
         if let Some((last, _)) = changes.last() {
-            *self.cursor.lock().unwrap_or_else(|p| p.into_inner()) = *last;
+            let mut cursor = cursor.lock().unwrap_or_else(|p| p.into_inner());
+            *cursor = (*cursor).max(*last);
         }
         changes.len()
     }
