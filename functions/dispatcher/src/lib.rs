@@ -37,6 +37,8 @@
 //! is found by creating it, after the concurrency check, where plank looks
 //! for it first: a blocked job's leftover pod is adopted when its turn comes.
 //! Plank leaves a job on an unknown cluster triggered; Skiff ends it.
+//! Within a batch, the pods of jobs without limits are created concurrently;
+//! limited jobs are started one at a time, oldest first.
 //! Like plank, the global limit is checked without a lock: two dispatchers
 //! working at once may each take the last slot.
 
@@ -44,6 +46,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use jiff::Timestamp;
 use skiff_core::config::Config;
 use skiff_core::config::prow::Plank;
@@ -126,10 +129,28 @@ pub async fn handle_batch(messages: &[Message], deps: &Deps<'_>) -> BatchOutcome
     // the one FIFO order allows instead of deferring it behind a newer one.
     work.sort_by(|a, b| fifo_key(a).cmp(&fifo_key(b)));
 
-    let mut view = View::default();
-    for job in work {
+    // Jobs without limits depend neither on each other nor on the limited
+    // ones (a global `plank.max_concurrency` makes every job limited), so
+    // their pods are created together: one invocation waits for the API
+    // server about once per batch instead of once per job. Limited jobs go
+    // one at a time, oldest first, each counting the ones started before it.
+    let (limited, free): (Vec<ProwJob>, Vec<ProwJob>) = work
+        .into_iter()
+        .partition(|j| needs_counting(j, &deps.config.prow.plank));
+    let mut decisions = join_all(free.into_iter().map(|job| async move {
         let id = job.metadata.name.clone();
-        let decision = dispatch(job, &mut view, deps).await;
+        // Never loaded: only limited jobs read the view.
+        let mut unused = View::default();
+        (id, dispatch(job, &mut unused, deps).await)
+    }))
+    .await;
+    let mut view = View::default();
+    for job in limited {
+        let id = job.metadata.name.clone();
+        decisions.push((id, dispatch(job, &mut view, deps).await));
+    }
+
+    for (id, decision) in decisions {
         let rs = receipts.get(&id).map(Vec::as_slice).unwrap_or_default();
         match decision {
             Decision::Done => {}

@@ -161,6 +161,28 @@ async fn an_existing_pod_is_adopted_with_its_build_id() {
 }
 
 #[tokio::test]
+async fn pods_of_jobs_without_limits_are_created_together() {
+    let w = World::new();
+    let ids = ["j1", "j2", "j3", "j4"];
+    for (n, id) in ids.iter().enumerate() {
+        w.store
+            .put(presubmit(id, &format!("pull-widgets-{n}"), 42, ts(T0)));
+    }
+    *w.cluster.create_gate.lock().unwrap() = Some(Arc::new(tokio::sync::Barrier::new(ids.len())));
+
+    // Each create waits until all four are in flight; made one after another
+    // the first would wait forever.
+    let out = tokio::time::timeout(Duration::from_secs(30), w.deliver(&ids))
+        .await
+        .expect("the pods were created one at a time");
+    assert_eq!(out, BatchOutcome::default());
+    for id in ids {
+        assert_eq!(w.state(id), Some(ProwJobState::Pending), "{id}");
+    }
+    assert_eq!(w.cluster.count("create"), 4);
+}
+
+#[tokio::test]
 async fn max_concurrency_one_starts_runs_one_at_a_time_oldest_first() {
     let w = World::new();
     // Ids in the opposite order of age, so only start times can order them.

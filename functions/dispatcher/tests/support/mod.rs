@@ -365,6 +365,9 @@ pub struct FakeCluster {
     pub unavailable: Mutex<bool>,
     /// `pod_log` fails as if the API server were busy.
     pub logs_unavailable: Mutex<bool>,
+    /// Every create waits here until the barrier's count of creates is in
+    /// flight: creates made one at a time never get past it.
+    pub create_gate: Mutex<Option<Arc<tokio::sync::Barrier>>>,
 }
 
 impl FakeCluster {
@@ -584,6 +587,10 @@ fn pending_pod(name: &str, labels: BTreeMap<String, String>) -> PodInfo {
 #[async_trait]
 impl Cluster for FakeCluster {
     async fn create_pod(&self, pod: &PodRequest) -> PortResult<Created> {
+        let gate = lock(&self.create_gate).clone();
+        if let Some(gate) = gate {
+            gate.wait().await;
+        }
         lock(&self.calls).push(format!("create {}", pod.name));
         self.check()?;
         if let Some(msg) = lock(&self.reject_creates).clone() {
