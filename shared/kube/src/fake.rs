@@ -196,6 +196,9 @@ struct State {
     /// Tekton Pipelines is installed: `tekton.dev/v1` PipelineRuns are
     /// served (otherwise their paths are 404, as on a cluster without it).
     tekton: bool,
+    /// How long each request waits before it is answered, as a real API
+    /// server's round trip, authentication, admission and etcd write take.
+    latency: Duration,
 }
 
 impl Shared {
@@ -250,6 +253,7 @@ impl FakeApiServer {
                 graceful: None,
                 eks_clusters: BTreeMap::new(),
                 tekton: true,
+                latency: Duration::ZERO,
             }),
         });
         let app = api::router(shared.clone());
@@ -503,6 +507,12 @@ impl FakeApiServer {
     /// (`None`, the default). See [`Kubelet`].
     pub fn auto_kubelet(&self, kubelet: Option<Kubelet>) {
         self.shared.state().kubelet = kubelet;
+    }
+
+    /// Every request is answered `latency` after it arrives (requests in
+    /// flight together wait together). Default: at once.
+    pub fn latency(&self, latency: Duration) {
+        self.shared.state().latency = latency;
     }
 
     /// `Some(after)`: a deleted pod first gets a `deletionTimestamp` and is

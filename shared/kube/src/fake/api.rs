@@ -31,6 +31,10 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let latency = shared.state().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let path = uri.path().to_string();
     let bearer = headers
         .get(header::AUTHORIZATION)
