@@ -195,14 +195,29 @@ where
         return 0;
     }
     let n = messages.len();
-    let receipts: Vec<String> = messages.iter().map(|m| m.receipt.clone()).collect();
+    let sent: Vec<(String, String)> = messages
+        .iter()
+        .map(|m| (m.receipt.clone(), m.body.clone()))
+        .collect();
     let outcome = handle(messages).await;
     let mut done = Vec::new();
-    for r in receipts {
+    for (r, body) in sent {
         let later = outcome.retry_after.iter().find(|(x, _)| *x == r);
         if let Some((_, delay)) = later {
-            if let Err(e) = queue.retry_later(&r, *delay).await {
-                tracing::warn!(error = %e, "retry_later failed");
+            // As the Lambda wiring does: a fresh delayed copy, so that
+            // waiting (for a concurrency slot, for a rate limit) never counts
+            // toward the dead-letter queue's receive limit.
+            match queue
+                .send_delayed(std::slice::from_ref(&body), *delay)
+                .await
+            {
+                Ok(()) => done.push(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-sending a delayed copy failed; retrying later");
+                    if let Err(e) = queue.retry_later(&r, *delay).await {
+                        tracing::warn!(error = %e, "retry_later failed");
+                    }
+                }
             }
         } else if outcome.retry.contains(&r) {
             // Left alone: it comes back after the visibility timeout.
@@ -931,6 +946,53 @@ async fn deck(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job waiting for a concurrency slot is deferred again and again;
+    /// none of that may count toward the dead-letter queue.
+    #[tokio::test]
+    async fn a_message_deferred_more_often_than_max_receives_is_never_dead_lettered() {
+        use skiff_core::ports::{BatchOutcome, Queue};
+        use skiff_local::clock::ManualClock;
+        use skiff_local::queue::{QueueOptions, SqliteQueue};
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let clock = Arc::new(ManualClock::new(
+            "2026-12-04T12:00:00Z".parse().expect("a time"),
+        ));
+        let queue = SqliteQueue::open(
+            dir.path().join("q.db"),
+            "dispatch",
+            QueueOptions {
+                max_receives: 2,
+                clock: clock.clone(),
+                ..QueueOptions::default()
+            },
+        )
+        .expect("the queue");
+        queue.send(&["job-1".to_string()]).await.expect("send");
+        let delay = Duration::from_secs(10);
+        for round in 0..5 {
+            let seen = drive_queue(&queue, 10, |messages| async move {
+                assert_eq!(messages.len(), 1, "round {round}");
+                assert_eq!(messages[0].body, "job-1");
+                assert_eq!(messages[0].receive_count, 1, "a fresh copy each time");
+                BatchOutcome {
+                    retry: vec![],
+                    retry_after: vec![(messages[0].receipt.clone(), delay)],
+                }
+            })
+            .await;
+            assert_eq!(seen, 1, "round {round}");
+            // Not visible before the delay.
+            assert!(queue.receive(10).await.expect("receive").is_empty());
+            clock.advance(delay + Duration::from_secs(1));
+        }
+        assert!(queue.dead_letters().await.expect("dead letters").is_empty());
+        // Done at last: nothing comes back.
+        drive_queue(&queue, 10, |_| async { BatchOutcome::default() }).await;
+        clock.advance(Duration::from_secs(3600));
+        assert!(queue.receive(10).await.expect("receive").is_empty());
+    }
 
     #[test]
     fn cluster_choices_parse_with_a_context_only_when_one_is_given() {
