@@ -106,7 +106,7 @@ use skiff_core::duration::GoDuration;
 use skiff_core::messages::DispatchMessage;
 use skiff_core::ports::{
     Clock, Cluster, JobQuery, JobStore, LogStore, PipelineRunInfo, PodInfo, PodPhase, PortError,
-    Queue,
+    PortResult, Queue,
 };
 use skiff_core::prowjob::artifacts::{
     self, BUILD_LOG, FINISHED_JSON, STARTED_JSON, artifact_path, job_url,
@@ -459,32 +459,10 @@ impl Pass<'_, '_> {
             return;
         }
         self.report.pipeline_run_creates += 1;
-        match start_pipeline_run(&job, cluster, namespace, self.deps.build_ids, self.now).await {
-            Ok(PodStart::Created { build_id }) => {
-                let mut next = job;
-                next.status.build_id = build_id;
-                next.status.pod_revival_count += 1;
-                next.status.description = pipeline_run::SCHEDULING.to_string();
-                next.status.url = job_url(&self.deps.config.prow.skiff.deck_url, &next);
-                info!(
-                    job_id = %next.metadata.name,
-                    build_id = %next.status.build_id,
-                    revival = next.status.pod_revival_count,
-                    "PipelineRun was missing; started a new one"
-                );
-                self.write(&next).await;
-            }
-            // Made since the listing: look next pass.
-            Ok(PodStart::AlreadyExists) => {}
-            Ok(PodStart::Unprocessable(why)) => {
-                self.finish(job, ProwJobState::Error, &why, BuildLog::None)
-                    .await;
-            }
-            Err(e) => {
-                warn!(job_id = %job.metadata.name, error = %e, "cannot start the PipelineRun again");
-                self.report.failures += 1;
-            }
-        }
+        let started =
+            start_pipeline_run(&job, cluster, namespace, self.deps.build_ids, self.now).await;
+        self.restarted(job, started, "PipelineRun", Some(pipeline_run::SCHEDULING))
+            .await;
     }
 
     /// An aborted tekton job: save what is known of its run, delete the run
@@ -669,28 +647,45 @@ impl Pass<'_, '_> {
         }
         let namespace = self.deps.config.prow.pod_namespace();
         self.report.pod_creates += 1;
-        match start_pod(&job, cluster, namespace, self.deps.build_ids, self.now).await {
+        let started = start_pod(&job, cluster, namespace, self.deps.build_ids, self.now).await;
+        self.restarted(job, started, "pod", None).await;
+    }
+
+    /// Records the outcome of starting a missing pod or run (`what`) again:
+    /// the new build id and one more revival, or the job's end when the
+    /// cluster refuses it. A pod or run that already exists (still being
+    /// deleted, or made since the listing) is looked at next pass.
+    async fn restarted(
+        &mut self,
+        job: ProwJob,
+        started: PortResult<PodStart>,
+        what: &str,
+        description: Option<&str>,
+    ) {
+        match started {
             Ok(PodStart::Created { build_id }) => {
                 let mut next = job;
                 next.status.build_id = build_id;
                 next.status.pod_revival_count += 1;
+                if let Some(description) = description {
+                    next.status.description = description.to_string();
+                }
                 next.status.url = job_url(&self.deps.config.prow.skiff.deck_url, &next);
                 info!(
                     job_id = %next.metadata.name,
                     build_id = %next.status.build_id,
                     revival = next.status.pod_revival_count,
-                    "pod was missing; started a new one"
+                    "{what} was missing; started a new one"
                 );
                 self.write(&next).await;
             }
-            // Still being deleted, or made since the listing: look next pass.
             Ok(PodStart::AlreadyExists) => {}
             Ok(PodStart::Unprocessable(why)) => {
                 self.finish(job, ProwJobState::Error, &why, BuildLog::None)
                     .await;
             }
             Err(e) => {
-                warn!(job_id = %job.metadata.name, error = %e, "cannot recreate the pod");
+                warn!(job_id = %job.metadata.name, error = %e, "cannot start the {what} again");
                 self.report.failures += 1;
             }
         }
