@@ -189,6 +189,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// listed; anything else that fails is logged, counted and retried next pass.
 #[tracing::instrument(skip_all)]
 pub async fn sync(deps: &Deps<'_>) -> Result<SyncReport> {
+    // A pass's state machine is large (every per-job step inlined); on the
+    // heap it does not weigh on the caller's stack.
+    Box::pin(sync_pass(deps)).await
+}
+
+async fn sync_pass(deps: &Deps<'_>) -> Result<SyncReport> {
     let now = deps.clock.now();
     let mut pass = Pass {
         deps,
