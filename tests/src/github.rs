@@ -632,25 +632,10 @@ fn send_delivery(g: &Shared, event: &str, guid: &str, body: &str, redelivery: bo
 pub fn fake_github(setup: GitHub) -> (Shared, String) {
     let shared: Shared = Arc::new(Mutex::new(setup));
     let state = shared.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            tx.send(format!("http://{addr}")).expect("send url");
-            let app = Router::new().fallback(any(handle)).with_state(state);
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("fake GitHub started");
+    let url = crate::serve::on_own_thread(
+        Router::new().fallback(any(handle)).with_state(state),
+        "fake GitHub",
+    );
     (shared, url)
 }
 

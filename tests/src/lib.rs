@@ -19,3 +19,4 @@ pub mod github;
 pub mod lambda;
 pub mod moto;
 pub mod runtime_api;
+mod serve;
