@@ -3,65 +3,14 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_core::config::Config;
-use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{BatchOutcome, Clock, Cluster, Message};
-use skiff_core::prowjob::build_id::BuildIdGenerator;
+use skiff_core::ports::{BatchOutcome, Clock, Message};
 use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_dispatcher::{BLOCKED_RETRY, Deps, handle_batch, waiting_key};
 use support::*;
-
-struct World {
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    cluster: Arc<FakeCluster>,
-    clusters: BTreeMap<String, Arc<dyn Cluster>>,
-    config: Config,
-    ids: Mutex<BuildIdGenerator>,
-}
-
-impl World {
-    fn new() -> Self {
-        let clock = TestClock::new(T0);
-        let cluster = FakeCluster::new();
-        World {
-            store: MemStore::new(clock.clone()),
-            clusters: clusters(&[("default", &cluster)]),
-            cluster,
-            clock,
-            config: config(),
-            ids: Mutex::new(BuildIdGenerator::new()),
-        }
-    }
-
-    async fn deliver(&self, ids: &[&str]) -> BatchOutcome {
-        let messages: Vec<Message> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Message {
-                receipt: format!("r{i}-{id}"),
-                body: DispatchMessage { id: id.to_string() }.to_body(),
-                receive_count: 1,
-            })
-            .collect();
-        let deps = Deps {
-            store: self.store.as_ref(),
-            clusters: &self.clusters,
-            config: &self.config,
-            clock: self.clock.as_ref(),
-            build_ids: &self.ids,
-        };
-        handle_batch(&messages, &deps).await
-    }
-
-    fn state(&self, id: &str) -> Option<ProwJobState> {
-        self.store.job(id).status.state
-    }
-}
 
 /// An outcome deferring exactly these receipts by [`BLOCKED_RETRY`], in
 /// receipt order (the handler lists them in FIFO order of their jobs).

@@ -5,66 +5,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
-use skiff_core::config::Config;
-use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{BatchOutcome, Clock, Cluster, Message};
-use skiff_core::prowjob::build_id::BuildIdGenerator;
+use skiff_core::ports::{BatchOutcome, Clock};
 use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJobState, ProwJobType, TektonPipelineRunSpec};
-use skiff_dispatcher::{BLOCKED_RETRY, Deps, handle_batch};
+use skiff_dispatcher::BLOCKED_RETRY;
 use support::*;
-
-struct World {
-    store: Arc<MemStore>,
-    cluster: Arc<FakeCluster>,
-    clusters: BTreeMap<String, Arc<dyn Cluster>>,
-    clock: Arc<TestClock>,
-    config: Config,
-    ids: Mutex<BuildIdGenerator>,
-}
-
-impl World {
-    fn new() -> Self {
-        let clock = TestClock::new(T0);
-        let cluster = FakeCluster::new();
-        World {
-            store: MemStore::new(clock.clone()),
-            clusters: clusters(&[("default", &cluster)]),
-            cluster,
-            clock,
-            config: config(),
-            ids: Mutex::new(BuildIdGenerator::new()),
-        }
-    }
-
-    async fn deliver(&self, ids: &[&str]) -> BatchOutcome {
-        let messages: Vec<Message> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Message {
-                receipt: format!("r{i}-{id}"),
-                body: DispatchMessage { id: id.to_string() }.to_body(),
-                receive_count: 1,
-            })
-            .collect();
-        let deps = Deps {
-            store: self.store.as_ref(),
-            clusters: &self.clusters,
-            config: &self.config,
-            clock: self.clock.as_ref(),
-            build_ids: &self.ids,
-        };
-        handle_batch(&messages, &deps).await
-    }
-
-    fn state(&self, id: &str) -> Option<ProwJobState> {
-        self.store.job(id).status.state
-    }
-}
 
 fn job(id: &str) -> skiff_core::prowjob::ProwJob {
     tekton_presubmit(id, "pull-widgets-pipeline", 42, ts(T0))
