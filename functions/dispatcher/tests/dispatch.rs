@@ -1,6 +1,7 @@
 //! The dispatcher against in-memory ports: each plank rule of starting a job.
 
 mod support;
+mod world;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_dispatcher::{BLOCKED_RETRY, Deps, handle_batch, waiting_key};
 use support::*;
+use world::World;
 
 /// An outcome deferring exactly these receipts by [`BLOCKED_RETRY`], in
 /// receipt order (the handler lists them in FIFO order of their jobs).

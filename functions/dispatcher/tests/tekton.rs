@@ -4,6 +4,7 @@
 //! fake API server is exercised in `functions/syncer/tests/tekton.rs`).
 
 mod support;
+mod world;
 
 use serde_json::json;
 use skiff_core::ports::{BatchOutcome, Clock};
@@ -11,6 +12,7 @@ use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJobState, ProwJobType, TektonPipelineRunSpec};
 use skiff_dispatcher::BLOCKED_RETRY;
 use support::*;
+use world::World;
 
 fn job(id: &str) -> skiff_core::prowjob::ProwJob {
     tekton_presubmit(id, "pull-widgets-pipeline", 42, ts(T0))
