@@ -7,9 +7,11 @@
 
 use std::collections::BTreeSet;
 
+use skiff_core::ports::JobQuery;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 
 use crate::filter::Glob;
+use crate::{Cache, DeckRequest, Deps, Reply, TEXT, visible};
 
 /// The selector: globs, comma-separated (Prow splits on `,` and keeps empty
 /// entries, which match nothing but an empty name).
@@ -107,6 +109,63 @@ pub fn svg(subject: &str, status: &str, colour: &str) -> String {
 </g>
 </svg>"##
     )
+}
+
+pub async fn badge(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
+    let pairs = req.pairs();
+    let Some(selector) = pairs
+        .iter()
+        .find(|(k, _)| k == "jobs")
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+    else {
+        return Reply::new(400, TEXT, "missing jobs query parameter\n");
+    };
+    let globs = globs(selector);
+    // Names without wildcards need only their own runs: one narrow read each.
+    let jobs = if globs.iter().all(Glob::is_literal) && globs.len() <= 20 {
+        let mut jobs = Vec::new();
+        for g in &globs {
+            match deps
+                .store
+                .list(
+                    &JobQuery::Job {
+                        name: g.as_string(),
+                    },
+                    Some(1),
+                )
+                .await
+            {
+                Ok(mut j) => jobs.append(&mut j),
+                Err(e) => {
+                    return Reply::new(503, TEXT, format!("the job records cannot be read: {e}\n"));
+                }
+            }
+        }
+        jobs
+    } else {
+        match deps
+            .store
+            .list(&JobQuery::All, Some(deps.options.max_jobs))
+            .await
+        {
+            Ok(j) => j,
+            Err(e) => {
+                return Reply::new(503, TEXT, format!("the job records cannot be read: {e}\n"));
+            }
+        }
+    };
+    let mut jobs: Vec<ProwJob> = jobs
+        .into_iter()
+        .filter(|j| visible(j, deps.config))
+        .collect();
+    // Newest first across the separate reads too.
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.status.start_time));
+    let latest = latest(&jobs, &globs);
+    let (status, colour) = status(&latest);
+    let mut r = Reply::new(200, "image/svg+xml", svg("build", &status, colour));
+    r.cache = Cache::Never;
+    r
 }
 
 #[cfg(test)]

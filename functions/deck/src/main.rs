@@ -5,11 +5,12 @@
 //! help, hidden repos and highlight patterns.
 
 use lambda_http::{Body, Request, Response, service_fn};
+use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::logs::S3LogStore;
 use skiff_aws::store::DynamoStore;
-use skiff_aws::{SystemClock, client};
 use skiff_core::ports::Clock;
+use skiff_core::ports::SystemClock;
 use skiff_deck::{DeckOptions, DeckRequest, Deps};
 
 struct Deck {

@@ -12,9 +12,11 @@ use k8s_openapi::api::core::v1 as core;
 use serde::Serialize;
 
 use skiff_core::gojson;
+use skiff_core::ports::JobQuery;
 use skiff_core::prowjob::{ProwJob, Refs};
 
 use crate::filter::FilterError;
+use crate::{Cache, DeckRequest, Deps, JSON, Reply, SCRIPT, visible};
 
 /// Longest `var=` name accepted.
 const MAX_VAR: usize = 64;
@@ -138,6 +140,42 @@ pub fn prowjobs_js(jobs: Vec<ProwJob>, query: &ProwJobsQuery) -> String {
     match &query.var {
         Some(name) => format!("var {name} = {json};"),
         None => json,
+    }
+}
+
+pub async fn prowjobs(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
+    let pairs = req.pairs();
+    let json_error = |status: u16, message: &str| {
+        let mut r = Reply::new(
+            status,
+            JSON,
+            format!("{{\"error\":{}}}", gojson::to_string(message)),
+        );
+        r.cache = Cache::Never;
+        r
+    };
+    let query = match ProwJobsQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    {
+        Ok(q) => q,
+        Err(e) => return json_error(400, &e.to_string()),
+    };
+    match deps
+        .store
+        .list(&JobQuery::All, Some(deps.options.max_jobs))
+        .await
+    {
+        Ok(jobs) => {
+            let jobs = jobs
+                .into_iter()
+                .filter(|j| visible(j, deps.config))
+                .collect();
+            let content_type = if query.var.is_some() { SCRIPT } else { JSON };
+            // Prow's `setHeadersNoCaching`: the list changes by the second.
+            let mut r = Reply::new(200, content_type, prowjobs_js(jobs, &query));
+            r.cache = Cache::Never;
+            r
+        }
+        Err(e) => json_error(503, &e.to_string()),
     }
 }
 
