@@ -280,8 +280,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use skiff_core::ports::SystemClock;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
-use skiff_local::clock::SystemClock;
 use skiff_local::fs_logs::FsLogStore;
 use skiff_local::process_cluster::ProcessCluster;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
@@ -952,7 +952,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_deferred_more_often_than_max_receives_is_never_dead_lettered() {
         use skiff_core::ports::{BatchOutcome, Queue};
-        use skiff_local::clock::ManualClock;
+        use skiff_local::memory::ManualClock;
         use skiff_local::queue::{QueueOptions, SqliteQueue};
 
         let dir = tempfile::tempdir().expect("a temporary directory");

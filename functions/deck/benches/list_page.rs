@@ -19,8 +19,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
 use skiff_core::ports::{JobQuery, JobStore};
 use skiff_deck::{DeckOptions, DeckRequest, DeckResponse, Deps, assets, fixtures, render_list};
-use skiff_local::clock::ManualClock;
 use skiff_local::fs_logs::FsLogStore;
+use skiff_local::memory::ManualClock;
 use skiff_local::store::SqliteStore;
 
 const JOBS: usize = 10_000;

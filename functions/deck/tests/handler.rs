@@ -11,8 +11,8 @@ use skiff_core::ports::{JobQuery, JobStore, LogStore, PortError, PortResult};
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType};
 use skiff_deck::fixtures::{self, pull_of, repo_of, sha_of, state_of, type_of};
 use skiff_deck::{DeckOptions, DeckRequest, DeckResponse, Deps};
-use skiff_local::clock::ManualClock;
 use skiff_local::fs_logs::FsLogStore;
+use skiff_local::memory::ManualClock;
 use skiff_local::store::SqliteStore;
 
 const NOW: &str = "2026-12-04T12:00:00Z";

@@ -43,38 +43,30 @@
 //! working at once may each take the last slot.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use jiff::Timestamp;
 use skiff_core::config::Config;
 use skiff_core::config::prow::Plank;
+use skiff_core::keys;
 use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{
-    BatchOutcome, Clock, Cluster, Created, JobQuery, JobStore, Message, PortError,
-};
-use skiff_core::prowjob::artifacts::job_url;
+use skiff_core::ports::{BatchOutcome, Clock, Cluster, JobQuery, JobStore, Message, PortError};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
-use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
-use skiff_core::prowjob::pipeline_run::{
-    self, pipeline_run_namespace, pipeline_run_request, runs_as_pipeline_run,
-};
-use skiff_core::prowjob::pod::{cluster_name, pod_request, runs_in_pod};
+use skiff_core::prowjob::pod::cluster_name;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_core::run::{self, Start, is_dispatched};
 use tracing::{debug, info, warn};
 
 /// How long a job blocked by a concurrency limit waits before it is looked at
 /// again (plank's requeue).
 pub const BLOCKED_RETRY: Duration = Duration::from_secs(10);
 
-/// How long a deferred job's message counts as alive: while the key from
-/// [`waiting_key`] is remembered, the syncer does not send another message
-/// for the job.
+/// How long a deferred job's message counts as alive: while
+/// [`keys::dispatch_waiting`] is remembered, the syncer does not send another
+/// message for the job.
 pub const WAITING_LEASE: Duration = Duration::from_secs(120);
-
-/// Plank's description of a job whose pod was created.
-pub const TRIGGERED_DESCRIPTION: &str = "Job triggered.";
 
 /// Compare-and-set attempts per job and delivery before the message is
 /// retried later.
@@ -90,12 +82,6 @@ pub struct Deps<'a> {
     /// Shared by every handler that creates pods in this process, so build
     /// ids never repeat.
     pub build_ids: &'a Mutex<BuildIdGenerator>,
-}
-
-/// The dedupe key through which the dispatcher tells the syncer that a job's
-/// message is alive (see [`WAITING_LEASE`]).
-pub fn waiting_key(job_id: &str) -> String {
-    format!("dispatch-waiting/{job_id}")
 }
 
 /// Handles one batch from the `dispatch` queue. Receipts not named in the
@@ -232,28 +218,24 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
             return finish_with_error(job, &why, view, deps).await;
         };
         let pod_namespace = deps.config.prow.pod_namespace();
-        let as_run = runs_as_pipeline_run(&job);
-        let started = if as_run {
-            let namespace = pipeline_run_namespace(&job, pod_namespace);
-            start_pipeline_run(&job, cluster.as_ref(), namespace, deps.build_ids, now).await
-        } else {
-            start_pod(&job, cluster.as_ref(), pod_namespace, deps.build_ids, now).await
-        };
+        let started =
+            run::start_run(&job, cluster.as_ref(), pod_namespace, deps.build_ids, now).await;
         let build_id = match started {
-            Ok(PodStart::Created { build_id }) => build_id,
-            Ok(PodStart::AlreadyExists) => match adopt(&job, cluster.as_ref(), pod_namespace).await
-            {
-                Ok(Some(build_id)) => build_id,
-                Ok(None) => {
-                    // Gone between the create and the list: try again later.
-                    return Decision::Retry;
+            Ok(Start::Created { build_id }) => build_id,
+            Ok(Start::AlreadyExists) => {
+                match run::adopt(&job, cluster.as_ref(), pod_namespace).await {
+                    Ok(Some(build_id)) => build_id,
+                    Ok(None) => {
+                        // Gone between the create and the list: try again later.
+                        return Decision::Retry;
+                    }
+                    Err(e) => {
+                        warn!(job_id = %id, error = %e, "cannot list the existing pod or run; retrying");
+                        return Decision::Retry;
+                    }
                 }
-                Err(e) => {
-                    warn!(job_id = %id, error = %e, "cannot list the existing pod or run; retrying");
-                    return Decision::Retry;
-                }
-            },
-            Ok(PodStart::Unprocessable(why)) => {
+            }
+            Ok(Start::Unprocessable(why)) => {
                 return finish_with_error(job, &why, view, deps).await;
             }
             Err(e) => {
@@ -262,20 +244,14 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
             }
         };
 
-        let mut next = job.clone();
-        next.status.build_id = build_id;
-        // Prow's pipeline controller names no pod: a run has many.
-        let description = if as_run {
-            pipeline_run::SCHEDULING
-        } else {
-            next.status.pod_name = id.clone();
-            TRIGGERED_DESCRIPTION
+        let deck_url = &deps.config.prow.skiff.deck_url;
+        let next = match run::pending(&job, &build_id, deck_url, now) {
+            Ok(next) => next,
+            Err(e) => {
+                warn!(job_id = %id, error = %e, "cannot move the job to pending");
+                return Decision::Done;
+            }
         };
-        if let Err(e) = next.transition(ProwJobState::Pending, now, description) {
-            warn!(job_id = %id, error = %e, "cannot move the job to pending");
-            return Decision::Done;
-        }
-        next.status.url = job_url(&deps.config.prow.skiff.deck_url, &next);
         match deps.store.update(&next).await {
             Ok(stored) => {
                 info!(job_id = %id, job = %stored.spec.job, build_id = %stored.status.build_id, "job pending");
@@ -391,117 +367,9 @@ fn blocked(job: &ProwJob, others: &[ProwJob], plank: &Plank) -> Option<String> {
     None
 }
 
-/// Whether the dispatcher starts the job: agent `kubernetes` (a pod) or
-/// `tekton-pipeline` (a PipelineRun). Only these count for the limits.
-pub fn is_dispatched(job: &ProwJob) -> bool {
-    runs_in_pod(job) || runs_as_pipeline_run(job)
-}
-
-/// What creating a job's pod (or PipelineRun) came to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PodStart {
-    /// A new pod or run, running as this build.
-    Created { build_id: String },
-    /// A pod or run of that name is already there.
-    AlreadyExists,
-    /// The pod can never be created; the job's `error` description.
-    Unprocessable(String),
-}
-
-/// Mints a build id and creates the job's pod in `namespace` on `cluster`.
-/// Errors are the retryable ones; a refusal is [`PodStart::Unprocessable`].
-pub async fn start_pod(
-    job: &ProwJob,
-    cluster: &dyn Cluster,
-    namespace: &str,
-    build_ids: &Mutex<BuildIdGenerator>,
-    now: Timestamp,
-) -> Result<PodStart, PortError> {
-    let build_id = {
-        let mut ids = build_ids.lock().unwrap_or_else(PoisonError::into_inner);
-        ids.next(now.as_millisecond())
-    };
-    let pod = match pod_request(job, &build_id, namespace) {
-        Ok(pod) => pod,
-        Err(e) => {
-            return Ok(PodStart::Unprocessable(format!(
-                "Pod can not be created: {e}"
-            )));
-        }
-    };
-    match cluster.create_pod(&pod).await {
-        Ok(Created::Created) => Ok(PodStart::Created { build_id }),
-        Ok(Created::AlreadyExists) => Ok(PodStart::AlreadyExists),
-        Err(PortError::Rejected(msg)) => Ok(PodStart::Unprocessable(format!(
-            "Pod can not be created: {msg}"
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
-/// Mints a build id and creates the job's PipelineRun in `namespace` on
-/// `cluster`. Errors are the retryable ones; a spec that cannot be built, a
-/// refusal, or a cluster without Tekton is [`PodStart::Unprocessable`].
-pub async fn start_pipeline_run(
-    job: &ProwJob,
-    cluster: &dyn Cluster,
-    namespace: &str,
-    build_ids: &Mutex<BuildIdGenerator>,
-    now: Timestamp,
-) -> Result<PodStart, PortError> {
-    let build_id = {
-        let mut ids = build_ids.lock().unwrap_or_else(PoisonError::into_inner);
-        ids.next(now.as_millisecond())
-    };
-    let run = match pipeline_run_request(job, &build_id, namespace) {
-        Ok(run) => run,
-        Err(e) => {
-            return Ok(PodStart::Unprocessable(format!(
-                "error preparing resources: {e}"
-            )));
-        }
-    };
-    match cluster.create_pipeline_run(&run).await {
-        Ok(Created::Created) => Ok(PodStart::Created { build_id }),
-        Ok(Created::AlreadyExists) => Ok(PodStart::AlreadyExists),
-        Err(PortError::Rejected(msg)) => {
-            Ok(PodStart::Unprocessable(format!("start pipeline: {msg}")))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// The build id of the job's existing pod or PipelineRun (plank's
-/// `getPodBuildID`): `None` when it is not there any more.
-async fn adopt(
-    job: &ProwJob,
-    cluster: &dyn Cluster,
-    pod_namespace: &str,
-) -> Result<Option<String>, PortError> {
-    let id = &job.metadata.name;
-    let selector = BTreeMap::from([(PROW_JOB_ID.to_string(), id.clone())]);
-    let labels = if runs_as_pipeline_run(job) {
-        let namespace = pipeline_run_namespace(job, pod_namespace);
-        let runs = cluster.list_pipeline_runs(namespace, &selector).await?;
-        runs.into_iter().find(|r| &r.name == id).map(|r| r.labels)
-    } else {
-        let pods = cluster.list_pods(&selector).await?;
-        pods.into_iter().find(|p| &p.name == id).map(|p| p.labels)
-    };
-    let Some(labels) = labels else {
-        return Ok(None);
-    };
-    let build_id = labels.get(PROW_BUILD_ID).cloned().unwrap_or_default();
-    if build_id.is_empty() {
-        warn!(job_id = %id, "adopted pod or run has no build id label");
-    }
-    info!(job_id = %id, build_id = %build_id, "adopting the existing pod or run");
-    Ok(Some(build_id))
-}
-
 /// Marks the job's message as alive for [`WAITING_LEASE`] from now.
 async fn refresh_waiting_lease(id: &str, deps: &Deps<'_>) {
-    let key = waiting_key(id);
+    let key = keys::dispatch_waiting(id);
     let Ok(expires) = deps.clock.now().checked_add(WAITING_LEASE) else {
         return;
     };

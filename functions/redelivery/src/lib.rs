@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::Serialize;
+use skiff_core::keys;
 use skiff_core::ports::{Clock, Hook, HookDeliveries, HookDelivery, JobStore, PortResult};
 use tracing::{info, warn};
 
@@ -46,12 +47,6 @@ const REQUESTED_TTL: Duration = Duration::from_secs(4 * 24 * 3600);
 /// The probe of the webhook's dedupe key is undone at once; the expiry only
 /// matters if the undo fails.
 const PROBE_TTL: Duration = Duration::from_secs(60);
-
-/// The key that says a redelivery of attempt `attempt` of delivery `guid`
-/// was requested.
-pub fn requested_key(guid: &str, attempt: i64) -> String {
-    format!("redelivery/{guid}/{attempt}")
-}
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -151,7 +146,7 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
             continue;
         };
         report.failed += 1;
-        if !skiff_webhook::ACTED_ON.contains(&latest.event.as_str()) {
+        if !keys::ACTED_ON.contains(&latest.event.as_str()) {
             report.ignored += 1;
             continue;
         }
@@ -165,7 +160,7 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
             report.waiting += 1;
             continue;
         }
-        let claim = requested_key(guid, latest.id);
+        let claim = keys::redelivery(guid, latest.id);
         if !deps
             .store
             .remember(&claim, later(now, REQUESTED_TTL))
@@ -209,7 +204,7 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
 /// can only ask by claiming: a claim that succeeds is given back at once,
 /// so the redelivery is not dropped as a duplicate.
 async fn recorded(guid: &str, now: Timestamp, deps: &Deps<'_>) -> PortResult<bool> {
-    let key = skiff_webhook::delivery_key(guid);
+    let key = keys::delivery(guid);
     if !deps.store.remember(&key, later(now, PROBE_TTL)).await? {
         return Ok(true);
     }

@@ -3,9 +3,10 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
+use skiff_aws::client;
 use skiff_aws::store::DynamoStore;
-use skiff_aws::{SystemClock, client};
 use skiff_core::ports::Hook;
+use skiff_core::ports::SystemClock;
 use skiff_lambda::EnvError;
 use skiff_lambda::scm::{APP_ID_ENV, ScmSource};
 use skiff_redelivery::{DEFAULT_LOOKBACK, DEFAULT_SETTLE, Settings};

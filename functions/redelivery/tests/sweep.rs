@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use skiff_core::ports::{Hook, HookDeliveries, HookDelivery, JobStore, PortError, PortResult};
-use skiff_local::clock::ManualClock;
+use skiff_local::memory::ManualClock;
 use skiff_local::store::{Db, SqliteStore};
 use skiff_redelivery::{Deps, Settings, SweepReport, sweep};
 

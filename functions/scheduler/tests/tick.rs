@@ -204,7 +204,7 @@ async fn two_overlapping_ticks_create_one_run_per_slot() {
 
 #[tokio::test]
 async fn two_overlapping_ticks_create_one_run_per_slot_on_sqlite() {
-    let clock = Arc::new(skiff_local::clock::ManualClock::new(ts(T0)));
+    let clock = Arc::new(skiff_local::memory::ManualClock::new(ts(T0)));
     let db = skiff_local::store::Db::open_in_memory().unwrap();
     race_two_ticks(Arc::new(skiff_local::store::SqliteStore::new(db, clock))).await;
 }

@@ -11,7 +11,7 @@ use skiff_core::config::Periodic;
 use skiff_core::config::jobs::JobBase;
 use skiff_core::ports::{Clock, JobQuery, JobStore};
 use skiff_core::prowjob::ProwJobState;
-use skiff_local::clock::ManualClock;
+use skiff_local::memory::ManualClock;
 use skiff_local::store::{Db, SqliteStore};
 use skiff_sweeper::{Deps, sweep};
 use support::{FakeCluster, clusters, complete, config, periodic, presubmit, ts};

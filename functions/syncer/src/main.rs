@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
+use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::logs::S3LogStore;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::store::DynamoStore;
-use skiff_aws::{SystemClock, client};
 use skiff_core::ports::Clock;
+use skiff_core::ports::SystemClock;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_lambda::clusters::Clusters;
 

@@ -15,6 +15,7 @@ use skiff_core::plan::is_help_reply;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use skiff_core::keys;
 use skiff_core::messages::DispatchMessage;
 use skiff_core::plan::{Abort, Plan, Target};
 use skiff_core::ports::{PortError, PortResult, Scm};
@@ -201,7 +202,7 @@ async fn comments(
 ) -> Result<()> {
     let expires = now.checked_add(COMMENT_KEY_TTL).unwrap_or(Timestamp::MAX);
     for (n, body) in plan.comments.iter().enumerate() {
-        let key = format!("{delivery}/comment/{n}");
+        let key = keys::delivery_comment(delivery, n);
         let claimed = deps.store.remember(&key, expires).await;
         match tolerate(claimed, || format!("claim comment {n}"))? {
             Some(true) => {}

@@ -1,6 +1,7 @@
 //! The planner's facts, asked of the code host and the job store.
 
 use skiff_core::event::{PullRequest, PushEvent, Repo};
+use skiff_core::keys;
 use skiff_core::plan::{FactError, Facts};
 use skiff_core::ports::{JobQuery, JobStore, PortError, Scm};
 use skiff_core::prowjob::ProwJob;
@@ -12,11 +13,6 @@ pub(crate) struct PortFacts<'a> {
     /// The delivery being planned: its own records are hidden from it.
     pub delivery: &'a str,
 }
-
-/// The marker the reporter ends each CodeCommit results table with
-/// (`RESULTS_TAG` in functions/reporter/src/codecommit.rs), followed by the
-/// head commit.
-pub const RESULTS_TAG: &str = "<!-- skiff test results";
 
 fn fact_error(fact: &'static str) -> impl FnOnce(PortError) -> FactError {
     move |e| FactError {
@@ -111,7 +107,7 @@ impl Facts for PortFacts<'_> {
             .comment_body(&repo.org, &repo.repo, comment_id)
             .await
             .map_err(fact_error("the comment's text"))?;
-        if body.contains(RESULTS_TAG) {
+        if body.contains(keys::RESULTS_TAG) {
             tracing::info!(comment_id, "Skiff's own results comment: no commands read");
             return Ok(String::new());
         }

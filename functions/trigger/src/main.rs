@@ -3,11 +3,12 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
+use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::store::DynamoStore;
-use skiff_aws::{SystemClock, client};
 use skiff_core::plan::matchers::Regexes;
+use skiff_core::ports::SystemClock;
 use skiff_core::ports::{Clock, PortError};
 use skiff_lambda::per_config::PerConfig;
 use skiff_lambda::scm::ScmSource;

@@ -18,7 +18,7 @@ use skiff_core::messages::DispatchMessage;
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::ports::{BatchOutcome, JobQuery, JobStore, Queue};
 use skiff_core::prowjob::ProwJobState;
-use skiff_local::clock::ManualClock;
+use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
 use skiff_trigger::{TriggerDeps, handle_batch};

@@ -13,6 +13,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
+use skiff_core::keys;
 use skiff_core::messages::{EventMessage, EventSource};
 use skiff_core::ports::{Clock, JobStore, Queue};
 use tracing::{Span, field, info, warn};
@@ -25,17 +26,6 @@ pub const DEFAULT_DEDUPE_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const EVENT_HEADER: &str = "X-GitHub-Event";
 const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
 const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
-
-/// The events the trigger function acts on; anything else is acknowledged and
-/// dropped here so it costs no queue message (and is never worth redelivering).
-pub const ACTED_ON: [&str; 6] = [
-    "pull_request",
-    "issue_comment",
-    "pull_request_review",
-    "push",
-    "check_run",
-    "check_suite",
-];
 
 /// One HTTP request, as the Function URL or `skiff dev` hands it over.
 #[derive(Clone, Debug, Default)]
@@ -161,12 +151,12 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
         info!("ping");
         return WebhookResponse::new(200, "pong");
     }
-    if !ACTED_ON.contains(&event) {
+    if !keys::ACTED_ON.contains(&event) {
         tracing::debug!("ignored: not an event Skiff acts on");
         return WebhookResponse::new(200, format!("ignored {event}"));
     }
 
-    let key = delivery_key(delivery);
+    let key = keys::delivery(delivery);
     let expires = expiry(deps.clock.now(), config.dedupe_ttl);
     match deps.store.remember(&key, expires).await {
         Ok(true) => {}
@@ -197,11 +187,6 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
     }
     info!("queued");
     WebhookResponse::new(200, "queued")
-}
-
-/// The dedupe key that records a delivery as received (and queued).
-pub fn delivery_key(delivery: &str) -> String {
-    format!("delivery/{delivery}")
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {

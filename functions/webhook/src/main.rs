@@ -1,11 +1,11 @@
 //! The webhook as a Lambda behind a Function URL: wiring only (see lib.rs).
 
 use lambda_http::{Body, Request, Response, service_fn};
-use skiff_aws::SystemClock;
 use skiff_aws::client;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::secrets::SecretsCache;
 use skiff_aws::store::DynamoStore;
+use skiff_core::ports::SystemClock;
 use skiff_webhook::{WebhookConfig, WebhookDeps, WebhookRequest, WebhookResponse};
 
 struct Webhook {

@@ -7,5 +7,3 @@ pub mod logs;
 pub mod queue;
 pub mod secrets;
 pub mod store;
-
-pub use store::SystemClock;

@@ -74,7 +74,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use jiff::Timestamp;
-use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult};
+use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 /// Prefix of dedupe items' ids; job ids (Kubernetes names) never contain `#`.
@@ -88,16 +88,6 @@ const INCOMPLETE: &str = "incomplete";
 const BY_TIME: &str = "by-time";
 
 type Item = HashMap<String, AttributeValue>;
-
-/// The wall clock: what the functions run on (tests drive their own).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
 
 /// [`JobStore`] on the DynamoDB jobs table.
 #[derive(Clone)]

@@ -631,3 +631,26 @@ pub trait LogStore: Send + Sync {
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
+
+/// The wall clock: the one place Skiff reads the time of day. Everything
+/// else asks a [`Clock`], so tests drive time by hand.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clock_is_the_wall_clock() {
+        let before = Timestamp::now();
+        let now = SystemClock.now();
+        assert!(now >= before && now <= Timestamp::now());
+    }
+}

@@ -54,7 +54,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, LogPa
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use skiff_core::ports::{
     Clock, Cluster, Created, PipelineRunInfo, PipelineRunRequest, PodInfo, PodRequest, PortError,
-    PortResult,
+    PortResult, SystemClock,
 };
 use skiff_core::prowjob::pipeline_run::{
     PIPELINE_RUN_API_VERSION, PIPELINE_RUN_KIND, PIPELINE_RUNS, TEKTON_GROUP, TEKTON_VERSION,
@@ -128,16 +128,6 @@ struct Connected {
     client: kube::Client,
     /// EKS only: when its token was signed.
     signed_at: Option<Timestamp>,
-}
-
-/// Wall-clock time: a Lambda's monotonic clock stops while it is frozen
-/// between invocations, and a token's age is wall-clock time.
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
 }
 
 impl fmt::Debug for KubeCluster {

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use rusqlite::{Transaction, params};
 use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue};
 
-use crate::clock::SystemClock;
 use crate::store::{Db, millis, sql};
+use skiff_core::ports::SystemClock;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (

@@ -21,7 +21,7 @@ use rusqlite::{params, params_from_iter};
 use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
-use crate::clock::SystemClock;
+use skiff_core::ports::SystemClock;
 
 /// Bumped when the schema changes in a way an older binary cannot read.
 const SCHEMA_VERSION: i64 = 1;

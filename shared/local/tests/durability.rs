@@ -16,9 +16,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use skiff_core::ports::SystemClock;
 use skiff_core::ports::{JobQuery, JobStore, Queue};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
-use skiff_local::clock::{ManualClock, SystemClock};
+use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
 

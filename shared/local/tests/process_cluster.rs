@@ -11,14 +11,6 @@ use k8s_openapi::api::core::v1 as core;
 use skiff_core::ports::{Clock, Cluster, Created, PodInfo, PodPhase, PodRequest, PortError};
 use skiff_local::process_cluster::{GRACE, LOG_FILE, ProcessCluster};
 
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
 fn cluster(work: &Path, max_parallel: usize) -> ProcessCluster {
     ProcessCluster::new(work.to_path_buf(), max_parallel, Arc::new(SystemClock))
 }

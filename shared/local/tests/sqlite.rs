@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use skiff_core::ports::{JobQuery, JobStore, PortError, Queue};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
-use skiff_local::clock::ManualClock;
+use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
 

@@ -24,8 +24,8 @@ use skiff_core::ports::{
 };
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
-use skiff_local::clock::ManualClock;
 use skiff_local::fs_logs::FsLogStore;
+use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
 use skiff_scm::{GitHubOptions, GitHubScm};

@@ -3,7 +3,7 @@
 //! then the job's own `ShouldRun(branch, changes, forced, defaults)` has the last
 //! word — so branch filters are never overridden, not even by `/test`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -186,33 +186,21 @@ pub(super) fn comment_matches_trigger(
 /// reported run per context; failed = failure or error (and aborted, which
 /// GitHub shows as failure). Pending ones are neither failed nor rerun.
 pub(super) fn contexts_on(jobs: &[crate::prowjob::ProwJob], head_sha: &str) -> Contexts {
+    use crate::prowjob::latest::{head_sha as tested, latest_runs};
     use crate::prowjob::{ProwJobState, ProwJobType};
-    let mut latest: BTreeMap<&str, &crate::prowjob::ProwJob> = BTreeMap::new();
-    for j in jobs {
-        let on_head = j
-            .spec
-            .refs
-            .as_ref()
-            .and_then(|r| r.pulls.first())
-            .is_some_and(|p| p.sha == head_sha);
-        if j.spec.r#type != Some(ProwJobType::Presubmit) || !j.spec.report || !on_head {
-            continue;
-        }
-        let newer = latest
-            .get(j.spec.context.as_str())
-            .is_none_or(|l| l.status.start_time <= j.status.start_time);
-        if newer {
-            latest.insert(&j.spec.context, j);
-        }
-    }
+    let reported_on_head = jobs.iter().filter(|j| {
+        j.spec.r#type == Some(ProwJobType::Presubmit)
+            && j.spec.report
+            && tested(j) == Some(head_sha)
+    });
     let mut out = Contexts::default();
-    for (ctx, j) in latest {
-        out.all.insert(ctx.to_string());
+    for j in latest_runs(reported_on_head, |j| j.spec.context.as_str()) {
+        out.all.insert(j.spec.context.clone());
         if matches!(
             j.status.state,
             Some(ProwJobState::Failure | ProwJobState::Error | ProwJobState::Aborted)
         ) {
-            out.failed.insert(ctx.to_string());
+            out.failed.insert(j.spec.context.clone());
         }
     }
     out

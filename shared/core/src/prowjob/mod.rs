@@ -6,6 +6,7 @@ pub mod build_id;
 mod go_order;
 pub mod jobspec;
 pub mod labels;
+pub mod latest;
 pub mod new;
 pub mod pipeline_run;
 pub mod pod;

@@ -43,7 +43,9 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 use skiff_core::event::PullRequest;
-use skiff_core::ports::{CheckRun, Clock, Comment, CommitStatus, PortError, PortResult, Scm};
+use skiff_core::ports::{
+    CheckRun, Clock, Comment, CommitStatus, PortError, PortResult, Scm, SystemClock,
+};
 
 pub use auth::GitHubAuth;
 use auth::{Credentials, Scope};
@@ -98,7 +100,7 @@ impl GitHubOptions {
             retries: 3,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
-            clock: Arc::new(WallClock),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -113,15 +115,6 @@ impl fmt::Debug for GitHubOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .finish_non_exhaustive()
-    }
-}
-
-/// The machine's clock, the default.
-struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
     }
 }
 

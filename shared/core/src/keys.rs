@@ -1,0 +1,163 @@
+//! Every dedupe key, lease, marker and reporter name that more than one place
+//! must spell the same way. Keys live in the job store's dedupe space
+//! ([`crate::ports::JobStore::remember`]); markers live in comments on the
+//! code host; reporter names are the keys of `status.prev_report_states`.
+//!
+//! Each entry says who writes it and who reads it: a key spelled twice is a
+//! key that will one day be spelled two ways.
+
+// ---------------------------------------------------------------------------
+// Reporter names (`prev_report_states` keys, Prow's crier names)
+
+/// crier's GitHub reporter (`GitHubReporterName`). Written by the reporter's
+/// GitHub sink after a status or check run; written by the syncer on a
+/// superseded presubmit so the old commit never shows "aborted".
+pub const GITHUB_REPORTER: &str = "github-reporter";
+/// Skiff's CodeCommit reporter. Written and read by the reporter's CodeCommit
+/// sink.
+pub const CODECOMMIT_REPORTER: &str = "codecommit-reporter";
+/// crier's Slack reporter (`slackreporter`). Written and read by the
+/// reporter's Slack sink.
+pub const SLACK_REPORTER: &str = "slackreporter";
+
+// ---------------------------------------------------------------------------
+// Dedupe keys and leases
+
+/// A GitHub delivery was received and queued. Written by the webhook (a
+/// conditional write, so a redelivery is dropped); read by the redelivery
+/// function, which redelivers only deliveries Skiff never recorded.
+pub fn delivery(guid: &str) -> String {
+    format!("delivery/{guid}")
+}
+
+/// A redelivery of attempt `attempt` of delivery `guid` was asked for.
+/// Written and read by the redelivery function, so no failed attempt is
+/// redelivered twice.
+pub fn redelivery(guid: &str, attempt: i64) -> String {
+    format!("redelivery/{guid}/{attempt}")
+}
+
+/// The `n`-th comment a delivery's plan posts (a help reply, an
+/// `/ok-to-test` notice). Claimed by the trigger before posting, released if
+/// the post fails, so a redelivered event comments once.
+pub fn delivery_comment(delivery: &str, n: usize) -> String {
+    format!("{delivery}/comment/{n}")
+}
+
+/// A triggered job's dispatch message is alive (waiting for a concurrency
+/// slot, or just sent). Refreshed by the dispatcher each time it defers the
+/// job; taken by the syncer before it sends the job again, so a job is never
+/// re-sent while its message still circulates.
+pub fn dispatch_waiting(job_id: &str) -> String {
+    format!("dispatch-waiting/{job_id}")
+}
+
+/// The first time the pod log of `job_id`'s build `build_id` could not be
+/// read. Written and read by the syncer (with [`log_window`]) to give up on a
+/// log that stays unreadable.
+pub fn log_failing(job_id: &str, build_id: &str) -> String {
+    format!("log-failing/{job_id}/{build_id}")
+}
+
+/// The window after [`log_failing`] during which the syncer keeps waiting for
+/// a pod's log; once it has expired the job finishes without it.
+pub fn log_window(job_id: &str, build_id: &str) -> String {
+    format!("log-window/{job_id}/{build_id}")
+}
+
+/// The reporter's GitHub sink created (or is creating) the check run of
+/// `job_id`. Written before the create; a later attempt that finds it looks
+/// the run up instead of creating a second one.
+pub fn check_run_created(job_id: &str) -> String {
+    format!("{GITHUB_REPORTER}/check-run/{job_id}")
+}
+
+/// The lock on a pull request's failure comment. Taken and released by the
+/// reporter's GitHub sink around a change of the comment (crier's per-PR
+/// lock): two reports at once would each drop the other's row.
+pub fn github_comment_lock(org: &str, repo: &str, number: i64) -> String {
+    format!("{GITHUB_REPORTER}/comment-lock/{org}/{repo}#{number}")
+}
+
+/// The lock on a CodeCommit pull request's results comment. Taken and
+/// released by the reporter's CodeCommit sink.
+pub fn codecommit_comment_lock(region: &str, repo: &str, number: i64) -> String {
+    format!("{CODECOMMIT_REPORTER}/comment-lock/{region}/{repo}#{number}")
+}
+
+/// The reporter's CodeCommit sink approved (`approve`) or revoked the
+/// approval of a pull request's revision. Written before
+/// `UpdatePullRequestApprovalState`, the opposite key forgotten after it, so
+/// a repeated report calls CodeCommit once per change of mind.
+pub fn codecommit_approval(
+    region: &str,
+    repo: &str,
+    number: i64,
+    revision_id: &str,
+    approve: bool,
+) -> String {
+    let verdict = if approve { "approved" } else { "revoked" };
+    format!("{CODECOMMIT_REPORTER}/approval/{region}/{repo}#{number}@{revision_id}/{verdict}")
+}
+
+// ---------------------------------------------------------------------------
+// Markers on the code host and job records
+
+/// Begins the CodeCommit results comment; the head commit and ` -->` follow.
+/// Written by the reporter's CodeCommit sink; read by the sink (to edit its
+/// own table) and by the trigger (the bot's own table must trigger nothing).
+pub const RESULTS_TAG: &str = "<!-- skiff test results";
+
+/// Marks the GitHub failure comment (Prow's `<!-- test report -->`). Written
+/// by the reporter's GitHub sink; read by it to find its own comment.
+pub const COMMENT_TAG: &str = "<!-- test report -->";
+
+/// The job record annotation holding the id of the job's check run. Written
+/// by the reporter's GitHub sink; read by it to update instead of create.
+pub const CHECK_RUN_ANNOTATION: &str = "skiff.dev/github-check-run";
+
+/// The GitHub events the trigger acts on. The webhook drops every other
+/// event before it costs a queue message; the redelivery function redelivers
+/// only these.
+pub const ACTED_ON: [&str; 6] = [
+    "pull_request",
+    "issue_comment",
+    "pull_request_review",
+    "push",
+    "check_run",
+    "check_suite",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys are stored in live tables: a change of spelling orphans
+    /// every key written before it (a redelivery would run twice).
+    #[test]
+    fn keys_are_spelled_as_stored() {
+        assert_eq!(delivery("d-1"), "delivery/d-1");
+        assert_eq!(redelivery("d-1", 7), "redelivery/d-1/7");
+        assert_eq!(delivery_comment("d-1", 0), "d-1/comment/0");
+        assert_eq!(dispatch_waiting("j"), "dispatch-waiting/j");
+        assert_eq!(log_failing("j", "1"), "log-failing/j/1");
+        assert_eq!(log_window("j", "1"), "log-window/j/1");
+        assert_eq!(check_run_created("j"), "github-reporter/check-run/j");
+        assert_eq!(
+            github_comment_lock("o", "r", 4),
+            "github-reporter/comment-lock/o/r#4"
+        );
+        assert_eq!(
+            codecommit_comment_lock("us-east-1", "r", 4),
+            "codecommit-reporter/comment-lock/us-east-1/r#4"
+        );
+        assert_eq!(
+            codecommit_approval("us-east-1", "r", 4, "rev", true),
+            "codecommit-reporter/approval/us-east-1/r#4@rev/approved"
+        );
+        assert_eq!(
+            codecommit_approval("us-east-1", "r", 4, "rev", false),
+            "codecommit-reporter/approval/us-east-1/r#4@rev/revoked"
+        );
+    }
+}

@@ -1,0 +1,509 @@
+//! The [`Scm`] twin: one GitHub repository's worth of pull requests,
+//! members, branches, comments, labels, statuses and check runs, in memory.
+//! It answers as GitHub does where the handlers care (removing a label or
+//! deleting a comment that is not there is a 404), and logs every call with
+//! its arguments.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use skiff_core::event::PullRequest;
+use skiff_core::ports::{CheckRun, Comment, CommitStatus, PortError, PortResult, Scm};
+
+use super::{Faults, lock};
+
+/// One call made to the twin, with what the test may want to check.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScmCall {
+    PullRequest { number: i64 },
+    ChangedFiles { number: i64 },
+    IsMember { org: String, login: String },
+    IsCollaborator { login: String },
+    BranchSha { branch: String },
+    CommentBody { id: String },
+    CompareFiles { base: String, head: String },
+    Status { sha: String, status: CommitStatus },
+    ListComments { number: i64 },
+    CreateComment { number: i64, body: String },
+    EditComment { id: i64, body: String },
+    DeleteComment { id: i64 },
+    AddLabel { number: i64, label: String },
+    RemoveLabel { number: i64, label: String },
+    CreateCheckRun { run: CheckRun },
+    UpdateCheckRun { id: i64, run: CheckRun },
+    FindCheckRun { run: CheckRun },
+}
+
+impl ScmCall {
+    /// The port method's name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            ScmCall::PullRequest { .. } => "pull_request",
+            ScmCall::ChangedFiles { .. } => "changed_files",
+            ScmCall::IsMember { .. } => "is_member",
+            ScmCall::IsCollaborator { .. } => "is_collaborator",
+            ScmCall::BranchSha { .. } => "branch_sha",
+            ScmCall::CommentBody { .. } => "comment_body",
+            ScmCall::CompareFiles { .. } => "compare_files",
+            ScmCall::Status { .. } => "create_status",
+            ScmCall::ListComments { .. } => "list_comments",
+            ScmCall::CreateComment { .. } => "create_comment",
+            ScmCall::EditComment { .. } => "edit_comment",
+            ScmCall::DeleteComment { .. } => "delete_comment",
+            ScmCall::AddLabel { .. } => "add_label",
+            ScmCall::RemoveLabel { .. } => "remove_label",
+            ScmCall::CreateCheckRun { .. } => "create_check_run",
+            ScmCall::UpdateCheckRun { .. } => "update_check_run",
+            ScmCall::FindCheckRun { .. } => "find_check_run",
+        }
+    }
+
+    /// Whether the call changes something on GitHub.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            ScmCall::Status { .. }
+                | ScmCall::CreateComment { .. }
+                | ScmCall::EditComment { .. }
+                | ScmCall::DeleteComment { .. }
+                | ScmCall::AddLabel { .. }
+                | ScmCall::RemoveLabel { .. }
+                | ScmCall::CreateCheckRun { .. }
+                | ScmCall::UpdateCheckRun { .. }
+        )
+    }
+}
+
+/// `method detail`, e.g. `add_label needs-ok-to-test`, `create_status
+/// <sha> <context>`.
+impl fmt::Display for ScmCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.method();
+        match self {
+            ScmCall::PullRequest { number }
+            | ScmCall::ChangedFiles { number }
+            | ScmCall::ListComments { number }
+            | ScmCall::CreateComment { number, .. } => write!(f, "{m} {number}"),
+            ScmCall::IsMember { login, .. } | ScmCall::IsCollaborator { login } => {
+                write!(f, "{m} {login}")
+            }
+            ScmCall::BranchSha { branch } => write!(f, "{m} {branch}"),
+            ScmCall::CommentBody { id } => write!(f, "{m} {id}"),
+            ScmCall::CompareFiles { base, head } => write!(f, "{m} {base}...{head}"),
+            ScmCall::Status { sha, status } => write!(f, "{m} {sha} {}", status.context),
+            ScmCall::EditComment { id, .. } | ScmCall::DeleteComment { id } => {
+                write!(f, "{m} {id}")
+            }
+            ScmCall::AddLabel { label, .. } | ScmCall::RemoveLabel { label, .. } => {
+                write!(f, "{m} {label}")
+            }
+            ScmCall::CreateCheckRun { run } | ScmCall::FindCheckRun { run } => {
+                write!(f, "{m} {}", run.name)
+            }
+            ScmCall::UpdateCheckRun { id, .. } => write!(f, "{m} {id}"),
+        }
+    }
+}
+
+struct State {
+    trust_everyone: bool,
+    members: BTreeSet<String>,
+    collaborators: BTreeSet<String>,
+    pulls: BTreeMap<i64, PullRequest>,
+    changed_files: Vec<String>,
+    branch_sha: String,
+    compared: Vec<String>,
+    comment_bodies: BTreeMap<String, String>,
+    /// Comments by pull request, oldest first.
+    comments: BTreeMap<i64, Vec<Comment>>,
+    labels: BTreeMap<i64, BTreeSet<String>>,
+    next_id: i64,
+    /// Every status write fails with this (GitHub refusing the SHA, say).
+    status_error: Option<PortError>,
+    checks_supported: bool,
+    check_runs: BTreeMap<i64, CheckRun>,
+}
+
+/// [`Scm`] in memory, as the bot `bot`. Share it with `Arc`.
+pub struct MemoryScm {
+    bot: String,
+    state: Mutex<State>,
+    calls: Mutex<Vec<ScmCall>>,
+    faults: Faults,
+}
+
+impl Default for MemoryScm {
+    fn default() -> Self {
+        MemoryScm::new("skiff-bot")
+    }
+}
+
+impl MemoryScm {
+    pub fn new(bot: &str) -> Self {
+        MemoryScm {
+            bot: bot.to_string(),
+            state: Mutex::new(State {
+                trust_everyone: false,
+                members: BTreeSet::new(),
+                collaborators: BTreeSet::new(),
+                pulls: BTreeMap::new(),
+                changed_files: Vec::new(),
+                branch_sha: String::new(),
+                compared: Vec::new(),
+                comment_bodies: BTreeMap::new(),
+                comments: BTreeMap::new(),
+                labels: BTreeMap::new(),
+                next_id: 100,
+                status_error: None,
+                checks_supported: false,
+                check_runs: BTreeMap::new(),
+            }),
+            calls: Mutex::default(),
+            faults: Faults::default(),
+        }
+    }
+
+    // -- what GitHub holds --------------------------------------------------
+
+    /// What the next calls of a method (the port method's name) do wrong.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Every login is an org member (the benchmark's code host).
+    pub fn trust_everyone(&self) {
+        lock(&self.state).trust_everyone = true;
+    }
+
+    pub fn add_member(&self, login: &str) {
+        lock(&self.state).members.insert(login.to_string());
+    }
+
+    pub fn add_collaborator(&self, login: &str) {
+        lock(&self.state).collaborators.insert(login.to_string());
+    }
+
+    /// The pull request `GET /repos/{o}/{r}/pulls/{n}` answers with.
+    pub fn add_pull(&self, pr: PullRequest) {
+        lock(&self.state).pulls.insert(pr.number, pr);
+    }
+
+    /// The files every pull request changes.
+    pub fn set_changed_files(&self, files: &[&str]) {
+        lock(&self.state).changed_files = files.iter().map(|f| f.to_string()).collect();
+    }
+
+    /// The SHA every branch points at.
+    pub fn set_branch_sha(&self, sha: &str) {
+        lock(&self.state).branch_sha = sha.to_string();
+    }
+
+    /// The files every comparison of two commits lists.
+    pub fn set_compared(&self, files: &[&str]) {
+        lock(&self.state).compared = files.iter().map(|f| f.to_string()).collect();
+    }
+
+    /// The text of the comment with id `id` (CodeCommit's `GetComment`).
+    pub fn set_comment_body(&self, id: &str, body: &str) {
+        lock(&self.state)
+            .comment_bodies
+            .insert(id.to_string(), body.to_string());
+    }
+
+    /// A comment already on pull request `number`; its id.
+    pub fn seed_comment(&self, number: i64, author: &str, body: &str) -> i64 {
+        let mut state = lock(&self.state);
+        state.next_id += 1;
+        let id = state.next_id;
+        state.comments.entry(number).or_default().push(Comment {
+            id,
+            author: author.to_string(),
+            body: body.to_string(),
+        });
+        id
+    }
+
+    /// A label already on pull request `number`.
+    pub fn seed_label(&self, number: i64, label: &str) {
+        lock(&self.state)
+            .labels
+            .entry(number)
+            .or_default()
+            .insert(label.to_string());
+    }
+
+    /// Every status write fails with `error` (`None`: they succeed).
+    pub fn fail_statuses(&self, error: Option<PortError>) {
+        lock(&self.state).status_error = error;
+    }
+
+    /// Check runs can be written (a GitHub App installation).
+    pub fn support_checks(&self) {
+        lock(&self.state).checks_supported = true;
+    }
+
+    // -- what happened ------------------------------------------------------
+
+    pub fn calls(&self) -> Vec<ScmCall> {
+        lock(&self.calls).clone()
+    }
+
+    pub fn take_calls(&self) -> Vec<ScmCall> {
+        std::mem::take(&mut *lock(&self.calls))
+    }
+
+    /// The calls of `method`, as `method detail` lines.
+    pub fn called(&self, method: &str) -> Vec<String> {
+        lock(&self.calls)
+            .iter()
+            .filter(|c| c.method() == method)
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Every status written, in order.
+    pub fn statuses(&self) -> Vec<CommitStatus> {
+        lock(&self.calls)
+            .iter()
+            .filter_map(|c| match c {
+                ScmCall::Status { status, .. } => Some(status.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The comments on pull request `number`, oldest first.
+    pub fn comments(&self, number: i64) -> Vec<Comment> {
+        lock(&self.state)
+            .comments
+            .get(&number)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The bodies of the bot's comments on every pull request.
+    pub fn bot_comments(&self) -> Vec<String> {
+        lock(&self.state)
+            .comments
+            .values()
+            .flatten()
+            .filter(|c| c.author == self.bot)
+            .map(|c| c.body.clone())
+            .collect()
+    }
+
+    pub fn labels(&self, number: i64) -> BTreeSet<String> {
+        lock(&self.state)
+            .labels
+            .get(&number)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The check runs, by id.
+    pub fn check_runs(&self) -> BTreeMap<i64, CheckRun> {
+        lock(&self.state).check_runs.clone()
+    }
+
+    fn call(&self, call: ScmCall) -> PortResult<()> {
+        let method = call.method();
+        lock(&self.calls).push(call);
+        self.faults.check(method)
+    }
+}
+
+#[async_trait]
+impl Scm for MemoryScm {
+    fn bot_login(&self) -> &str {
+        &self.bot
+    }
+
+    async fn pull_request(&self, _: &str, _: &str, number: i64) -> PortResult<PullRequest> {
+        self.call(ScmCall::PullRequest { number })?;
+        lock(&self.state)
+            .pulls
+            .get(&number)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(format!("pull request {number}")))
+    }
+
+    async fn changed_files(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<String>> {
+        self.call(ScmCall::ChangedFiles { number })?;
+        Ok(lock(&self.state).changed_files.clone())
+    }
+
+    async fn is_member(&self, org: &str, login: &str) -> PortResult<bool> {
+        self.call(ScmCall::IsMember {
+            org: org.to_string(),
+            login: login.to_string(),
+        })?;
+        let state = lock(&self.state);
+        Ok(state.trust_everyone || state.members.contains(login))
+    }
+
+    async fn is_collaborator(&self, _: &str, _: &str, login: &str) -> PortResult<bool> {
+        self.call(ScmCall::IsCollaborator {
+            login: login.to_string(),
+        })?;
+        let state = lock(&self.state);
+        Ok(state.trust_everyone || state.collaborators.contains(login))
+    }
+
+    async fn branch_sha(&self, _: &str, _: &str, branch: &str) -> PortResult<String> {
+        self.call(ScmCall::BranchSha {
+            branch: branch.to_string(),
+        })?;
+        Ok(lock(&self.state).branch_sha.clone())
+    }
+
+    async fn comment_body(&self, _: &str, _: &str, id: &str) -> PortResult<String> {
+        self.call(ScmCall::CommentBody { id: id.to_string() })?;
+        lock(&self.state)
+            .comment_bodies
+            .get(id)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(format!("comment {id}")))
+    }
+
+    async fn compare_files(
+        &self,
+        _: &str,
+        _: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Vec<String>> {
+        self.call(ScmCall::CompareFiles {
+            base: base.to_string(),
+            head: head.to_string(),
+        })?;
+        Ok(lock(&self.state).compared.clone())
+    }
+
+    async fn create_status(
+        &self,
+        _: &str,
+        _: &str,
+        sha: &str,
+        status: &CommitStatus,
+    ) -> PortResult<()> {
+        self.call(ScmCall::Status {
+            sha: sha.to_string(),
+            status: status.clone(),
+        })?;
+        match lock(&self.state).status_error.clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn list_comments(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<Comment>> {
+        self.call(ScmCall::ListComments { number })?;
+        Ok(self.comments(number))
+    }
+
+    async fn create_comment(&self, _: &str, _: &str, number: i64, body: &str) -> PortResult<()> {
+        self.call(ScmCall::CreateComment {
+            number,
+            body: body.to_string(),
+        })?;
+        let bot = self.bot.clone();
+        self.seed_comment(number, &bot, body);
+        Ok(())
+    }
+
+    async fn edit_comment(&self, _: &str, _: &str, id: i64, body: &str) -> PortResult<()> {
+        self.call(ScmCall::EditComment {
+            id,
+            body: body.to_string(),
+        })?;
+        let mut state = lock(&self.state);
+        match state.comments.values_mut().flatten().find(|c| c.id == id) {
+            Some(c) => {
+                c.body = body.to_string();
+                Ok(())
+            }
+            None => Err(PortError::NotFound(format!("comment {id}"))),
+        }
+    }
+
+    async fn delete_comment(&self, _: &str, _: &str, id: i64) -> PortResult<()> {
+        self.call(ScmCall::DeleteComment { id })?;
+        let mut state = lock(&self.state);
+        let mut found = false;
+        for comments in state.comments.values_mut() {
+            let before = comments.len();
+            comments.retain(|c| c.id != id);
+            found |= comments.len() != before;
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(PortError::NotFound(format!("comment {id}")))
+        }
+    }
+
+    async fn add_label(&self, _: &str, _: &str, number: i64, label: &str) -> PortResult<()> {
+        self.call(ScmCall::AddLabel {
+            number,
+            label: label.to_string(),
+        })?;
+        self.seed_label(number, label);
+        Ok(())
+    }
+
+    async fn remove_label(&self, _: &str, _: &str, number: i64, label: &str) -> PortResult<()> {
+        self.call(ScmCall::RemoveLabel {
+            number,
+            label: label.to_string(),
+        })?;
+        let removed = lock(&self.state)
+            .labels
+            .get_mut(&number)
+            .is_some_and(|l| l.remove(label));
+        if removed {
+            Ok(())
+        } else {
+            Err(PortError::NotFound(format!("label {label}")))
+        }
+    }
+
+    fn checks_supported(&self) -> bool {
+        lock(&self.state).checks_supported
+    }
+
+    async fn create_check_run(&self, _: &str, _: &str, run: &CheckRun) -> PortResult<i64> {
+        self.call(ScmCall::CreateCheckRun { run: run.clone() })?;
+        let mut state = lock(&self.state);
+        state.next_id += 1;
+        let id = state.next_id;
+        state.check_runs.insert(id, run.clone());
+        Ok(id)
+    }
+
+    async fn update_check_run(&self, _: &str, _: &str, id: i64, run: &CheckRun) -> PortResult<()> {
+        self.call(ScmCall::UpdateCheckRun {
+            id,
+            run: run.clone(),
+        })?;
+        match lock(&self.state).check_runs.get_mut(&id) {
+            Some(stored) => {
+                *stored = run.clone();
+                Ok(())
+            }
+            None => Err(PortError::NotFound(format!("check run {id}"))),
+        }
+    }
+
+    async fn find_check_run(&self, _: &str, _: &str, run: &CheckRun) -> PortResult<Option<i64>> {
+        self.call(ScmCall::FindCheckRun { run: run.clone() })?;
+        Ok(lock(&self.state)
+            .check_runs
+            .iter()
+            .find(|(_, r)| {
+                r.name == run.name && r.head_sha == run.head_sha && r.external_id == run.external_id
+            })
+            .map(|(id, _)| *id))
+    }
+}
