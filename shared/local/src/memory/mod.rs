@@ -26,7 +26,11 @@ pub use queue::MemoryQueue;
 pub use scm::{MemoryScm, ScmCall};
 pub use store::{MemoryStore, StoreCalls};
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// A log of calls by method name, in order; twins built `with_journal` of
+/// one journal share it.
+pub type Journal = Arc<Mutex<Vec<String>>>;
 
 /// A twin's lock: a test that panicked while holding one must not hide the
 /// state from the next assertion.

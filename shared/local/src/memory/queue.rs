@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use skiff_core::messages::DispatchMessage;
 use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue, SystemClock};
 
-use super::{Faults, lock};
+use super::{Faults, Journal, lock};
 
 struct Entry {
     seq: u64,
@@ -36,7 +36,7 @@ pub struct MemoryQueue {
     clock: Arc<dyn Clock>,
     visibility_timeout: Duration,
     max_receives: u32,
-    journal: Mutex<Vec<String>>,
+    journal: Journal,
     faults: Faults,
 }
 
@@ -63,13 +63,20 @@ impl MemoryQueue {
             clock,
             visibility_timeout,
             max_receives: max_receives.max(1),
-            journal: Mutex::default(),
+            journal: Journal::default(),
             faults: Faults::default(),
         }
     }
 
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// Logs this twin's calls into `journal` (shared with other twins, so a
+    /// test sees the order of calls across ports) instead of its own.
+    pub fn with_journal(mut self, journal: Journal) -> Self {
+        self.journal = journal;
+        self
     }
 
     /// Every call so far, by method name, in order.

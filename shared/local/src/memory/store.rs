@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
-use super::{Faults, lock};
+use super::{Faults, Journal, lock};
 
 /// How many calls of each kind the store has answered (failed ones too).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct MemoryStore {
     keys: Mutex<BTreeMap<String, Timestamp>>,
     clock: Arc<dyn Clock>,
     calls: Mutex<StoreCalls>,
-    journal: Mutex<Vec<String>>,
+    journal: Journal,
     /// Writers that change a record just before the next update of it (by
     /// id; `None` = whichever record is updated next), so that update loses.
     interference: Mutex<Vec<(Option<String>, Interference)>>,
@@ -55,7 +55,7 @@ impl MemoryStore {
             keys: Mutex::default(),
             clock,
             calls: Mutex::default(),
-            journal: Mutex::default(),
+            journal: Journal::default(),
             interference: Mutex::default(),
             faults: Faults::default(),
         }
@@ -64,6 +64,13 @@ impl MemoryStore {
     /// What the next calls of a method do wrong.
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// Logs this twin's calls into `journal` (shared with other twins, so a
+    /// test sees the order of calls across ports) instead of its own.
+    pub fn with_journal(mut self, journal: Journal) -> Self {
+        self.journal = journal;
+        self
     }
 
     /// The calls answered so far, by kind.
