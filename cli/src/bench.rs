@@ -6,15 +6,12 @@
 //! The code host is an in-memory one (every author trusted, statuses counted):
 //! the benchmark measures Skiff, not GitHub.
 
-use std::collections::BTreeSet;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use serde_json::json;
-use skiff_core::event::PullRequest;
-use skiff_core::ports::{Comment, CommitStatus, PortError, PortResult, Scm};
+use skiff_local::memory::{MemoryScm, ScmCall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
@@ -39,71 +36,9 @@ pub struct Args {
     pub timeout_seconds: u64,
 }
 
-/// Every author trusted; statuses counted.
-#[derive(Default)]
-struct BenchScm {
-    final_statuses: Mutex<BTreeSet<(String, String)>>,
-    writes: Mutex<usize>,
-}
-
-fn rejected(what: &str) -> PortError {
-    PortError::Rejected(format!("the benchmark's code host has no {what}"))
-}
-
-#[async_trait]
-impl Scm for BenchScm {
-    fn bot_login(&self) -> &str {
-        "skiff-bot"
-    }
-    async fn pull_request(&self, _: &str, _: &str, _: i64) -> PortResult<PullRequest> {
-        Err(rejected("pull requests to fetch"))
-    }
-    async fn changed_files(&self, _: &str, _: &str, _: i64) -> PortResult<Vec<String>> {
-        Ok(vec![])
-    }
-    async fn is_member(&self, _: &str, _: &str) -> PortResult<bool> {
-        Ok(true)
-    }
-    async fn is_collaborator(&self, _: &str, _: &str, _: &str) -> PortResult<bool> {
-        Ok(true)
-    }
-    async fn branch_sha(&self, _: &str, _: &str, _: &str) -> PortResult<String> {
-        Ok("0a1b2c3d".into())
-    }
-    async fn comment_body(&self, _: &str, _: &str, _: &str) -> PortResult<String> {
-        Err(rejected("comments"))
-    }
-    async fn compare_files(&self, _: &str, _: &str, _: &str, _: &str) -> PortResult<Vec<String>> {
-        Ok(vec![])
-    }
-    async fn create_status(&self, _: &str, _: &str, sha: &str, s: &CommitStatus) -> PortResult<()> {
-        *self.writes.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        if s.state != "pending" {
-            self.final_statuses
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((sha.to_string(), s.context.clone()));
-        }
-        Ok(())
-    }
-    async fn list_comments(&self, _: &str, _: &str, _: i64) -> PortResult<Vec<Comment>> {
-        Ok(vec![])
-    }
-    async fn create_comment(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
-        Ok(())
-    }
-    async fn edit_comment(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
-        Ok(())
-    }
-    async fn delete_comment(&self, _: &str, _: &str, _: i64) -> PortResult<()> {
-        Ok(())
-    }
-    async fn add_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
-        Ok(())
-    }
-    async fn remove_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
-        Ok(())
-    }
+/// A job's final status: one per job, GitHub's reporter writes each state once.
+fn final_status(call: &ScmCall) -> bool {
+    matches!(call, ScmCall::Status { status, .. } if status.state != "pending")
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -165,7 +100,10 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         max_parallel: args.max_parallel,
         reporting: dev::ReportingArgs::default(),
     };
-    let scm = Arc::new(BenchScm::default());
+    // Every author trusted; statuses counted.
+    let scm = Arc::new(MemoryScm::default());
+    scm.trust_everyone();
+    scm.set_branch_sha("0a1b2c3d");
     let engine = dev::build_with(&dev_args, Some(scm.clone())).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -227,11 +165,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
     let expected = args.webhooks * args.jobs_per_pr;
     let deadline = started + Duration::from_secs(args.timeout_seconds);
     loop {
-        let done = scm
-            .final_statuses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len();
+        let done = scm.count_calls(final_status);
         if done >= expected {
             break;
         }
@@ -242,7 +176,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let wall = started.elapsed();
-    let writes = *scm.writes.lock().unwrap_or_else(|p| p.into_inner());
+    let writes = scm.count_calls(|c| matches!(c, ScmCall::Status { .. }));
     let _ = stop_tx.send(true);
     let _ = server.await;
     for l in loops {

@@ -232,7 +232,7 @@ impl World {
             logs: None,
             codecommit: Some(&self.reports),
             chat: None,
-            retries: None,
+            reports: None,
         };
         self.ci.report_stream(&self.cursor, None, &deps).await
     }
@@ -248,7 +248,7 @@ impl World {
 
     async fn finish(&self, job: &str, ok: bool) {
         self.ci.advance(30);
-        self.ci.cluster.finish(job, ok, self.ci.now());
+        self.ci.cluster.finish_job(job, ok, self.ci.now());
         self.ci.sync().await;
         self.settle().await;
     }

@@ -25,9 +25,10 @@ mod support;
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
+use skiff_core::keys::{CODECOMMIT_REPORTER, RESULTS_TAG};
 use skiff_core::ports::{JobStore, Queue};
 use skiff_core::prowjob::ProwJobState;
-use skiff_reporter::{CODECOMMIT_REPORTER_NAME, RESULTS_TAG, ReporterDeps};
+use skiff_reporter::ReporterDeps;
 use skiff_scm::{CodeCommitReports, CodeCommitScm};
 use skiff_tests::codecommit::{self, CodeCommit, Pull};
 use skiff_tests::github::GitHub;
@@ -180,7 +181,7 @@ impl World {
             logs: None,
             codecommit: Some(&self.reports),
             chat: None,
-            retries: None,
+            reports: None,
         }
     }
 
@@ -215,7 +216,7 @@ impl World {
     /// Ends the running `job`, syncs and reports.
     async fn finish(&self, job: &str, ok: bool) {
         self.ci.advance(30);
-        self.ci.cluster.finish(job, ok, self.ci.now());
+        self.ci.cluster.finish_job(job, ok, self.ci.now());
         self.ci.sync().await;
         self.settle().await;
     }
@@ -351,7 +352,7 @@ async fn passing_required_jobs_approve_once_and_the_ended_revision_gets_one_resu
     assert_eq!(w.comments().len(), 1);
     for j in w.ci.jobs().await {
         assert_eq!(
-            j.status.prev_report_states.get(CODECOMMIT_REPORTER_NAME),
+            j.status.prev_report_states.get(CODECOMMIT_REPORTER),
             j.status.state.as_ref(),
             "{} is recorded as reported",
             j.spec.job
@@ -618,7 +619,7 @@ async fn redelivered_stream_changes_send_nothing_twice() {
     // request token makes CodeCommit answer with the comment it has.
     for j in w.ci.jobs().await {
         let mut j = j;
-        j.status.prev_report_states.remove(CODECOMMIT_REPORTER_NAME);
+        j.status.prev_report_states.remove(CODECOMMIT_REPORTER);
         w.ci.store.update(&j).await.expect("update");
     }
     w.report().await;
@@ -634,7 +635,7 @@ async fn redelivered_stream_changes_send_nothing_twice() {
     assert_eq!(w.comments().len(), 2, "one table and one commit comment");
     for j in w.ci.jobs().await {
         assert_eq!(
-            j.status.prev_report_states.get(CODECOMMIT_REPORTER_NAME),
+            j.status.prev_report_states.get(CODECOMMIT_REPORTER),
             Some(&ProwJobState::Success)
         );
     }

@@ -6,9 +6,10 @@
 mod support;
 
 use serde_json::{Value, json};
+use skiff_core::keys::{CHECK_RUN_ANNOTATION, GITHUB_REPORTER};
 use skiff_core::ports::{PortError, Scm};
 use skiff_core::prowjob::ProwJobState;
-use skiff_reporter::{CHECK_RUN_ANNOTATION, REPORTER_NAME};
+use skiff_reporter::GitHubReporter;
 use skiff_tests::github::{Canned, Seen, lock};
 use support::*;
 
@@ -163,7 +164,7 @@ async fn success_and_failure_are_one_pending_and_one_final_status_each_plus_one_
     // Reporting again changes nothing: each state was reported once.
     ci.clear_seen();
     for j in ci.jobs().await {
-        skiff_reporter::report_job(&j, &ci_reporter(&ci)).await;
+        skiff_reporter::report_and_decide(&j.metadata.name, &ci_reporter(&ci)).await;
     }
     assert!(ci.lines().is_empty(), "{:?}", ci.lines());
 }
@@ -177,7 +178,7 @@ fn ci_reporter(ci: &Ci) -> skiff_reporter::ReporterDeps<'_> {
         logs: Some(&ci.logs),
         codecommit: None,
         chat: None,
-        retries: Some(&ci.reports),
+        reports: Some(&ci.reports),
     }
 }
 
@@ -272,7 +273,7 @@ async fn a_superseded_run_is_aborted_and_never_reported_as_prow_does() {
         .find(|j| j.status.state == Some(ProwJobState::Aborted))
         .expect("the older run is aborted");
     assert_eq!(
-        old.status.prev_report_states.get(REPORTER_NAME),
+        old.status.prev_report_states.get(GITHUB_REPORTER),
         Some(&ProwJobState::Aborted)
     );
     let seen = lock(&ci.github).seen.clone();
@@ -300,7 +301,7 @@ async fn a_status_on_a_force_pushed_sha_is_dropped_not_retried() {
     // Recorded as reported, nothing waits to be retried.
     for j in ci.jobs().await {
         assert_eq!(
-            j.status.prev_report_states.get(REPORTER_NAME),
+            j.status.prev_report_states.get(GITHUB_REPORTER),
             Some(&ProwJobState::Pending)
         );
     }
@@ -343,7 +344,7 @@ async fn a_secondary_rate_limit_is_retried_after_retry_after_not_before() {
         [(format!("POST {}", status_path()), 403)]
     );
     let lint = ci.runs("lint").await.remove(0);
-    let e = skiff_reporter::report(&lint, &ci_reporter(&ci))
+    let e = skiff_reporter::report_one(&GitHubReporter, &lint.metadata.name, &ci_reporter(&ci))
         .await
         .expect_err("refused while the limit holds");
     assert!(

@@ -15,9 +15,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::post;
 use serde_json::{Value, json};
+use skiff_core::keys::SLACK_REPORTER;
 use skiff_core::ports::{Chat, Queue};
 use skiff_core::prowjob::ProwJobState;
-use skiff_reporter::{ReporterDeps, SLACK_REPORTER_NAME};
+use skiff_reporter::ReporterDeps;
 use skiff_scm::SlackWebhooks;
 use support::*;
 use tracing_subscriber::fmt::MakeWriter;
@@ -144,7 +145,7 @@ impl World {
             logs: None,
             codecommit: None,
             chat: Some(&self.slack),
-            retries: Some(&self.ci.reports),
+            reports: Some(&self.ci.reports),
         }
     }
 
@@ -164,7 +165,7 @@ impl World {
     /// would.
     async fn report_retries(&self) -> usize {
         let messages = self.ci.reports.receive(10).await.expect("receive");
-        let outcome = Box::pin(skiff_reporter::handle_retries(&messages, &self.deps())).await;
+        let outcome = Box::pin(skiff_reporter::handle_reports(&messages, &self.deps())).await;
         let mut done = Vec::new();
         for m in &messages {
             if let Some((_, delay)) = outcome.retry_after.iter().find(|(r, _)| *r == m.receipt) {
@@ -192,18 +193,17 @@ impl World {
 
     async fn finish(&self, job: &str, ok: bool) {
         self.ci.advance(30);
-        self.ci.cluster.finish(job, ok, self.ci.now());
+        self.ci.cluster.finish_job(job, ok, self.ci.now());
         self.ci.sync().await;
         self.settle().await;
     }
 
     async fn slack_state(&self, job: &str) -> Option<ProwJobState> {
-        self.ci.runs(job).await.first().and_then(|j| {
-            j.status
-                .prev_report_states
-                .get(SLACK_REPORTER_NAME)
-                .copied()
-        })
+        self.ci
+            .runs(job)
+            .await
+            .first()
+            .and_then(|j| j.status.prev_report_states.get(SLACK_REPORTER).copied())
     }
 }
 

@@ -7,12 +7,12 @@ use std::io::Read;
 
 use jiff::Timestamp;
 use skiff_core::config::{Config, FileRole, SourceFile};
-use skiff_core::ports::{JobQuery, JobStore, LogStore, PortError, PortResult};
-use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType};
+use skiff_core::ports::{JobStore, LogStore, PortError};
+use skiff_core::prowjob::{ProwJobState, ProwJobType};
 use skiff_deck::fixtures::{self, pull_of, repo_of, sha_of, state_of, type_of};
 use skiff_deck::{DeckOptions, DeckRequest, DeckResponse, Deps};
 use skiff_local::fs_logs::FsLogStore;
-use skiff_local::memory::ManualClock;
+use skiff_local::memory::{ManualClock, MemoryStore};
 use skiff_local::store::SqliteStore;
 
 const NOW: &str = "2026-12-04T12:00:00Z";
@@ -678,39 +678,14 @@ async fn the_list_page_over_10000_jobs_weighs_under_100_kb() {
     assert_eq!(err.param, "state");
 }
 
-/// A store that is down.
-struct Down;
-
-#[async_trait::async_trait]
-impl JobStore for Down {
-    async fn create(&self, _: &ProwJob) -> PortResult<bool> {
-        Err(PortError::Unavailable("down".into()))
-    }
-    async fn get(&self, _: &str) -> PortResult<Option<ProwJob>> {
-        Err(PortError::Unavailable("down".into()))
-    }
-    async fn update(&self, _: &ProwJob) -> PortResult<ProwJob> {
-        Err(PortError::Unavailable("down".into()))
-    }
-    async fn list(&self, _: &JobQuery, _: Option<usize>) -> PortResult<Vec<ProwJob>> {
-        Err(PortError::Unavailable("table throttled".into()))
-    }
-    async fn delete(&self, _: &str) -> PortResult<()> {
-        Err(PortError::Unavailable("down".into()))
-    }
-    async fn remember(&self, _: &str, _: Timestamp) -> PortResult<bool> {
-        Err(PortError::Unavailable("down".into()))
-    }
-    async fn forget(&self, _: &str) -> PortResult<()> {
-        Err(PortError::Unavailable("down".into()))
-    }
-}
-
 #[tokio::test]
 async fn a_store_outage_is_a_503_page_not_a_panic() {
     let d = Deck::with_jobs(0).await;
+    // A store that is down.
+    let down = MemoryStore::default();
+    down.faults().down(PortError::Unavailable("down".into()));
     let deps = Deps {
-        store: &Down,
+        store: &down,
         logs: &d.logs,
         config: None,
         clock: &d.clock,

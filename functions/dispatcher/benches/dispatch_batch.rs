@@ -22,9 +22,6 @@
 //! `cargo bench -p skiff-dispatcher --bench dispatch_batch` reports the median
 //! and its spread; under `cargo test --all-targets` the batch runs once.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
@@ -39,7 +36,7 @@ use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_dispatcher::{Deps, handle_batch};
 use skiff_kube::KubeCluster;
 use skiff_kube::fake::FakeApiServer;
-use support::{MemStore, TestClock, config, presubmit};
+use skiff_testkit::{MemoryStore, T0, clock_at, config, presubmit};
 
 const BATCH: usize = 10;
 const NAMESPACE: &str = "test-pods";
@@ -57,7 +54,7 @@ fn runtime(multi_thread: bool) -> tokio::runtime::Runtime {
 }
 
 /// Deletes the batch's pods and puts the records back as triggered.
-async fn reset(cluster: &dyn Cluster, store: &MemStore, jobs: &[ProwJob]) {
+async fn reset(cluster: &dyn Cluster, store: &MemoryStore, jobs: &[ProwJob]) {
     for job in jobs {
         if let Err(e) = cluster.delete_pod(&job.metadata.name).await {
             panic!("deleting pod {}: {e}", job.metadata.name);
@@ -91,13 +88,13 @@ fn bench(c: &mut Criterion) {
     ));
     let clusters = BTreeMap::from([("default".to_string(), cluster.clone())]);
 
-    let clock = TestClock::new(support::T0);
+    let clock = clock_at(T0);
     clock.set(Timestamp::now());
-    let store = MemStore::new(clock.clone());
+    let store = MemoryStore::new(clock.clone());
     let config = config();
     let build_ids = Mutex::new(BuildIdGenerator::new());
     let deps = Deps {
-        store: store.as_ref(),
+        store: &store,
         clusters: &clusters,
         config: &config,
         clock: clock.as_ref(),

@@ -1,17 +1,17 @@
 //! The dispatcher against in-memory ports: each plank rule of starting a job.
 
-mod support;
 mod world;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skiff_core::ports::{BatchOutcome, Clock, Message};
+use skiff_core::keys;
+use skiff_core::ports::{BatchOutcome, Clock, Message, PortError};
 use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
-use skiff_dispatcher::{BLOCKED_RETRY, Deps, handle_batch, waiting_key};
-use support::*;
+use skiff_dispatcher::{BLOCKED_RETRY, Deps, handle_batch};
+use skiff_testkit::{T0, complete, pending, presubmit, ts};
 use world::World;
 
 /// An outcome deferring exactly these receipts by [`BLOCKED_RETRY`], in
@@ -119,7 +119,8 @@ async fn pods_of_jobs_without_limits_are_created_together() {
         w.store
             .put(presubmit(id, &format!("pull-widgets-{n}"), 42, ts(T0)));
     }
-    *w.cluster.create_gate.lock().unwrap() = Some(Arc::new(tokio::sync::Barrier::new(ids.len())));
+    w.cluster
+        .gate_creates(Arc::new(tokio::sync::Barrier::new(ids.len())));
 
     // Each create waits until all four are in flight; made one after another
     // the first would wait forever.
@@ -154,7 +155,7 @@ async fn max_concurrency_one_starts_runs_one_at_a_time_oldest_first() {
     assert_eq!(w.state("run-b"), Some(ProwJobState::Triggered));
     assert_eq!(w.state("run-a"), Some(ProwJobState::Triggered));
     assert!(
-        w.store.knows_key(&waiting_key("run-a")),
+        w.store.knows_key(&keys::dispatch_waiting("run-a")),
         "a deferred job's message is marked alive"
     );
 
@@ -251,8 +252,8 @@ async fn a_rejected_pod_ends_the_job_as_error() {
     let w = World::new();
     w.store
         .put(presubmit("j1", "pull-widgets-unit", 42, ts(T0)));
-    *w.cluster.reject_creates.lock().unwrap() =
-        Some("pods \"j1\" is forbidden: exceeded quota".into());
+    w.cluster
+        .reject_creates(Some("pods \"j1\" is forbidden: exceeded quota"));
 
     assert_eq!(w.deliver(&["j1"]).await, BatchOutcome::default());
     let job = w.store.job("j1");
@@ -284,7 +285,9 @@ async fn an_unreachable_cluster_retries_the_message_and_changes_nothing() {
     let w = World::new();
     w.store
         .put(presubmit("j1", "pull-widgets-unit", 42, ts(T0)));
-    *w.cluster.unavailable.lock().unwrap() = true;
+    w.cluster
+        .faults()
+        .down(PortError::Unavailable("cluster unreachable".into()));
     let out = w.deliver(&["j1"]).await;
     assert_eq!(out.retry, ["r0-j1"]);
     assert_eq!(w.state("j1"), Some(ProwJobState::Triggered));
@@ -353,7 +356,9 @@ async fn a_store_outage_retries_the_message() {
     let w = World::new();
     w.store
         .put(presubmit("j1", "pull-widgets-unit", 42, ts(T0)));
-    *w.store.unavailable.lock().unwrap() = true;
+    w.store
+        .faults()
+        .down(PortError::Unavailable("store is down".into()));
     assert_eq!(w.deliver(&["j1"]).await.retry, ["r0-j1"]);
 }
 

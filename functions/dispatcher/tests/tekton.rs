@@ -1,9 +1,8 @@
 //! The dispatcher starting `tekton-pipeline` jobs as Tekton PipelineRuns, as
 //! Prow's pipeline controller does, against in-memory ports (the cluster is
-//! the in-memory `FakeCluster`; the real kube adapter against the HTTP-level
+//! the in-memory `MemoryCluster`; the real kube adapter against the HTTP-level
 //! fake API server is exercised in `functions/syncer/tests/tekton.rs`).
 
-mod support;
 mod world;
 
 use serde_json::json;
@@ -11,7 +10,7 @@ use skiff_core::ports::{BatchOutcome, Clock};
 use skiff_core::prowjob::labels::{PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJobState, ProwJobType, TektonPipelineRunSpec};
 use skiff_dispatcher::BLOCKED_RETRY;
-use support::*;
+use skiff_testkit::{T0, presubmit, tekton_presubmit, ts};
 use world::World;
 
 fn job(id: &str) -> skiff_core::prowjob::ProwJob {
@@ -87,7 +86,7 @@ async fn an_existing_pipeline_run_is_adopted_with_its_build_id() {
 async fn a_cluster_that_cannot_run_tekton_ends_the_job_as_error_saying_so() {
     let w = World::new();
     w.store.put(job("j1"));
-    *w.cluster.no_tekton.lock().unwrap() = true;
+    w.cluster.set_no_tekton(true);
 
     assert_eq!(w.deliver(&["j1"]).await, BatchOutcome::default());
     let job = w.store.job("j1");
@@ -104,8 +103,9 @@ async fn a_cluster_that_cannot_run_tekton_ends_the_job_as_error_saying_so() {
 async fn a_refused_pipeline_run_ends_the_job_as_error_in_prows_words() {
     let w = World::new();
     w.store.put(job("j1"));
-    *w.cluster.reject_creates.lock().unwrap() =
-        Some("pipelineruns.tekton.dev \"j1\" is forbidden: exceeded quota".into());
+    w.cluster.reject_creates(Some(
+        "pipelineruns.tekton.dev \"j1\" is forbidden: exceeded quota",
+    ));
 
     w.deliver(&["j1"]).await;
     let job = w.store.job("j1");

@@ -1,8 +1,8 @@
-//! The redelivery sweep's rules, one scenario each, over the real SQLite
-//! store (the webhook's `delivery/<guid>` keys and the sweeper's claims live
-//! there) and a fake of GitHub's deliveries API that records every
-//! redelivery request. Each scenario asserts the exact report and the exact
-//! requests.
+//! The redelivery sweep's rules, one scenario each, over the store's
+//! in-memory twin (the webhook's `delivery/<guid>` keys and the sweeper's
+//! claims live there) and a fake of GitHub's deliveries API that records
+//! every redelivery request. Each scenario asserts the exact report and the
+//! exact requests.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use skiff_core::keys;
 use skiff_core::ports::{Hook, HookDeliveries, HookDelivery, JobStore, PortError, PortResult};
-use skiff_local::memory::ManualClock;
-use skiff_local::store::{Db, SqliteStore};
 use skiff_redelivery::{Deps, Settings, SweepReport, sweep};
+use skiff_testkit::{ManualClock, MemoryStore};
 
 fn now() -> Timestamp {
     "2026-11-23T10:00:00Z"
@@ -119,16 +119,15 @@ impl HookDeliveries for FakeDeliveries {
 /// The store and clock one scenario runs on.
 struct World {
     clock: Arc<ManualClock>,
-    store: SqliteStore,
+    store: MemoryStore,
     settings: Settings,
 }
 
 impl World {
     fn new(hooks: Vec<Hook>) -> World {
         let clock = Arc::new(ManualClock::new(now()));
-        let db = Db::open_in_memory().expect("an in-memory database");
         World {
-            store: SqliteStore::new(db, clock.clone()),
+            store: MemoryStore::new(clock.clone()),
             clock,
             settings: Settings::new(hooks),
         }
@@ -140,7 +139,7 @@ impl World {
             .checked_add(Duration::from_secs(7 * 24 * HOUR))
             .unwrap_or(Timestamp::MAX);
         for guid in guids {
-            let key = skiff_webhook::delivery_key(guid);
+            let key = keys::delivery(guid);
             assert!(self.store.remember(&key, week).await.expect("remember"));
         }
     }
@@ -157,7 +156,7 @@ impl World {
 
     /// Whether the webhook would take `guid` as new: the probe left no key.
     async fn webhook_takes(&self, guid: &str) -> bool {
-        let key = skiff_webhook::delivery_key(guid);
+        let key = keys::delivery(guid);
         let taken = self
             .store
             .remember(&key, Timestamp::MAX)

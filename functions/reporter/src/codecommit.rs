@@ -16,40 +16,28 @@
 //! posts carry an idempotency token, approvals a dedupe key, so a retried
 //! report changes nothing.
 
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
+use async_trait::async_trait;
 use skiff_core::event::codecommit::is_codecommit_link;
+use skiff_core::keys::{self, RESULTS_TAG};
 use skiff_core::ports::{CodeCommit, CodeCommitPull, JobQuery, PortError, PortResult};
 use skiff_core::prowjob::labels::IS_OPTIONAL;
+use skiff_core::prowjob::latest::{head_sha, latest_runs};
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
 
-use crate::{Recorded, ReporterDeps, later, record};
+use crate::{Detail, Reporter, ReporterDeps, Sent, Skip, later};
 
-/// The key in `prev_report_states`.
-pub const CODECOMMIT_REPORTER_NAME: &str = "codecommit-reporter";
-/// Marks Skiff's results comment; the head commit follows it.
-pub const RESULTS_TAG: &str = "<!-- skiff test results";
 /// How long approval keys and the table lock live.
 const APPROVAL_KEY_SECONDS: i64 = 30 * 24 * 3600;
 const LOCK_SECONDS: i64 = 120;
 
-/// What the CodeCommit reporter did with one change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CodeCommitReport {
-    NotReported(&'static str),
-    AlreadyReported(ProwJobState),
-    Reported {
-        state: ProwJobState,
-        comment: Comment,
-        approval: Approval,
-        recorded: Recorded,
-    },
-}
+/// The CodeCommit sink.
+pub struct CodeCommitReporter;
 
 /// The comment part of a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Comment {
+pub enum CodeCommitComment {
     /// Other jobs of the revision are still running.
     Waiting,
     Posted {
@@ -77,75 +65,71 @@ pub enum Approval {
     Unchanged,
 }
 
-/// Reports a CodeCommit job's end to CodeCommit.
-pub(crate) async fn report(job: &ProwJob, deps: &ReporterDeps<'_>) -> PortResult<CodeCommitReport> {
-    let Some(refs) = job.spec.refs.as_ref() else {
-        return Ok(CodeCommitReport::NotReported("no refs"));
-    };
-    if !is_codecommit_link(&refs.repo_link) {
-        return Ok(CodeCommitReport::NotReported("not a CodeCommit repository"));
+#[async_trait]
+impl Reporter for CodeCommitReporter {
+    fn name(&self) -> &'static str {
+        keys::CODECOMMIT_REPORTER
     }
-    let types = deps.config.prow.github_reporter.job_types_to_report();
-    if !job.spec.report || !job.spec.r#type.is_some_and(|t| types.contains(&t)) {
-        return Ok(CodeCommitReport::NotReported("not a reported job type"));
-    }
-    let Some(state) = job.status.state.filter(|_| job.is_complete()) else {
+
+    fn should_report(&self, job: &ProwJob, deps: &ReporterDeps<'_>) -> Result<(), Skip> {
+        let refs = job.spec.refs.as_ref().ok_or(Skip::NoRefs)?;
+        if !is_codecommit_link(&refs.repo_link) {
+            return Err(Skip::NotCodeCommit);
+        }
+        if !job.spec.report {
+            return Err(Skip::ReportDisabled);
+        }
+        let types = deps.config.prow.github_reporter.job_types_to_report();
+        if !job.spec.r#type.is_some_and(|t| types.contains(&t)) {
+            return Err(Skip::TypeNotReported);
+        }
         // No statuses on CodeCommit: only ends are reported.
-        return Ok(CodeCommitReport::NotReported("not complete"));
-    };
-    if job.status.prev_report_states.get(CODECOMMIT_REPORTER_NAME) == Some(&state) {
-        return Ok(CodeCommitReport::AlreadyReported(state));
+        if job.status.state.is_none() || !job.is_complete() {
+            return Err(Skip::NotComplete);
+        }
+        match (job.spec.r#type, refs.pulls.len()) {
+            (Some(ProwJobType::Presubmit), 1) | (Some(ProwJobType::Postsubmit), _) => {}
+            _ => return Err(Skip::NotOnePullOrPush),
+        }
+        if deps.codecommit.is_none() {
+            tracing::warn!("no CodeCommit client: the result of a CodeCommit job is not reported");
+            return Err(Skip::NoClient);
+        }
+        Ok(())
     }
-    let Some(cc) = deps.codecommit else {
-        tracing::warn!("no CodeCommit client: the result of a CodeCommit job is not reported");
-        return Ok(CodeCommitReport::NotReported("no CodeCommit client"));
-    };
-    if refs.org != cc.region() {
-        return Err(PortError::Rejected(format!(
-            "job {} is in region {}, this deployment reports to CodeCommit in {}",
-            job.metadata.name,
-            refs.org,
-            cc.region()
-        )));
+
+    async fn report(&self, job: &ProwJob, deps: &ReporterDeps<'_>) -> PortResult<Sent> {
+        let (Some(refs), Some(state), Some(cc)) =
+            (job.spec.refs.as_ref(), job.status.state, deps.codecommit)
+        else {
+            return Err(PortError::Rejected(format!(
+                "job {} is not reported to CodeCommit",
+                job.metadata.name
+            )));
+        };
+        if refs.org != cc.region() {
+            return Err(PortError::Rejected(format!(
+                "job {} is in region {}, this deployment reports to CodeCommit in {}",
+                job.metadata.name,
+                refs.org,
+                cc.region()
+            )));
+        }
+        let (comment, approval) = match (job.spec.r#type, refs.pulls.as_slice()) {
+            (Some(ProwJobType::Presubmit), [pull]) => {
+                pull_request(job, refs, pull.number, &pull.sha, cc, deps).await?
+            }
+            _ => {
+                let body = commit_comment(job, state);
+                let token = format!("{}-{}", job.metadata.name, state.as_str());
+                let id = cc
+                    .post_commit_comment(&refs.repo, &refs.base_sha, &body, &token)
+                    .await?;
+                (CodeCommitComment::Posted { id }, Approval::NotDecided)
+            }
+        };
+        Ok(Sent::done(Detail::CodeCommit { comment, approval }))
     }
-    let (comment, approval) = match (job.spec.r#type, refs.pulls.as_slice()) {
-        (Some(ProwJobType::Presubmit), [pull]) => {
-            pull_request(job, refs, pull.number, &pull.sha, cc, deps).await?
-        }
-        (Some(ProwJobType::Postsubmit), _) => {
-            let body = commit_comment(job, state);
-            let token = format!("{}-{}", job.metadata.name, state.as_str());
-            let id = cc
-                .post_commit_comment(&refs.repo, &refs.base_sha, &body, &token)
-                .await?;
-            (Comment::Posted { id }, Approval::NotDecided)
-        }
-        _ => {
-            return Ok(CodeCommitReport::NotReported(
-                "not one pull request or a push",
-            ));
-        }
-    };
-    let recorded = record(
-        job.clone(),
-        CODECOMMIT_REPORTER_NAME,
-        state,
-        None,
-        deps.store,
-    )
-    .await?;
-    tracing::info!(
-        state = state.as_str(),
-        ?comment,
-        ?approval,
-        "reported to CodeCommit"
-    );
-    Ok(CodeCommitReport::Reported {
-        state,
-        comment,
-        approval,
-        recorded,
-    })
 }
 
 /// The latest run of each job of the pull request on `head`.
@@ -160,25 +144,14 @@ async fn revision_runs(
         repo: refs.repo.clone(),
         number,
     };
-    let mut latest: BTreeMap<String, ProwJob> = BTreeMap::new();
-    for j in deps.store.list(&query, None).await? {
-        let on_head = j
-            .spec
-            .refs
-            .as_ref()
-            .and_then(|r| r.pulls.first())
-            .is_some_and(|p| p.sha == head);
-        if !on_head || !j.spec.report {
-            continue;
-        }
-        let newer = latest
-            .get(&j.spec.job)
-            .is_none_or(|seen| j.metadata.creation_timestamp > seen.metadata.creation_timestamp);
-        if newer {
-            latest.insert(j.spec.job.clone(), j);
-        }
-    }
-    Ok(latest.into_values().collect())
+    let all = deps.store.list(&query, None).await?;
+    let on_head = all
+        .iter()
+        .filter(|j| j.spec.report && head_sha(j) == Some(head));
+    Ok(latest_runs(on_head, |j| j.spec.job.as_str())
+        .into_iter()
+        .cloned()
+        .collect())
 }
 
 fn required(job: &ProwJob) -> bool {
@@ -195,7 +168,7 @@ async fn pull_request(
     head: &str,
     cc: &dyn CodeCommit,
     deps: &ReporterDeps<'_>,
-) -> PortResult<(Comment, Approval)> {
+) -> PortResult<(CodeCommitComment, Approval)> {
     let mut runs = revision_runs(refs, number, head, deps).await?;
     // The record being reported may not show in the index yet (DynamoDB's
     // indexes lag the table): it counts as what it is now.
@@ -251,7 +224,7 @@ async fn pull_request(
     };
     let comment = match (all_done, &pull) {
         (true, Some(p)) => results_comment(refs, number, head, p, &runs, cc, deps).await?,
-        _ => Comment::Waiting,
+        _ => CodeCommitComment::Waiting,
     };
     Ok((comment, approval))
 }
@@ -271,15 +244,10 @@ async fn approve_or_revoke(
     if pull.status != "OPEN" {
         return Ok(Approval::Closed);
     }
-    let base = format!(
-        "{CODECOMMIT_REPORTER_NAME}/approval/{}/{}#{number}@{}",
-        refs.org, refs.repo, pull.revision_id
-    );
-    let (this, other) = if approve {
-        (format!("{base}/approved"), format!("{base}/revoked"))
-    } else {
-        (format!("{base}/revoked"), format!("{base}/approved"))
+    let key = |approve| {
+        keys::codecommit_approval(&refs.org, &refs.repo, number, &pull.revision_id, approve)
     };
+    let (this, other) = (key(approve), key(!approve));
     let expires = later(deps.clock.now(), APPROVAL_KEY_SECONDS);
     if !deps.store.remember(&this, expires).await? {
         return Ok(Approval::Unchanged);
@@ -307,13 +275,10 @@ async fn results_comment(
     runs: &[ProwJob],
     cc: &dyn CodeCommit,
     deps: &ReporterDeps<'_>,
-) -> PortResult<Comment> {
+) -> PortResult<CodeCommitComment> {
     let body = table(head, runs);
     let marker = format!("{RESULTS_TAG}: {head} -->");
-    let lock = format!(
-        "{CODECOMMIT_REPORTER_NAME}/comment-lock/{}/{}#{number}",
-        refs.org, refs.repo
-    );
+    let lock = keys::codecommit_comment_lock(&refs.org, &refs.repo, number);
     if !deps
         .store
         .remember(&lock, later(deps.clock.now(), LOCK_SECONDS))
@@ -331,10 +296,10 @@ async fn results_comment(
             .into_iter()
             .rfind(|c| c.content.contains(&marker));
         match existing {
-            Some(c) if c.content == body => Ok(Comment::Unchanged),
+            Some(c) if c.content == body => Ok(CodeCommitComment::Unchanged),
             Some(c) => {
                 cc.update_comment(&c.id, &body).await?;
-                Ok(Comment::Updated { id: c.id })
+                Ok(CodeCommitComment::Updated { id: c.id })
             }
             None => {
                 let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -348,7 +313,7 @@ async fn results_comment(
                 let id = cc
                     .post_comment(&refs.repo, number, before, head, &body, &token)
                     .await?;
-                Ok(Comment::Posted { id })
+                Ok(CodeCommitComment::Posted { id })
             }
         }
     }

@@ -6,13 +6,12 @@
 //! fails does the batch stop at that record, so Lambda retries from it and no
 //! later state of a job overtakes an earlier one on GitHub.
 
-// The handler's future nests every reporter's (GitHub, CodeCommit, Slack)
-// and the SDK's; computing its layout goes deeper than the default 128.
+// The handler's future nests every sink's (GitHub, CodeCommit, Slack) and the
+// SDK's; computing its layout goes deeper than the default 128.
 #![recursion_limit = "256"]
 
-use aws_lambda_events::dynamodb::Event;
-use aws_lambda_events::sqs::SqsEvent;
-use aws_lambda_events::streams::DynamoDbEventResponse;
+use std::sync::Arc;
+
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use skiff_aws::client;
@@ -21,13 +20,12 @@ use skiff_aws::logs::S3LogStore;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::store::DynamoStore;
 use skiff_core::config::Config;
-use skiff_core::ports::SystemClock;
-use skiff_core::ports::{Chat, Clock, PortError, Scm};
+use skiff_core::ports::{Chat, Clock, PortError, Scm, SystemClock};
 use skiff_lambda::scm::{ChatSource, ScmSource};
 use skiff_lambda::sqs;
-use skiff_lambda::stream::{self, Change};
+use skiff_lambda::stream::{self, Change, ReporterEvent};
+use skiff_reporter::ReporterDeps;
 use skiff_scm::CodeCommitReports;
-use std::sync::Arc;
 
 struct Reporter {
     store: DynamoStore,
@@ -36,7 +34,7 @@ struct Reporter {
     chat: ChatSource,
     logs: Option<S3LogStore>,
     codecommit: Option<CodeCommitReports>,
-    retries: Option<SqsQueue>,
+    reports: Option<SqsQueue>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,7 +52,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .optional("SKIFF_ARTIFACTS_BUCKET")
             .map(|bucket| S3LogStore::new(client::s3(&sdk), bucket, String::new())),
         codecommit: skiff_lambda::scm::codecommit(&sdk),
-        retries: env
+        reports: env
             .optional("SKIFF_REPORTS_QUEUE_URL")
             .map(|url| SqsQueue::new(client::sqs(&sdk), url)),
     };
@@ -62,80 +60,85 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event| handle(reporter, event))).await
 }
 
-type Ready = (Arc<Config>, Arc<dyn Scm>, Option<Arc<dyn Chat>>);
-
-async fn ready(r: &Reporter) -> Result<Ready, PortError> {
-    Ok((
-        r.config.current(SystemClock.now()).await?,
-        r.scm.get().await?,
-        r.chat.get().await?,
-    ))
+/// What changes between invocations: the config bundle and the clients
+/// whose secrets may rotate.
+struct Ready {
+    config: Arc<Config>,
+    scm: Arc<dyn Scm>,
+    chat: Option<Arc<dyn Chat>>,
 }
 
-async fn handle(r: &Reporter, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
-    let from_queue = event.payload["Records"][0]["eventSource"] == "aws:sqs";
-    if from_queue {
-        let batch: SqsEvent = serde_json::from_value(event.payload)?;
-        return Ok(serde_json::to_value(retries(r, &batch).await)?);
-    }
-    let batch: Event = serde_json::from_value(event.payload)?;
-    Ok(serde_json::to_value(changes(r, &batch).await)?)
-}
-
-async fn changes(r: &Reporter, event: &Event) -> DynamoDbEventResponse {
-    let changes = stream::changes(event);
-    let (config, scm, chat) = match ready(r).await {
-        Ok(ready) => ready,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot start: the batch is retried");
-            return stream::response(changes.first().map(Change::sequence));
-        }
-    };
-    let deps = skiff_reporter::ReporterDeps {
-        config: &config,
-        store: &r.store,
-        scm: scm.as_ref(),
-        clock: &SystemClock,
-        logs: r.logs.as_ref().map(|l| l as _),
-        codecommit: r.codecommit.as_ref().map(|c| c as _),
-        chat: chat.as_deref(),
-        retries: r.retries.as_ref().map(|q| q as _),
-    };
-    let jobs: Vec<(&str, &skiff_core::prowjob::ProwJob)> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Job { sequence, job } => Some((sequence.as_str(), job.as_ref())),
-            Change::Skip { .. } => None,
-            Change::Unreadable { sequence, error } => {
-                tracing::warn!(sequence, error, "unreadable stream record; skipped");
-                None
-            }
+impl Ready {
+    async fn load(r: &Reporter) -> Result<Ready, PortError> {
+        Ok(Ready {
+            config: r.config.current(SystemClock.now()).await?,
+            scm: r.scm.get().await?,
+            chat: r.chat.get().await?,
         })
-        .collect();
-    let retry_from = skiff_reporter::report_changes(&jobs, &deps).await;
-    stream::response(retry_from.as_deref())
+    }
+
+    fn deps<'a>(&'a self, r: &'a Reporter) -> ReporterDeps<'a> {
+        ReporterDeps {
+            config: &self.config,
+            store: &r.store,
+            scm: self.scm.as_ref(),
+            clock: &SystemClock,
+            logs: r.logs.as_ref().map(|l| l as _),
+            codecommit: r.codecommit.as_ref().map(|c| c as _),
+            chat: self.chat.as_deref(),
+            reports: r.reports.as_ref().map(|q| q as _),
+        }
+    }
 }
 
-async fn retries(r: &Reporter, event: &SqsEvent) -> aws_lambda_events::sqs::SqsBatchResponse {
-    let messages = sqs::messages(event);
-    let outcome = match ready(r).await {
-        Ok((config, scm, chat)) => {
-            let deps = skiff_reporter::ReporterDeps {
-                config: &config,
-                store: &r.store,
-                scm: scm.as_ref(),
-                clock: &SystemClock,
-                logs: r.logs.as_ref().map(|l| l as _),
-                codecommit: r.codecommit.as_ref().map(|c| c as _),
-                chat: chat.as_deref(),
-                retries: r.retries.as_ref().map(|q| q as _),
+async fn handle(
+    r: &Reporter,
+    event: LambdaEvent<ReporterEvent>,
+) -> Result<Value, lambda_runtime::Error> {
+    let ready = Ready::load(r).await;
+    match event.payload {
+        ReporterEvent::Stream(batch) => {
+            let changes = stream::changes(&batch);
+            let response = match &ready {
+                Ok(ready) => {
+                    let jobs: Vec<(&str, &str)> = changes
+                        .iter()
+                        .filter_map(|c| match c {
+                            Change::Job { sequence, job } => {
+                                Some((sequence.as_str(), job.metadata.name.as_str()))
+                            }
+                            Change::Skip { .. } => None,
+                            Change::Unreadable { sequence, error } => {
+                                tracing::warn!(
+                                    sequence,
+                                    error,
+                                    "unreadable stream record; skipped"
+                                );
+                                None
+                            }
+                        })
+                        .collect();
+                    let retry_from = skiff_reporter::report_changes(&jobs, &ready.deps(r)).await;
+                    stream::response(retry_from.as_deref())
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start: the batch is retried");
+                    stream::response(changes.first().map(Change::sequence))
+                }
             };
-            skiff_reporter::handle_retries(&messages, &deps).await
+            Ok(serde_json::to_value(response)?)
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot start: every message is retried");
-            sqs::retry_all(&messages)
+        ReporterEvent::Queue(batch) => {
+            let messages = sqs::messages(&batch);
+            let outcome = match &ready {
+                Ok(ready) => skiff_reporter::handle_reports(&messages, &ready.deps(r)).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start: every message is retried");
+                    sqs::retry_all(&messages)
+                }
+            };
+            let response = sqs::response(&batch, &outcome, r.reports.as_ref()).await;
+            Ok(serde_json::to_value(response)?)
         }
-    };
-    sqs::response(event, &outcome, r.retries.as_ref()).await
+    }
 }

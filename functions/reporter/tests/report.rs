@@ -1,17 +1,22 @@
-//! The reporter against in-memory fakes: a code host that records every call
-//! and keeps the pull request's comments, and a job store with Skiff's
-//! compare-and-set semantics. Each test pins one of crier's rules.
+//! The reporter's GitHub sink against the in-memory twins: a code host that
+//! records every call and keeps the pull request's comments, and a job store
+//! with Skiff's compare-and-set semantics. Each test pins one of crier's
+//! rules.
 
 mod support;
 
+use std::sync::Arc;
+
 use skiff_core::config::Config;
-use skiff_core::ports::{CommitStatus, PortError, PortResult};
+use skiff_core::keys::{self, COMMENT_TAG, GITHUB_REPORTER};
+use skiff_core::ports::{CommitStatus, JobStore, PortError, PortResult};
 use skiff_core::prowjob::labels::GERRIT_REPORT_LABEL;
-use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType};
+use skiff_core::prowjob::{ProwJobState, ProwJobType};
 use skiff_reporter::{
-    COMMENT_TAG, CommentReport, REPORTER_NAME, Recorded, ReportOutcome, ReporterDeps, Skip,
-    StatusReport, report,
+    CommentReport, Detail, GitHubReporter, Outcome, Recorded, ReporterDeps, Skip, StatusReport,
+    report_one,
 };
+use skiff_testkit::{ManualClock, MemoryScm, MemoryStore, ScmCall};
 use support::*;
 
 // ---------------------------------------------------------------------------
@@ -19,34 +24,36 @@ use support::*;
 
 struct World {
     config: Config,
-    store: MemStore,
-    scm: FakeScm,
+    clock: Arc<ManualClock>,
+    store: MemoryStore,
+    scm: MemoryScm,
 }
 
 impl World {
     fn new() -> Self {
+        let clock = clock();
         Self {
             config: Config::default(),
-            store: MemStore::default(),
-            scm: FakeScm::new(),
+            store: MemoryStore::new(clock.clone()),
+            scm: MemoryScm::default(),
+            clock,
         }
     }
 
-    async fn report(&self, id: &str) -> ReportOutcome {
+    async fn report(&self, id: &str) -> Outcome {
         self.try_report(id).await.unwrap()
     }
 
-    async fn try_report(&self, id: &str) -> PortResult<ReportOutcome> {
-        let deps = ReporterDeps::new(&self.config, &self.store, &self.scm, &FixedClock);
-        // The reporter reads the record itself; only the id matters here.
-        let mut event = ProwJob::default();
-        event.metadata.name = id.into();
-        report(&event, &deps).await
+    /// The GitHub sink alone; the reporter reads the record itself.
+    async fn try_report(&self, id: &str) -> PortResult<Outcome> {
+        let scm = Guarded(&self.scm);
+        let deps = ReporterDeps::new(&self.config, &self.store, &scm, self.clock.as_ref());
+        report_one(&GitHubReporter, id, &deps).await
     }
 
     /// Moves a stored job along the state machine, as the syncer would.
     fn advance(&self, id: &str, to: ProwJobState, description: &str) {
-        let mut j = self.store.stored(id);
+        let mut j = self.store.job(id);
         j.transition(to, now(), description).unwrap();
         if to == ProwJobState::Pending {
             j.status.url = URL.into();
@@ -55,7 +62,7 @@ impl World {
     }
 
     fn abort(&self, id: &str) {
-        let mut j = self.store.stored(id);
+        let mut j = self.store.job(id);
         j.transition(ProwJobState::Aborted, now(), "Aborted by trigger plugin.")
             .unwrap();
         j.complete_abort(now()).unwrap();
@@ -91,13 +98,15 @@ async fn pending_then_success_statuses_have_exact_bodies() {
     };
     assert_eq!(
         outcome,
-        ReportOutcome::Reported {
+        Outcome::Reported {
             state: ProwJobState::Triggered,
-            status: StatusReport::Sent {
-                sha: HEAD_SHA.into(),
-                status: triggered.clone()
+            detail: Detail::GitHub {
+                status: StatusReport::Sent {
+                    sha: HEAD_SHA.into(),
+                    status: triggered.clone()
+                },
+                comment: CommentReport::NotCovered("no completed job to report"),
             },
-            comment: CommentReport::NotCovered("no completed job to report"),
             recorded: Recorded::Saved,
         }
     );
@@ -119,20 +128,19 @@ async fn pending_then_success_statuses_have_exact_bodies() {
     };
     assert_eq!(w.scm.statuses(), vec![triggered, pending, success]);
     assert!(
-        w.scm
-            .calls()
-            .iter()
-            .all(|c| matches!(c, Call::Status { sha, .. } if sha == HEAD_SHA)
-                || matches!(c, Call::List { .. })),
+        w.scm.calls().iter().all(
+            |c| matches!(c, ScmCall::Status { sha, .. } if sha == HEAD_SHA)
+                || matches!(c, ScmCall::ListComments { .. })
+        ),
         "statuses go on the pull's head SHA: {:?}",
         w.scm.calls()
     );
     assert_eq!(
         w.store
-            .stored("j1")
+            .job("j1")
             .status
             .prev_report_states
-            .get(REPORTER_NAME),
+            .get(GITHUB_REPORTER),
         Some(&ProwJobState::Success)
     );
 }
@@ -172,7 +180,7 @@ async fn postsubmits_report_on_the_base_sha() {
     w.advance("j1", ProwJobState::Failure, "Job failed.");
     let outcome = w.report("j1").await;
     assert!(
-        matches!(&outcome, ReportOutcome::Reported { status: StatusReport::Sent { sha, .. }, comment: CommentReport::NotCovered(_), .. } if sha == BASE_SHA),
+        matches!(&outcome, Outcome::Reported { detail: Detail::GitHub { status: StatusReport::Sent { sha, .. }, comment: CommentReport::NotCovered(_) }, .. } if sha == BASE_SHA),
         "{outcome:?}"
     );
     assert_eq!(w.scm.calls().len(), 1, "a postsubmit gets no comment");
@@ -193,9 +201,12 @@ async fn aborted_is_reported_as_failure_without_a_comment_row() {
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
+            Outcome::Reported {
                 state: ProwJobState::Aborted,
-                comment: CommentReport::Unchanged,
+                detail: Detail::GitHub {
+                    comment: CommentReport::Unchanged,
+                    ..
+                },
                 ..
             }
         ),
@@ -205,7 +216,7 @@ async fn aborted_is_reported_as_failure_without_a_comment_row() {
         !w.scm
             .calls()
             .iter()
-            .any(|c| matches!(c, Call::Create { .. }))
+            .any(|c| matches!(c, ScmCall::CreateComment { .. }))
     );
 }
 
@@ -216,13 +227,13 @@ async fn every_state_is_reported_once() {
     w.report("j1").await;
     assert_eq!(
         w.report("j1").await,
-        ReportOutcome::AlreadyReported(ProwJobState::Triggered)
+        Outcome::AlreadyReported(ProwJobState::Triggered)
     );
     w.advance("j1", ProwJobState::Pending, "Job triggered.");
     w.report("j1").await;
     assert_eq!(
         w.report("j1").await,
-        ReportOutcome::AlreadyReported(ProwJobState::Pending)
+        Outcome::AlreadyReported(ProwJobState::Pending)
     );
     w.advance(
         "j1",
@@ -248,7 +259,7 @@ async fn a_late_event_reports_the_record_as_it_is_now() {
     // Then the images for pending and success: nothing more to say.
     assert_eq!(
         w.report("j1").await,
-        ReportOutcome::AlreadyReported(ProwJobState::Success)
+        Outcome::AlreadyReported(ProwJobState::Success)
     );
 }
 
@@ -256,17 +267,18 @@ async fn a_late_event_reports_the_record_as_it_is_now() {
 async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
-    let mut moved = w.store.stored("j1");
-    moved
-        .transition(ProwJobState::Pending, now(), "Job triggered.")
-        .unwrap();
-    *w.store.interference.lock().unwrap() = Some(moved);
+    // Another writer moves the job on just before the report records it.
+    w.store.interfere_with_next_update(|moved| {
+        moved
+            .transition(ProwJobState::Pending, now(), "Job triggered.")
+            .unwrap();
+    });
 
     let outcome = w.report("j1").await;
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
+            Outcome::Reported {
                 state: ProwJobState::Triggered,
                 recorded: Recorded::Saved,
                 ..
@@ -274,10 +286,10 @@ async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
         ),
         "{outcome:?}"
     );
-    let stored = w.store.stored("j1");
+    let stored = w.store.job("j1");
     assert_eq!(stored.status.state, Some(ProwJobState::Pending));
     assert_eq!(
-        stored.status.prev_report_states.get(REPORTER_NAME),
+        stored.status.prev_report_states.get(GITHUB_REPORTER),
         Some(&ProwJobState::Triggered),
         "the new state differs, so it is reported on its own change"
     );
@@ -290,20 +302,20 @@ async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
 async fn a_newer_state_already_reported_is_not_overwritten() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
-    let mut newer = w.store.stored("j1");
-    newer
-        .transition(ProwJobState::Pending, now(), "Job triggered.")
-        .unwrap();
-    newer
-        .status
-        .prev_report_states
-        .insert(REPORTER_NAME.into(), ProwJobState::Pending);
-    *w.store.interference.lock().unwrap() = Some(newer);
+    w.store.interfere_with_next_update(|newer| {
+        newer
+            .transition(ProwJobState::Pending, now(), "Job triggered.")
+            .unwrap();
+        newer
+            .status
+            .prev_report_states
+            .insert(GITHUB_REPORTER.into(), ProwJobState::Pending);
+    });
     let outcome = w.report("j1").await;
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
+            Outcome::Reported {
                 recorded: Recorded::AlreadyNewer,
                 ..
             }
@@ -312,10 +324,10 @@ async fn a_newer_state_already_reported_is_not_overwritten() {
     );
     assert_eq!(
         w.store
-            .stored("j1")
+            .job("j1")
             .status
             .prev_report_states
-            .get(REPORTER_NAME),
+            .get(GITHUB_REPORTER),
         Some(&ProwJobState::Pending)
     );
 }
@@ -352,13 +364,13 @@ async fn jobs_crier_does_not_report_are_left_alone() {
     for (job, skip) in cases {
         let w = World::new();
         w.store.put(job);
-        assert_eq!(w.report("j1").await, ReportOutcome::NotReported(skip));
+        assert_eq!(w.report("j1").await, Outcome::NotReported(skip));
         assert!(w.scm.calls().is_empty(), "{skip:?}");
     }
     let w = World::new();
     assert_eq!(
         w.report("gone").await,
-        ReportOutcome::NotReported(Skip::NotStored)
+        Outcome::NotReported(Skip::NotStored)
     );
 }
 
@@ -369,7 +381,7 @@ async fn job_types_to_report_narrows_what_is_reported() {
     w.store.put(presubmit("j1", CONTEXT));
     assert_eq!(
         w.report("j1").await,
-        ReportOutcome::NotReported(Skip::TypeNotReported)
+        Outcome::NotReported(Skip::TypeNotReported)
     );
     assert!(w.scm.calls().is_empty());
 }
@@ -383,24 +395,26 @@ async fn a_force_pushed_sha_is_given_up_without_retry_or_comment() {
     let error = PortError::NotFound(format!(
         r#"POST /repos/acme/widgets/statuses/{HEAD_SHA}: HTTP 422: {{"message":"No commit found for SHA: {HEAD_SHA}","documentation_url":"https://docs.github.com/rest/commits/statuses#create-a-commit-status","status":"422"}}"#
     ));
-    *w.scm.status_error.lock().unwrap() = Some(error.clone());
+    w.scm.fail_statuses(Some(error.clone()));
     let outcome = w.report("j1").await;
     assert_eq!(
         outcome,
-        ReportOutcome::Reported {
+        Outcome::Reported {
             state: ProwJobState::Failure,
-            status: StatusReport::Dropped {
-                sha: HEAD_SHA.into(),
-                error: error.to_string()
+            detail: Detail::GitHub {
+                status: StatusReport::Dropped {
+                    sha: HEAD_SHA.into(),
+                    error: error.to_string()
+                },
+                comment: CommentReport::NotCovered("the status was dropped"),
             },
-            comment: CommentReport::NotCovered("the status was dropped"),
             recorded: Recorded::Saved,
         }
     );
     assert_eq!(w.scm.calls().len(), 1, "no comment after a dropped status");
     assert_eq!(
         w.report("j1").await,
-        ReportOutcome::AlreadyReported(ProwJobState::Failure)
+        Outcome::AlreadyReported(ProwJobState::Failure)
     );
 }
 
@@ -408,17 +422,14 @@ async fn a_force_pushed_sha_is_given_up_without_retry_or_comment() {
 async fn other_status_errors_are_returned_and_nothing_is_recorded() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
-    *w.scm.status_error.lock().unwrap() = Some(PortError::Unavailable(
+    w.scm.fail_statuses(Some(PortError::Unavailable(
         "POST /x: HTTP 502: bad gateway".into(),
-    ));
+    )));
     let e = w.try_report("j1").await.unwrap_err();
     assert!(e.is_retryable());
-    assert!(w.store.stored("j1").status.prev_report_states.is_empty());
-    *w.scm.status_error.lock().unwrap() = None;
-    assert!(matches!(
-        w.report("j1").await,
-        ReportOutcome::Reported { .. }
-    ));
+    assert!(w.store.job("j1").status.prev_report_states.is_empty());
+    w.scm.fail_statuses(None);
+    assert!(matches!(w.report("j1").await, Outcome::Reported { .. }));
     assert_eq!(
         w.scm.statuses().len(),
         2,
@@ -441,17 +452,17 @@ async fn a_failure_creates_the_comment_with_the_exact_row() {
 
     let outcome = w.report("j1").await;
     assert!(
-        matches!(&outcome, ReportOutcome::Reported { comment: CommentReport::Created { deleted }, .. } if deleted.is_empty()),
+        matches!(&outcome, Outcome::Reported { detail: Detail::GitHub { comment: CommentReport::Created { deleted }, .. }, .. } if deleted.is_empty()),
         "{outcome:?}"
     );
     let body = failure_comment(&[row(CONTEXT, URL)]);
     assert_eq!(
         w.scm.calls()[1..],
         [
-            Call::List { number: 42 },
+            ScmCall::ListComments { number: 42 },
             // Read again under the lock: the first read was without it.
-            Call::List { number: 42 },
-            Call::Create {
+            ScmCall::ListComments { number: 42 },
+            ScmCall::CreateComment {
                 number: 42,
                 body: body.clone()
             }
@@ -466,18 +477,18 @@ async fn a_failure_creates_the_comment_with_the_exact_row() {
 async fn a_later_success_of_the_same_context_deletes_its_only_row() {
     let w = World::new();
     fail(&w, "j1", CONTEXT).await;
-    assert_eq!(w.scm.comments().len(), 1);
-    let id = w.scm.comments()[0].id;
+    assert_eq!(w.scm.comments(42).len(), 1);
+    let id = w.scm.comments(42)[0].id;
 
     w.store.put(presubmit("j2", CONTEXT));
     w.advance("j2", ProwJobState::Pending, "Job triggered.");
     w.advance("j2", ProwJobState::Success, "Job succeeded.");
     let outcome = w.report("j2").await;
     assert!(
-        matches!(&outcome, ReportOutcome::Reported { comment: CommentReport::Deleted { ids }, .. } if *ids == vec![id]),
+        matches!(&outcome, Outcome::Reported { detail: Detail::GitHub { comment: CommentReport::Deleted { ids }, .. }, .. } if *ids == vec![id]),
         "{outcome:?}"
     );
-    assert!(w.scm.comments().is_empty());
+    assert!(w.scm.comments(42).is_empty());
 }
 
 #[tokio::test]
@@ -485,7 +496,7 @@ async fn a_later_success_edits_the_comment_when_other_rows_remain() {
     let w = World::new();
     fail(&w, "j1", CONTEXT).await;
     fail(&w, "j2", "pull-widgets-lint").await;
-    let comments = w.scm.comments();
+    let comments = w.scm.comments(42);
     assert_eq!(
         comments.len(),
         1,
@@ -502,39 +513,39 @@ async fn a_later_success_edits_the_comment_when_other_rows_remain() {
     w.advance("j3", ProwJobState::Success, "Job succeeded.");
     let outcome = w.report("j3").await;
     assert!(
-        matches!(&outcome, ReportOutcome::Reported { comment: CommentReport::Edited { id: edited, deleted }, .. } if *edited == id && deleted.is_empty()),
+        matches!(&outcome, Outcome::Reported { detail: Detail::GitHub { comment: CommentReport::Edited { id: edited, deleted }, .. }, .. } if *edited == id && deleted.is_empty()),
         "{outcome:?}"
     );
     let want = failure_comment(&[row("pull-widgets-lint", URL)]);
-    assert!(w.scm.calls().contains(&Call::Edit {
+    assert!(w.scm.calls().contains(&ScmCall::EditComment {
         id,
         body: want.clone()
     }));
-    assert_eq!(w.scm.comments()[0].body, want);
+    assert_eq!(w.scm.comments(42)[0].body, want);
 }
 
 #[tokio::test]
 async fn a_new_failure_posts_a_new_comment_before_deleting_the_old_one() {
     let w = World::new();
     fail(&w, "j1", CONTEXT).await;
-    let old = w.scm.comments()[0].id;
+    let old = w.scm.comments(42)[0].id;
     w.store.put(presubmit("j2", "pull-widgets-lint"));
     w.advance("j2", ProwJobState::Pending, "Job triggered.");
     w.advance("j2", ProwJobState::Failure, "Job failed.");
     let outcome = w.report("j2").await;
     assert!(
-        matches!(&outcome, ReportOutcome::Reported { comment: CommentReport::Created { deleted }, .. } if *deleted == vec![old]),
+        matches!(&outcome, Outcome::Reported { detail: Detail::GitHub { comment: CommentReport::Created { deleted }, .. }, .. } if *deleted == vec![old]),
         "{outcome:?}"
     );
     let body = failure_comment(&[row(CONTEXT, URL), row("pull-widgets-lint", URL)]);
     assert_eq!(
         w.scm.calls()[1..],
         [
-            Call::List { number: 42 },
+            ScmCall::ListComments { number: 42 },
             // Read again under the lock: the first read was without it.
-            Call::List { number: 42 },
-            Call::Create { number: 42, body },
-            Call::Delete { id: old },
+            ScmCall::ListComments { number: 42 },
+            ScmCall::CreateComment { number: 42, body },
+            ScmCall::DeleteComment { id: old },
         ]
     );
 }
@@ -551,8 +562,11 @@ async fn a_comment_that_already_says_it_is_not_edited() {
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
-                comment: CommentReport::Unchanged,
+            Outcome::Reported {
+                detail: Detail::GitHub {
+                    comment: CommentReport::Unchanged,
+                    ..
+                },
                 ..
             }
         ),
@@ -560,7 +574,7 @@ async fn a_comment_that_already_says_it_is_not_edited() {
     );
     assert!(!w.scm.calls().iter().any(|c| matches!(
         c,
-        Call::Edit { .. } | Call::Create { .. } | Call::Delete { .. }
+        ScmCall::EditComment { .. } | ScmCall::CreateComment { .. } | ScmCall::DeleteComment { .. }
     )));
 }
 
@@ -568,15 +582,16 @@ async fn a_comment_that_already_says_it_is_not_edited() {
 async fn other_peoples_comments_and_untagged_bot_comments_are_not_touched() {
     let w = World::new();
     let human = w.scm.seed_comment(
+        42,
         "alice",
         &format!("quoting the bot:\n--- | ---\nfake | row\n\n{COMMENT_TAG}"),
     );
-    let untagged = w.scm.seed_comment("skiff-bot", "--- | ---\nunit | x");
+    let untagged = w.scm.seed_comment(42, "skiff-bot", "--- | ---\nunit | x");
     fail(&w, "j1", CONTEXT).await;
-    let ids: Vec<i64> = w.scm.comments().iter().map(|c| c.id).collect();
+    let ids: Vec<i64> = w.scm.comments(42).iter().map(|c| c.id).collect();
     assert!(ids.contains(&human) && ids.contains(&untagged));
     assert_eq!(
-        w.scm.comments().last().map(|c| c.body.clone()),
+        w.scm.comments(42).last().map(|c| c.body.clone()),
         Some(failure_comment(&[row(CONTEXT, URL)]))
     );
 }
@@ -593,8 +608,11 @@ async fn no_comment_repos_get_statuses_but_no_comment() {
         assert!(
             matches!(
                 outcome,
-                ReportOutcome::Reported {
-                    comment: CommentReport::OptedOut,
+                Outcome::Reported {
+                    detail: Detail::GitHub {
+                        comment: CommentReport::OptedOut,
+                        ..
+                    },
                     ..
                 }
             ),
@@ -613,7 +631,7 @@ async fn the_report_template_is_added_under_the_table() {
         "[History](https://deck.example/pr-history?org={{.Spec.Refs.Org}}&repo={{.Spec.Refs.Repo}}&pr={{with index .Spec.Refs.Pulls 0}}{{.Number}}{{end}})".into(),
     );
     fail(&w, "j1", CONTEXT).await;
-    let body = w.scm.comments()[0].body.clone();
+    let body = w.scm.comments(42)[0].body.clone();
     let table_end = format!(
         "{}\n\n[History](https://deck.example/pr-history?org=acme&repo=widgets&pr=42)\n\n<details>",
         row(CONTEXT, URL)
@@ -633,8 +651,11 @@ async fn summary_repos_announce_when_every_test_passed() {
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
-                comment: CommentReport::NotCovered(_),
+            Outcome::Reported {
+                detail: Detail::GitHub {
+                    comment: CommentReport::NotCovered(_),
+                    ..
+                },
                 ..
             }
         ),
@@ -643,7 +664,7 @@ async fn summary_repos_announce_when_every_test_passed() {
     w.advance("j2", ProwJobState::Pending, "Job triggered.");
     w.advance("j2", ProwJobState::Success, "Job succeeded.");
     w.report("j2").await;
-    let comments = w.scm.comments();
+    let comments = w.scm.comments(42);
     assert_eq!(comments.len(), 1);
     assert!(
         comments[0]
@@ -661,29 +682,33 @@ async fn a_busy_comment_lock_makes_the_report_retry_later() {
     w.store.put(presubmit("j1", CONTEXT));
     w.advance("j1", ProwJobState::Pending, "Job triggered.");
     w.advance("j1", ProwJobState::Failure, "Job failed.");
-    let lock = format!("{REPORTER_NAME}/comment-lock/acme/widgets#42");
-    w.store
-        .keys
-        .lock()
-        .unwrap()
-        .insert(lock.clone(), "2026-11-23T10:01:00Z".parse().unwrap());
+    let lock = keys::github_comment_lock("acme", "widgets", 42);
+    assert!(
+        w.store
+            .remember(&lock, "2026-11-23T10:01:00Z".parse().unwrap())
+            .await
+            .unwrap()
+    );
     let e = w.try_report("j1").await.unwrap_err();
     assert!(matches!(e, PortError::Unavailable(_)), "{e}");
-    assert!(w.store.stored("j1").status.prev_report_states.is_empty());
-    w.store.keys.lock().unwrap().remove(&lock);
+    assert!(w.store.job("j1").status.prev_report_states.is_empty());
+    w.store.forget(&lock).await.unwrap();
     let outcome = w.report("j1").await;
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
-                comment: CommentReport::Created { .. },
+            Outcome::Reported {
+                detail: Detail::GitHub {
+                    comment: CommentReport::Created { .. },
+                    ..
+                },
                 ..
             }
         ),
         "{outcome:?}"
     );
     assert!(
-        w.store.keys.lock().unwrap().is_empty(),
+        w.store.keys().is_empty(),
         "the lock is released after the update"
     );
 }
@@ -695,29 +720,34 @@ async fn a_report_that_changes_no_comment_takes_no_lock() {
     w.advance("j1", ProwJobState::Pending, "Job triggered.");
     w.advance("j1", ProwJobState::Success, "Job succeeded.");
     // Held by another report: a report with nothing to change is not held up.
-    let lock = format!("{REPORTER_NAME}/comment-lock/acme/widgets#42");
-    w.store
-        .keys
-        .lock()
-        .unwrap()
-        .insert(lock, "2026-11-23T10:01:00Z".parse().unwrap());
+    let lock = keys::github_comment_lock("acme", "widgets", 42);
+    assert!(
+        w.store
+            .remember(&lock, "2026-11-23T10:01:00Z".parse().unwrap())
+            .await
+            .unwrap()
+    );
+    let held = w.store.calls().remembers;
     let outcome = w.report("j1").await;
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
-                comment: CommentReport::Unchanged,
+            Outcome::Reported {
+                detail: Detail::GitHub {
+                    comment: CommentReport::Unchanged,
+                    ..
+                },
                 ..
             }
         ),
         "{outcome:?}"
     );
-    assert_eq!(*w.store.remembers.lock().unwrap(), 0, "no lock taken");
+    assert_eq!(w.store.calls().remembers - held, 0, "no lock taken");
     assert_eq!(
         w.scm
             .calls()
             .iter()
-            .filter(|c| matches!(c, Call::List { .. }))
+            .filter(|c| matches!(c, ScmCall::ListComments { .. }))
             .count(),
         1,
         "one read of the comments"

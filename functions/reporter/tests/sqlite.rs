@@ -1,16 +1,18 @@
 //! The reporter on the embedded SQLite store that `skiff dev` uses: the
 //! compare-and-set of `prev_report_states` and the comment lock (`remember`)
-//! behave the same as on the in-memory fake.
+//! behave the same as on the in-memory twin.
 
 mod support;
 
-use std::sync::Arc;
-
 use skiff_core::config::Config;
+use skiff_core::keys::{self, GITHUB_REPORTER};
 use skiff_core::ports::{JobStore, PortError};
-use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_core::prowjob::ProwJobState;
 use skiff_local::store::{Db, SqliteStore};
-use skiff_reporter::{CommentReport, REPORTER_NAME, Recorded, ReportOutcome, ReporterDeps, report};
+use skiff_reporter::{
+    CommentReport, Detail, GitHubReporter, Outcome, Recorded, ReporterDeps, report_one,
+};
+use skiff_testkit::MemoryScm;
 use support::*;
 
 async fn advance(store: &SqliteStore, id: &str, to: ProwJobState, description: &str) {
@@ -22,27 +24,32 @@ async fn advance(store: &SqliteStore, id: &str, to: ProwJobState, description: &
 
 #[tokio::test]
 async fn failure_then_pass_on_sqlite() {
-    let store = SqliteStore::new(Db::open_in_memory().unwrap(), Arc::new(FixedClock));
-    let scm = FakeScm::new();
+    let clock = clock();
+    let store = SqliteStore::new(Db::open_in_memory().unwrap(), clock.clone());
+    let scm = MemoryScm::default();
     let config = Config::default();
-    let deps = ReporterDeps::new(&config, &store, &scm, &FixedClock);
-    let mut event = ProwJob::default();
-    event.metadata.name = "j1".into();
+    let guarded = Guarded(&scm);
+    let deps = ReporterDeps::new(&config, &store, &guarded, clock.as_ref());
+    // The reporter reads the record itself; only the id matters here.
+    let mut event = "j1";
 
     assert!(store.create(&presubmit("j1", CONTEXT)).await.unwrap());
-    report(&event, &deps).await.unwrap();
+    report_one(&GitHubReporter, event, &deps).await.unwrap();
     assert_eq!(
-        report(&event, &deps).await.unwrap(),
-        ReportOutcome::AlreadyReported(ProwJobState::Triggered)
+        report_one(&GitHubReporter, event, &deps).await.unwrap(),
+        Outcome::AlreadyReported(ProwJobState::Triggered)
     );
     advance(&store, "j1", ProwJobState::Pending, "Job triggered.").await;
     advance(&store, "j1", ProwJobState::Failure, "Job failed.").await;
-    let outcome = report(&event, &deps).await.unwrap();
+    let outcome = report_one(&GitHubReporter, event, &deps).await.unwrap();
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
-                comment: CommentReport::Created { .. },
+            Outcome::Reported {
+                detail: Detail::GitHub {
+                    comment: CommentReport::Created { .. },
+                    ..
+                },
                 recorded: Recorded::Saved,
                 ..
             }
@@ -51,11 +58,11 @@ async fn failure_then_pass_on_sqlite() {
     );
     let stored = store.get("j1").await.unwrap().unwrap();
     assert_eq!(
-        stored.status.prev_report_states.get(REPORTER_NAME),
+        stored.status.prev_report_states.get(GITHUB_REPORTER),
         Some(&ProwJobState::Failure)
     );
     assert_eq!(
-        scm.comments().last().map(|c| c.body.clone()),
+        scm.comments(42).last().map(|c| c.body.clone()),
         Some(failure_comment(&[row(CONTEXT, URL)]))
     );
 
@@ -63,36 +70,42 @@ async fn failure_then_pass_on_sqlite() {
     assert!(store.create(&rerun).await.unwrap());
     advance(&store, "j2", ProwJobState::Pending, "Job triggered.").await;
     advance(&store, "j2", ProwJobState::Success, "Job succeeded.").await;
-    event.metadata.name = "j2".into();
-    let outcome = report(&event, &deps).await.unwrap();
+    event = "j2";
+    let outcome = report_one(&GitHubReporter, event, &deps).await.unwrap();
     assert!(
         matches!(
             outcome,
-            ReportOutcome::Reported {
-                comment: CommentReport::Deleted { .. },
+            Outcome::Reported {
+                detail: Detail::GitHub {
+                    comment: CommentReport::Deleted { .. },
+                    ..
+                },
                 ..
             }
         ),
         "{outcome:?}"
     );
-    assert!(scm.comments().is_empty());
+    assert!(scm.comments(42).is_empty());
     // The comment lock was released: taking it again succeeds.
-    let lock = format!("{REPORTER_NAME}/comment-lock/acme/widgets#42");
+    let lock = keys::github_comment_lock("acme", "widgets", 42);
     assert!(store.remember(&lock, now()).await.unwrap());
 }
 
 #[tokio::test]
 async fn a_record_deleted_meanwhile_is_not_reported() {
-    let store = SqliteStore::new(Db::open_in_memory().unwrap(), Arc::new(FixedClock));
-    let scm = FakeScm::new();
+    let clock = clock();
+    let store = SqliteStore::new(Db::open_in_memory().unwrap(), clock.clone());
+    let scm = MemoryScm::default();
     let config = Config::default();
-    let deps = ReporterDeps::new(&config, &store, &scm, &FixedClock);
+    let guarded = Guarded(&scm);
+    let deps = ReporterDeps::new(&config, &store, &guarded, clock.as_ref());
+    // The change names a failed job whose record is gone by now.
     let mut event = presubmit("gone", CONTEXT);
     event.status.state = Some(ProwJobState::Failure);
-    let outcome = report(&event, &deps).await;
+    let outcome = report_one(&GitHubReporter, &event.metadata.name, &deps).await;
     assert_eq!(
         outcome.map_err(|e: PortError| e.to_string()),
-        Ok(ReportOutcome::NotReported(skiff_reporter::Skip::NotStored))
+        Ok(Outcome::NotReported(skiff_reporter::Skip::NotStored))
     );
     assert!(scm.calls().is_empty());
 }

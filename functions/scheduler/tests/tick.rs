@@ -1,9 +1,6 @@
 //! The scheduler against in-memory ports: first runs, the next run, cron
 //! windows, and ticks racing on one store.
 
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +12,9 @@ use skiff_core::ports::{JobQuery, JobStore, PortError, PortResult};
 use skiff_core::prowjob::new::job_id;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType};
 use skiff_scheduler::{Deps, TickReport, tick};
-use support::*;
+use skiff_testkit::{
+    MemoryQueue, MemoryStore, T0, clock_at, complete, config, mins, pod_spec, presubmit, ts,
+};
 
 fn periodic(name: &str, fields: PeriodicFields) -> Periodic {
     Periodic {
@@ -52,7 +51,7 @@ fn at(offset: Duration) -> Timestamp {
 
 async fn run_tick(
     store: &dyn JobStore,
-    queue: &MemQueue,
+    queue: &MemoryQueue,
     config: &Config,
     prev: Timestamp,
     now: Timestamp,
@@ -67,9 +66,9 @@ async fn run_tick(
 
 #[tokio::test]
 async fn a_new_interval_periodic_runs_at_once_and_not_again_while_running() {
-    let clock = TestClock::new(T0);
-    let store = MemStore::new(clock);
-    let queue = MemQueue::new();
+    let clock = clock_at(T0);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let queue = MemoryQueue::new(clock);
     let config = config_with(vec![every_hour("ci-widgets-nightly")]);
 
     let report = run_tick(
@@ -100,9 +99,9 @@ async fn a_new_interval_periodic_runs_at_once_and_not_again_while_running() {
 
 #[tokio::test]
 async fn the_next_run_follows_the_interval_from_the_last_start() {
-    let clock = TestClock::new(T0);
-    let store = MemStore::new(clock);
-    let queue = MemQueue::new();
+    let clock = clock_at(T0);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let queue = MemoryQueue::new(clock);
     let config = config_with(vec![every_hour("ci-widgets-nightly")]);
     let first = periodic_run("first", "ci-widgets-nightly", at(Duration::ZERO));
     store.put(complete(first, ProwJobState::Success, at(mins(10))));
@@ -118,9 +117,9 @@ async fn the_next_run_follows_the_interval_from_the_last_start() {
 
 #[tokio::test]
 async fn a_cron_periodic_waits_for_its_first_fire() {
-    let clock = TestClock::new(T0);
-    let store = MemStore::new(clock);
-    let queue = MemQueue::new();
+    let clock = clock_at(T0);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let queue = MemoryQueue::new(clock);
     let config = config_with(vec![periodic(
         "ci-widgets-hourly",
         PeriodicFields {
@@ -173,7 +172,7 @@ async fn race_two_ticks(inner: Arc<dyn JobStore>) {
         inner: inner.clone(),
         barrier: tokio::sync::Barrier::new(2),
     };
-    let queue = MemQueue::new();
+    let queue = MemoryQueue::new(clock_at(T0));
     let config = config_with(vec![every_hour("ci-widgets-nightly")]);
     let done = periodic_run("first", "ci-widgets-nightly", at(Duration::ZERO));
     assert!(
@@ -199,62 +198,28 @@ async fn race_two_ticks(inner: Arc<dyn JobStore>) {
 
 #[tokio::test]
 async fn two_overlapping_ticks_create_one_run_per_slot() {
-    race_two_ticks(MemStore::new(TestClock::new(T0))).await;
+    race_two_ticks(Arc::new(MemoryStore::new(clock_at(T0)))).await;
 }
 
 #[tokio::test]
 async fn two_overlapping_ticks_create_one_run_per_slot_on_sqlite() {
-    let clock = Arc::new(skiff_local::memory::ManualClock::new(ts(T0)));
+    let clock = clock_at(T0);
     let db = skiff_local::store::Db::open_in_memory().unwrap();
     race_two_ticks(Arc::new(skiff_local::store::SqliteStore::new(db, clock))).await;
 }
 
-/// Fails listings of one job, as a throttled store would.
-struct UnreadableJob {
-    inner: Arc<MemStore>,
-    job: &'static str,
-}
-
-#[async_trait]
-impl JobStore for UnreadableJob {
-    async fn create(&self, job: &ProwJob) -> PortResult<bool> {
-        self.inner.create(job).await
-    }
-    async fn get(&self, id: &str) -> PortResult<Option<ProwJob>> {
-        self.inner.get(id).await
-    }
-    async fn update(&self, job: &ProwJob) -> PortResult<ProwJob> {
-        self.inner.update(job).await
-    }
-    async fn list(&self, query: &JobQuery, limit: Option<usize>) -> PortResult<Vec<ProwJob>> {
-        match query {
-            JobQuery::Job { name } if name == self.job => {
-                Err(PortError::Unavailable("throttled".into()))
-            }
-            _ => self.inner.list(query, limit).await,
-        }
-    }
-    async fn delete(&self, id: &str) -> PortResult<()> {
-        self.inner.delete(id).await
-    }
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
-        self.inner.remember(key, expires).await
-    }
-    async fn forget(&self, key: &str) -> PortResult<()> {
-        self.inner.forget(key).await
-    }
-}
-
 #[tokio::test]
 async fn a_periodic_whose_latest_run_cannot_be_read_is_not_started() {
-    let clock = TestClock::new(T0);
-    let inner = MemStore::new(clock);
-    let store = UnreadableJob {
-        inner: inner.clone(),
-        job: "ci-a",
-    };
-    let queue = MemQueue::new();
+    let clock = clock_at(T0);
+    let store = MemoryStore::new(clock.clone());
+    let queue = MemoryQueue::new(clock);
     let config = config_with(vec![every_hour("ci-a"), every_hour("ci-b")]);
+    // The tick reads the periodics' latest runs one after another in config
+    // order, so the first listing is ci-a's: it fails as a throttled store's
+    // would.
+    store
+        .faults()
+        .next("list", PortError::Unavailable("throttled".into()));
     let report = run_tick(&store, &queue, &config, at(Duration::ZERO), at(mins(1))).await;
     assert_eq!(report.created, [job_id("ci-b@first")]);
     assert_eq!(report.failures, 1);
@@ -262,9 +227,9 @@ async fn a_periodic_whose_latest_run_cannot_be_read_is_not_started() {
 
 #[tokio::test]
 async fn a_run_of_another_type_with_the_same_name_is_not_the_latest() {
-    let clock = TestClock::new(T0);
-    let store = MemStore::new(clock);
-    let queue = MemQueue::new();
+    let clock = clock_at(T0);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let queue = MemoryQueue::new(clock);
     let config = config_with(vec![every_hour("widgets-unit")]);
     let done = periodic_run("p1", "widgets-unit", at(Duration::ZERO));
     store.put(complete(done, ProwJobState::Success, at(mins(1))));
@@ -276,5 +241,5 @@ async fn a_run_of_another_type_with_the_same_name_is_not_the_latest() {
 }
 
 fn periodic_run(id: &str, job: &str, start: Timestamp) -> ProwJob {
-    support::periodic(id, job, start)
+    skiff_testkit::periodic(id, job, start)
 }

@@ -1,9 +1,6 @@
 //! The sweeper on the SQLite store `skiff dev` uses: its listing of old
 //! records and of a job's runs decide what is kept.
 
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,10 +8,11 @@ use skiff_core::config::Periodic;
 use skiff_core::config::jobs::JobBase;
 use skiff_core::ports::{Clock, JobQuery, JobStore};
 use skiff_core::prowjob::ProwJobState;
-use skiff_local::memory::ManualClock;
 use skiff_local::store::{Db, SqliteStore};
 use skiff_sweeper::{Deps, sweep};
-use support::{FakeCluster, clusters, complete, config, periodic, presubmit, ts};
+use skiff_testkit::{
+    ManualClock, MemoryCluster, clusters, complete, config, periodic, presubmit, ts,
+};
 
 #[tokio::test]
 async fn old_records_go_and_each_configured_periodic_keeps_its_latest_run() {
@@ -41,7 +39,7 @@ async fn old_records_go_and_each_configured_periodic_keeps_its_latest_run() {
         },
         ..Periodic::default()
     }];
-    let cluster = FakeCluster::new();
+    let cluster = MemoryCluster::new();
     let clusters = clusters(&[("default", &cluster)]);
     let deps = Deps {
         store: &store,

@@ -1,9 +1,6 @@
 //! The sweeper against in-memory ports: record ages, the periodics' latest
 //! runs, pod ages and orphans.
 
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,19 +9,22 @@ use jiff::Timestamp;
 use skiff_core::config::jobs::JobBase;
 use skiff_core::config::{Config, Periodic};
 use skiff_core::duration::GoDuration;
-use skiff_core::ports::{Clock, Cluster};
+use skiff_core::ports::{Clock, Cluster, PortError};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::labels::{CREATED_BY_PROW, PROW_BUILD_ID, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_sweeper::{Deps, SweepReport, sweep};
-use support::*;
+use skiff_testkit::{
+    ManualClock, MemoryCluster, MemoryStore, T0, clock_at, clusters, complete, config, pending,
+    periodic, presubmit, ts,
+};
 
 const DAY: u64 = 24 * 3600;
 
 struct World {
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    cluster: Arc<FakeCluster>,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
 }
@@ -32,10 +32,10 @@ struct World {
 impl World {
     fn new() -> Self {
         // Far enough from T0 that "days ago" stays after it.
-        let clock = TestClock::new("2026-12-23T10:00:00Z");
-        let cluster = FakeCluster::new();
+        let clock = clock_at("2026-12-23T10:00:00Z");
+        let cluster = MemoryCluster::new();
         World {
-            store: MemStore::new(clock.clone()),
+            store: Arc::new(MemoryStore::new(clock.clone())),
             clusters: clusters(&[("default", &cluster)]),
             cluster,
             clock,
@@ -282,7 +282,9 @@ async fn excluded_clusters_are_not_swept() {
 async fn a_store_outage_keeps_every_pod() {
     let w = World::new();
     w.pod("a", Some(secs(3 * DAY)));
-    *w.store.unavailable.lock().unwrap() = true;
+    w.store
+        .faults()
+        .down(PortError::Unavailable("store is down".into()));
     let deps = Deps {
         store: w.store.as_ref(),
         clusters: &w.clusters,

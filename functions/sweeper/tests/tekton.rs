@@ -2,12 +2,9 @@
 //! in-memory ports: a run lives as long as its job record (Prow's pipeline
 //! controller deletes it with its ProwJob; sinker does not age runs), and
 //! only clusters and namespaces of configured tekton jobs are looked at. The
-//! cluster is the in-memory `FakeCluster` (no Kubernetes API server can run
+//! cluster is the in-memory `MemoryCluster` (no Kubernetes API server can run
 //! where these tests run; the adapter's PipelineRun calls are tested against
 //! the HTTP-level fake in `shared/kube/tests/tekton.rs`).
-
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,14 +16,16 @@ use skiff_core::ports::{Clock, Cluster, JobStore};
 use skiff_core::prowjob::labels::{CREATED_BY_PROW, PROW_JOB_ID};
 use skiff_core::prowjob::{ProwJobState, TEKTON_AGENT};
 use skiff_sweeper::{Deps, SweepReport, sweep};
-use support::*;
+use skiff_testkit::{
+    ManualClock, MemoryCluster, MemoryStore, clock_at, clusters, complete, config, tekton_presubmit,
+};
 
 const DAY: u64 = 24 * 3600;
 
 struct World {
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    cluster: Arc<FakeCluster>,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
 }
@@ -34,8 +33,8 @@ struct World {
 impl World {
     /// A config with one tekton presubmit, run in `tekton-ci`.
     fn new() -> Self {
-        let clock = TestClock::new("2026-12-23T10:00:00Z");
-        let cluster = FakeCluster::new();
+        let clock = clock_at("2026-12-23T10:00:00Z");
+        let cluster = MemoryCluster::new();
         let mut config = config();
         config.jobs.presubmits.insert(
             "acme/widgets".into(),
@@ -50,7 +49,7 @@ impl World {
             }],
         );
         World {
-            store: MemStore::new(clock.clone()),
+            store: Arc::new(MemoryStore::new(clock.clone())),
             clusters: clusters(&[("default", &cluster)]),
             cluster,
             clock,
@@ -138,7 +137,7 @@ async fn excluded_clusters_and_clusters_without_tekton_are_left_alone() {
     assert!(w.cluster.has_run("orphan"));
 
     let w = World::new();
-    *w.cluster.no_tekton.lock().unwrap() = true;
+    w.cluster.set_no_tekton(true);
     let report = w.sweep().await;
     assert_eq!((report.pipeline_run_lists, report.failures), (1, 0));
 }

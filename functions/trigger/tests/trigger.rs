@@ -5,6 +5,8 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use skiff_core::config::{Config, FileRole, SourceFile, load};
@@ -14,9 +16,10 @@ use skiff_core::plan::matchers::Regexes;
 use skiff_core::ports::{BatchOutcome, Message};
 use skiff_core::prowjob::labels::{EVENT_GUID, RETEST};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_testkit::{ManualClock, MemoryQueue, MemoryScm, MemoryStore};
 use skiff_trigger::{CodeCommitRegion, TriggerDeps, handle_batch};
 
-use common::{BOT, FakeScm, ManualClock, MemQueue, MemStore, unavailable};
+use common::{BOT, code_host, unavailable};
 
 const JOBS: &str = r#"
 presubmits:
@@ -56,25 +59,28 @@ fn config() -> Config {
 struct World {
     config: Config,
     regexes: Regexes,
-    store: MemStore,
-    dispatch: MemQueue,
+    store: MemoryStore,
+    dispatch: MemoryQueue,
     /// GitHub.
-    scm: FakeScm,
+    scm: MemoryScm,
     /// CodeCommit in us-east-1.
-    cc: FakeScm,
-    clock: ManualClock,
+    cc: MemoryScm,
+    clock: Arc<ManualClock>,
 }
 
 impl World {
     fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(
+            jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+        ));
         World {
             config: config(),
             regexes: Regexes::default(),
-            store: MemStore::default(),
-            dispatch: MemQueue::default(),
-            scm: FakeScm::default(),
-            cc: FakeScm::default(),
-            clock: ManualClock::at(1_800_000_000),
+            store: MemoryStore::new(clock.clone()),
+            dispatch: MemoryQueue::new(clock.clone()),
+            scm: code_host(),
+            cc: code_host(),
+            clock,
         }
     }
 
@@ -89,7 +95,7 @@ impl World {
                 region: "us-east-1",
                 scm: &self.cc,
             }],
-            clock: &self.clock,
+            clock: self.clock.as_ref(),
         };
         handle_batch(messages, &deps).await
     }
@@ -114,14 +120,24 @@ impl World {
     }
 
     fn state_of(&self, id: &str) -> (Option<ProwJobState>, String) {
-        let j = &self.store.jobs.lock().unwrap()[id];
-        (j.status.state, j.status.description.clone())
+        let j = self.store.job(id);
+        (j.status.state, j.status.description)
     }
 
     /// Makes the pull request GitHub's API returns.
     fn open_pr(&self, pr: &Value) {
         let model = github::parse_pull_request(pr.to_string().as_bytes()).unwrap();
-        self.scm.prs.lock().unwrap().insert(model.number, model);
+        self.scm.add_pull(model);
+    }
+
+    /// How many times the dispatch queue was asked to send (an empty send
+    /// counts too: "no send" means no call at all).
+    fn send_calls(&self) -> usize {
+        self.dispatch
+            .journal()
+            .iter()
+            .filter(|m| *m == "send")
+            .count()
     }
 }
 
@@ -217,13 +233,9 @@ async fn a_trusted_pr_opened_creates_the_planned_records_and_dispatches_them() {
         assert_eq!(refs.base_sha, "base-now", "base SHA read at event time");
         assert_eq!(refs.pulls[0].sha, "head-1");
     }
+    assert_eq!(w.send_calls(), 1, "all dispatch messages in one send");
     assert_eq!(
-        w.dispatch.send_calls(),
-        1,
-        "all dispatch messages in one send"
-    );
-    assert_eq!(
-        w.dispatch.ids().into_iter().collect::<BTreeSet<_>>(),
+        w.dispatch.sent_ids().into_iter().collect::<BTreeSet<_>>(),
         ids(&created)
     );
     assert!(w.scm.bot_comments().is_empty());
@@ -246,9 +258,9 @@ async fn the_same_message_twice_creates_nothing_new_and_comments_once() {
     w.done(&trusted).await;
     w.done(&untrusted).await;
     let before = w.store.all();
-    let dispatched = w.dispatch.ids();
+    let dispatched = w.dispatch.sent_ids();
 
-    w.clock.advance(60);
+    w.clock.advance(Duration::from_secs(60));
     w.done(&trusted).await;
     w.done(&untrusted).await;
 
@@ -256,7 +268,10 @@ async fn the_same_message_twice_creates_nothing_new_and_comments_once() {
     assert_eq!(w.scm.bot_comments().len(), 1, "the welcome is posted once");
     assert_eq!(w.scm.called("create_comment").len(), 1);
     // Sending a job again is harmless: the dispatcher starts a pod once.
-    assert_eq!(w.dispatch.ids(), [dispatched.clone(), dispatched].concat());
+    assert_eq!(
+        w.dispatch.sent_ids(),
+        [dispatched.clone(), dispatched].concat()
+    );
 }
 
 #[tokio::test]
@@ -267,7 +282,7 @@ async fn an_untrusted_pr_gets_the_label_and_one_comment_and_no_jobs() {
         .await;
 
     assert_eq!(
-        *w.scm.labels.lock().unwrap(),
+        w.scm.labels(8),
         BTreeSet::from(["needs-ok-to-test".to_string()])
     );
     let comments = w.scm.bot_comments();
@@ -275,7 +290,7 @@ async fn an_untrusted_pr_gets_the_label_and_one_comment_and_no_jobs() {
     assert!(comments[0].contains("@stranger"), "{}", comments[0]);
     assert!(comments[0].contains("/ok-to-test"), "{}", comments[0]);
     assert!(w.store.all().is_empty());
-    assert_eq!(w.dispatch.send_calls(), 0, "nothing to dispatch, no send");
+    assert_eq!(w.send_calls(), 0, "nothing to dispatch, no send");
 }
 
 #[tokio::test]
@@ -319,7 +334,7 @@ async fn synchronize_aborts_the_older_running_records_and_never_its_own() {
         .unwrap();
     });
 
-    w.clock.advance(120);
+    w.clock.advance(Duration::from_secs(120));
     let new = pr_object(7, "alice", "head-2", &[]);
     let sync = gh("pull_request", "d-2", &pr_event("synchronize", &new));
     w.done(&sync).await;
@@ -368,7 +383,7 @@ async fn an_abort_that_loses_its_compare_and_set_looks_again() {
 
     // The syncer finishes the job between our read and our write: a finished
     // job must stay finished, not be overwritten as aborted.
-    w.store.interfere_before_next_update(|j| {
+    w.store.interfere_with_next_update(|j| {
         let t = j.status.start_time.unwrap();
         j.transition(ProwJobState::Pending, t, "running").unwrap();
         j.transition(ProwJobState::Failure, t, "failed").unwrap();
@@ -395,7 +410,7 @@ async fn an_abort_that_loses_its_compare_and_set_looks_again() {
 #[tokio::test]
 async fn a_retryable_failure_while_planning_retries_and_the_redelivery_completes_once() {
     let w = World::new();
-    w.scm.fail.next("branch_sha", unavailable());
+    w.scm.faults().next("branch_sha", unavailable());
     let m = gh(
         "pull_request",
         "d-1",
@@ -405,17 +420,17 @@ async fn a_retryable_failure_while_planning_retries_and_the_redelivery_completes
     let first = w.run(std::slice::from_ref(&m)).await;
     assert_eq!(first.retry, ["r-d-1"]);
     assert!(w.store.all().is_empty());
-    assert_eq!(w.dispatch.send_calls(), 0);
+    assert_eq!(w.send_calls(), 0);
 
     w.done(&m).await;
     assert_eq!(w.records_of("d-1").len(), 2);
-    assert_eq!(w.dispatch.ids().len(), 2);
+    assert_eq!(w.dispatch.sent_ids().len(), 2);
 }
 
 #[tokio::test]
 async fn a_failed_comment_is_released_retried_and_posted_exactly_once() {
     let w = World::new();
-    w.scm.fail.next("create_comment", unavailable());
+    w.scm.faults().next("create_comment", unavailable());
     let m = gh(
         "pull_request",
         "d-1",
@@ -426,7 +441,7 @@ async fn a_failed_comment_is_released_retried_and_posted_exactly_once() {
     assert_eq!(first.retry, ["r-d-1"]);
     assert!(w.scm.bot_comments().is_empty());
     assert!(
-        w.store.keys.lock().unwrap().is_empty(),
+        w.store.keys().is_empty(),
         "the claim on the comment is released"
     );
 
@@ -434,7 +449,7 @@ async fn a_failed_comment_is_released_retried_and_posted_exactly_once() {
     w.done(&m).await;
     assert_eq!(w.scm.bot_comments().len(), 1);
     assert_eq!(
-        *w.scm.labels.lock().unwrap(),
+        w.scm.labels(8),
         BTreeSet::from(["needs-ok-to-test".to_string()])
     );
 }
@@ -442,7 +457,7 @@ async fn a_failed_comment_is_released_retried_and_posted_exactly_once() {
 #[tokio::test]
 async fn a_failed_dispatch_is_retried_without_new_records() {
     let w = World::new();
-    w.dispatch.fail.next("send", unavailable());
+    w.dispatch.faults().next("send", unavailable());
     let m = gh(
         "pull_request",
         "d-1",
@@ -456,7 +471,7 @@ async fn a_failed_dispatch_is_retried_without_new_records() {
     w.done(&m).await;
     assert_eq!(w.store.all(), after_first);
     assert_eq!(
-        w.dispatch.ids().into_iter().collect::<BTreeSet<_>>(),
+        w.dispatch.sent_ids().into_iter().collect::<BTreeSet<_>>(),
         ids(&after_first)
     );
 }
@@ -464,7 +479,7 @@ async fn a_failed_dispatch_is_retried_without_new_records() {
 #[tokio::test]
 async fn a_store_failure_on_create_is_retried() {
     let w = World::new();
-    w.store.fail.next("create", unavailable());
+    w.store.faults().next("create", unavailable());
     let m = gh(
         "pull_request",
         "d-1",
@@ -472,7 +487,7 @@ async fn a_store_failure_on_create_is_retried() {
     );
     assert_eq!(w.run(std::slice::from_ref(&m)).await.retry, ["r-d-1"]);
     assert_eq!(
-        w.dispatch.send_calls(),
+        w.send_calls(),
         0,
         "nothing dispatched before its record exists"
     );
@@ -498,8 +513,8 @@ async fn malformed_messages_are_dropped_not_retried() {
         ])
         .await;
     assert_eq!(outcome, BatchOutcome::default());
-    assert!(w.store.calls.lock().unwrap().is_empty());
-    assert!(w.scm.calls.lock().unwrap().is_empty());
+    assert!(w.store.journal().is_empty());
+    assert!(w.scm.calls().is_empty());
 }
 
 #[tokio::test]
@@ -519,7 +534,7 @@ async fn a_permanent_fact_error_drops_the_message() {
 #[tokio::test]
 async fn a_batch_sends_back_only_the_messages_that_may_succeed_later() {
     let w = World::new();
-    w.scm.fail.next("branch_sha", unavailable());
+    w.scm.faults().next("branch_sha", unavailable());
     let outcome = w
         .run(&[
             gh(
@@ -565,9 +580,9 @@ async fn retest_reruns_what_failed_according_to_the_records_in_the_store() {
     }
     let lists_before = w.store.count("list");
 
-    w.clock.advance(300);
+    w.clock.advance(Duration::from_secs(300));
     // The first attempt writes the record, then cannot dispatch it.
-    w.dispatch.fail.next("send", unavailable());
+    w.dispatch.faults().next("send", unavailable());
     let retest = gh(
         "issue_comment",
         "d-2",
@@ -596,22 +611,23 @@ async fn retest_reruns_what_failed_according_to_the_records_in_the_store() {
     // dispatch the job the first attempt could not.
     w.done(&retest).await;
     assert_eq!(w.records_of("d-2").len(), 1);
-    assert_eq!(w.dispatch.ids().last(), Some(&rerun[0].metadata.name));
+    assert_eq!(w.dispatch.sent_ids().last(), Some(&rerun[0].metadata.name));
 }
 
 #[tokio::test]
 async fn a_test_command_prunes_the_bots_earlier_help_replies_only() {
     let w = World::new();
     w.open_pr(&pr_object(7, "alice", "h", &[]));
-    w.scm.seed_comment(
-        1,
+    let help = w.scm.seed_comment(
+        7,
         BOT,
         "@alice: The specified target(s) for `/test` were not found.\nThe following commands are available to trigger required jobs:\n```\n/test unit\n```",
     );
-    w.scm
-        .seed_comment(2, BOT, "Hi @stranger, thanks for the pull request!");
-    w.scm.seed_comment(
-        3,
+    let welcome = w
+        .scm
+        .seed_comment(7, BOT, "Hi @stranger, thanks for the pull request!");
+    let quote = w.scm.seed_comment(
+        7,
         "alice",
         "Quoting the bot: The following commands are available to trigger required jobs:",
     );
@@ -623,16 +639,12 @@ async fn a_test_command_prunes_the_bots_earlier_help_replies_only() {
     ))
     .await;
 
-    assert_eq!(w.scm.called("delete_comment"), ["delete_comment 1"]);
-    let left: Vec<i64> = w
-        .scm
-        .comments
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|c| c.id)
-        .collect();
-    assert_eq!(left, [2, 3]);
+    assert_eq!(
+        w.scm.called("delete_comment"),
+        [format!("delete_comment {help}")]
+    );
+    let left: Vec<i64> = w.scm.comments(7).iter().map(|c| c.id).collect();
+    assert_eq!(left, [welcome, quote]);
     assert_eq!(names(&w.records_of("d-1")), BTreeSet::from(["unit".into()]));
 }
 
@@ -657,11 +669,7 @@ async fn an_unknown_test_target_gets_one_help_reply_and_prunes_nothing() {
 #[tokio::test]
 async fn ok_to_test_swaps_the_labels_and_starts_the_jobs() {
     let w = World::new();
-    w.scm
-        .labels
-        .lock()
-        .unwrap()
-        .insert("needs-ok-to-test".into());
+    w.scm.seed_label(8, "needs-ok-to-test");
     w.open_pr(&pr_object(8, "stranger", "h", &["needs-ok-to-test"]));
     w.done(&gh(
         "issue_comment",
@@ -669,10 +677,7 @@ async fn ok_to_test_swaps_the_labels_and_starts_the_jobs() {
         &comment_event(8, "alice", "/ok-to-test"),
     ))
     .await;
-    assert_eq!(
-        *w.scm.labels.lock().unwrap(),
-        BTreeSet::from(["ok-to-test".to_string()])
-    );
+    assert_eq!(w.scm.labels(8), BTreeSet::from(["ok-to-test".to_string()]));
     assert_eq!(
         names(&w.records_of("d-1")),
         BTreeSet::from(["unit".into(), "lint".into()])
@@ -738,19 +743,16 @@ fn codecommit_push_in(region: &str, id: &str, event: &str, old: Option<&str>) ->
 #[tokio::test]
 async fn a_codecommit_push_asks_for_the_changed_files_between_the_commits() {
     let mut w = World::new();
-    w.cc.compared = vec!["docs/index.md".into()];
+    w.cc.set_compared(&["docs/index.md"]);
     w.done(&codecommit_push("ev-1", "referenceUpdated", Some("c1")))
         .await;
     assert_eq!(w.cc.called("compare_files"), ["compare_files c1...c2"]);
-    assert!(
-        w.scm.calls.lock().unwrap().is_empty(),
-        "GitHub is not asked"
-    );
+    assert!(w.scm.calls().is_empty(), "GitHub is not asked");
     assert_eq!(
         names(&w.records_of("ev-1")),
         BTreeSet::from(["publish".into(), "post-docs".into()])
     );
-    assert_eq!(w.dispatch.ids().len(), 2);
+    assert_eq!(w.dispatch.sent_ids().len(), 2);
 
     // A new branch has nothing to compare with: only unfiltered jobs run.
     w = World::new();
@@ -776,8 +778,8 @@ async fn a_codecommit_event_from_a_region_without_a_client_is_dropped_and_asks_n
         .await;
     assert_eq!(outcome, BatchOutcome::default(), "permanent: not retried");
     assert!(w.store.all().is_empty());
-    assert!(w.scm.calls.lock().unwrap().is_empty(), "not GitHub");
-    assert!(w.cc.calls.lock().unwrap().is_empty(), "not another region");
+    assert!(w.scm.calls().is_empty(), "not GitHub");
+    assert!(w.cc.calls().is_empty(), "not another region");
 }
 
 #[tokio::test]
@@ -795,6 +797,6 @@ async fn ignored_events_touch_nothing() {
         .await;
     assert_eq!(outcome, BatchOutcome::default());
     assert!(w.store.all().is_empty());
-    assert_eq!(w.dispatch.send_calls(), 0);
+    assert_eq!(w.send_calls(), 0);
     assert!(w.scm.called("create_comment").is_empty());
 }

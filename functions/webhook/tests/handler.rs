@@ -1,135 +1,22 @@
-//! The webhook's answers, one table row per rule, over counting in-memory
-//! fakes of the store and the queue: what a delivery costs in port calls is
-//! part of the contract (each is a billed AWS request on the hot path).
+//! The webhook's answers, one table row per rule, over the in-memory twins
+//! of the store and the queue sharing one journal: what a delivery costs in
+//! port calls is part of the contract (each is a billed AWS request on the
+//! hot path).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
 use skiff_core::messages::{EventMessage, EventSource};
-use skiff_core::ports::{Clock, JobQuery, JobStore, Message, PortError, PortResult, Queue};
-use skiff_core::prowjob::ProwJob;
+use skiff_core::ports::PortError;
+use skiff_testkit::{Journal, ManualClock, MemoryQueue, MemoryStore};
 use skiff_webhook::{WebhookConfig, WebhookDeps, WebhookRequest, WebhookResponse, handle};
 
 const SECRET: &[u8] = b"current-secret";
 const OLD_SECRET: &[u8] = b"old-secret";
 const NOW: i64 = 1_800_000_000;
-
-/// Every port call, store and queue alike, in the order made.
-type Calls = Arc<Mutex<Vec<&'static str>>>;
-
-#[derive(Default)]
-struct Store {
-    keys: Mutex<BTreeMap<String, Timestamp>>,
-    calls: Calls,
-    fail_remember: bool,
-}
-
-impl Store {
-    fn call(&self, name: &'static str) {
-        self.calls.lock().unwrap().push(name);
-    }
-    fn keys(&self) -> Vec<String> {
-        self.keys.lock().unwrap().keys().cloned().collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl JobStore for Store {
-    async fn create(&self, _: &ProwJob) -> PortResult<bool> {
-        self.call("create");
-        Err(PortError::Rejected("the webhook writes no records".into()))
-    }
-    async fn get(&self, _: &str) -> PortResult<Option<ProwJob>> {
-        self.call("get");
-        Ok(None)
-    }
-    async fn update(&self, _: &ProwJob) -> PortResult<ProwJob> {
-        self.call("update");
-        Err(PortError::Rejected("the webhook writes no records".into()))
-    }
-    async fn list(&self, _: &JobQuery, _: Option<usize>) -> PortResult<Vec<ProwJob>> {
-        self.call("list");
-        Ok(vec![])
-    }
-    async fn delete(&self, _: &str) -> PortResult<()> {
-        self.call("delete");
-        Ok(())
-    }
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
-        self.call("remember");
-        if self.fail_remember {
-            return Err(PortError::Unavailable("table throttled".into()));
-        }
-        let mut keys = self.keys.lock().unwrap();
-        if keys.contains_key(key) {
-            return Ok(false);
-        }
-        keys.insert(key.to_string(), expires);
-        Ok(true)
-    }
-    async fn forget(&self, key: &str) -> PortResult<()> {
-        self.call("forget");
-        self.keys.lock().unwrap().remove(key);
-        Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Events {
-    sent: Mutex<Vec<String>>,
-    calls: Calls,
-    /// How many sends fail before sends succeed again.
-    failures: Mutex<usize>,
-}
-
-impl Events {
-    fn sent(&self) -> Vec<EventMessage> {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|b| serde_json::from_str(b).unwrap())
-            .collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl Queue for Events {
-    async fn send(&self, bodies: &[String]) -> PortResult<()> {
-        self.calls.lock().unwrap().push("send");
-        let mut failures = self.failures.lock().unwrap();
-        if *failures > 0 {
-            *failures -= 1;
-            return Err(PortError::Unavailable("SQS 500".into()));
-        }
-        self.sent.lock().unwrap().extend(bodies.iter().cloned());
-        Ok(())
-    }
-    async fn receive(&self, _: usize) -> PortResult<Vec<Message>> {
-        self.calls.lock().unwrap().push("receive");
-        Ok(vec![])
-    }
-    async fn ack(&self, _: &[String]) -> PortResult<()> {
-        self.calls.lock().unwrap().push("ack");
-        Ok(())
-    }
-    async fn retry_later(&self, _: &str, _: Duration) -> PortResult<()> {
-        self.calls.lock().unwrap().push("retry_later");
-        Ok(())
-    }
-}
-
-struct Fixed;
-
-impl Clock for Fixed {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_second(NOW).unwrap()
-    }
-}
 
 fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
@@ -168,28 +55,21 @@ fn config() -> WebhookConfig {
 }
 
 struct World {
-    store: Store,
-    events: Events,
+    store: MemoryStore,
+    events: MemoryQueue,
+    clock: Arc<ManualClock>,
     config: WebhookConfig,
 }
 
 impl World {
     fn new(config: WebhookConfig) -> Self {
-        Self::with_store(config, false)
-    }
-
-    fn with_store(config: WebhookConfig, fail_remember: bool) -> Self {
-        let calls = Calls::default();
+        let clock = Arc::new(ManualClock::new(Timestamp::from_second(NOW).unwrap()));
+        // Every port call, store and queue alike, in the order made.
+        let journal = Journal::default();
         World {
-            store: Store {
-                calls: calls.clone(),
-                fail_remember,
-                ..Store::default()
-            },
-            events: Events {
-                calls,
-                ..Events::default()
-            },
+            store: MemoryStore::new(clock.clone()).with_journal(journal.clone()),
+            events: MemoryQueue::new(clock.clone()).with_journal(journal),
+            clock,
             config,
         }
     }
@@ -198,14 +78,23 @@ impl World {
         let deps = WebhookDeps {
             store: &self.store,
             events: &self.events,
-            clock: &Fixed,
+            clock: self.clock.as_ref(),
             config: &self.config,
         };
         handle(req, &deps).await
     }
 
-    fn port_calls(&self) -> Vec<&'static str> {
-        self.store.calls.lock().unwrap().clone()
+    fn port_calls(&self) -> Vec<String> {
+        self.store.journal()
+    }
+
+    /// The events queued, in order.
+    fn sent(&self) -> Vec<EventMessage> {
+        self.events
+            .sent()
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
     }
 }
 
@@ -500,7 +389,7 @@ async fn each_rule_answers_with_its_status() {
             got.body,
             case.says
         );
-        assert_eq!(world.events.sent().len(), case.queued, "{}", case.name);
+        assert_eq!(world.sent().len(), case.queued, "{}", case.name);
         if case.queued == 0 {
             assert!(
                 world.store.keys().is_empty(),
@@ -530,7 +419,7 @@ async fn the_queued_message_is_the_raw_event_with_its_delivery() {
     let world = World::new(config());
     world.post(&delivery("pull_request", "d-1", PR_BODY)).await;
     assert_eq!(
-        world.events.sent(),
+        world.sent(),
         [EventMessage {
             source: EventSource::Github,
             event: "pull_request".into(),
@@ -538,16 +427,19 @@ async fn the_queued_message_is_the_raw_event_with_its_delivery() {
             body: PR_BODY.into(),
         }]
     );
-    let expires = *world
-        .store
-        .keys
-        .lock()
-        .unwrap()
-        .get("delivery/d-1")
-        .unwrap();
-    assert_eq!(
-        expires.as_second(),
-        NOW + 7 * 24 * 3600,
+    // The twin shows no expiry, only whether a key is live: the key must
+    // be live up to the last instant before NOW + 7 days and gone at it.
+    let expires = Timestamp::from_second(NOW + 7 * 24 * 3600).unwrap();
+    world
+        .clock
+        .set(expires.checked_sub(Duration::from_nanos(1)).unwrap());
+    assert!(
+        world.store.knows_key("delivery/d-1"),
+        "default TTL is 7 days"
+    );
+    world.clock.set(expires);
+    assert!(
+        !world.store.knows_key("delivery/d-1"),
         "default TTL is 7 days"
     );
 }
@@ -563,17 +455,20 @@ async fn a_redelivery_is_queued_once() {
         (second.status, second.body.as_str()),
         (200, "duplicate delivery")
     );
-    assert_eq!(world.events.sent().len(), 1);
+    assert_eq!(world.sent().len(), 1);
     // A different delivery of the same body is a different event.
     let other = world.post(&delivery("pull_request", "d-2", PR_BODY)).await;
     assert_eq!(other.body, "queued");
-    assert_eq!(world.events.sent().len(), 2);
+    assert_eq!(world.sent().len(), 2);
 }
 
 #[tokio::test]
 async fn a_queue_failure_is_503_and_forgets_the_delivery_so_a_retry_succeeds() {
     let world = World::new(config());
-    *world.events.failures.lock().unwrap() = 1;
+    world
+        .events
+        .faults()
+        .next("send", PortError::Unavailable("SQS 500".into()));
     let req = delivery("pull_request", "d-1", PR_BODY);
     let failed = world.post(&req).await;
     assert_eq!(failed.status, 503, "{failed:?}");
@@ -584,15 +479,19 @@ async fn a_queue_failure_is_503_and_forgets_the_delivery_so_a_retry_succeeds() {
     assert_eq!(world.port_calls(), ["remember", "send", "forget"]);
     let retried = world.post(&req).await;
     assert_eq!((retried.status, retried.body.as_str()), (200, "queued"));
-    assert_eq!(world.events.sent().len(), 1);
+    assert_eq!(world.sent().len(), 1);
 }
 
 #[tokio::test]
 async fn a_store_failure_is_503_and_queues_nothing() {
-    let world = World::with_store(config(), true);
+    let world = World::new(config());
+    world
+        .store
+        .faults()
+        .next("remember", PortError::Unavailable("table throttled".into()));
     let got = world.post(&delivery("pull_request", "d-1", PR_BODY)).await;
     assert_eq!(got.status, 503, "{got:?}");
-    assert!(world.events.sent().is_empty());
+    assert!(world.sent().is_empty());
     assert_eq!(world.port_calls(), ["remember"]);
 }
 

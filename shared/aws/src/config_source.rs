@@ -28,7 +28,7 @@ use skiff_core::config::{self, Config, FileRole, SourceFile};
 use skiff_core::diagnostics::{Diagnostic, Severity};
 use skiff_core::ports::{PortError, PortResult};
 
-use crate::queue::port_error;
+use crate::error::port_error;
 
 /// The bundle layout this code writes and reads.
 pub const FORMAT: u32 = 1;

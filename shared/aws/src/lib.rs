@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod config_source;
+pub mod error;
 pub mod logs;
 pub mod queue;
 pub mod secrets;

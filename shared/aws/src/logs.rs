@@ -7,7 +7,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use skiff_core::ports::{LogStore, PortError, PortResult};
 
-use crate::queue::port_error;
+use crate::error::port_error;
 
 /// Logs and job metadata as objects in one bucket, under a key prefix.
 #[derive(Clone, Debug)]

@@ -12,13 +12,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName,
     SendMessageBatchRequestEntry,
 };
 use skiff_core::ports::{Message, PortError, PortResult, Queue};
+
+use crate::error::port_error;
 
 /// SQS takes at most ten entries per batch call and per receive.
 const BATCH: usize = 10;
@@ -129,7 +130,7 @@ impl SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| port_error("SendMessageBatch", e))?;
+            .map_err(|e| port_error("SQS SendMessageBatch", e))?;
         Ok(out.failed().to_vec())
     }
 
@@ -154,7 +155,7 @@ impl SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| port_error("DeleteMessageBatch", e))?;
+            .map_err(|e| port_error("SQS DeleteMessageBatch", e))?;
         let mut failed = Vec::new();
         for f in out.failed() {
             if is_stale_receipt(f.code(), f.message()) {
@@ -243,55 +244,6 @@ fn batch_error(op: &str, failed: &[BatchResultErrorEntry]) -> PortError {
     }
 }
 
-/// Maps an SDK error to the port's: throttling, 5xx, timeouts and transport
-/// failures may pass (`Unavailable`); any other answer from the service is
-/// about the request (`Rejected`).
-pub(crate) fn port_error<E>(op: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    if let SdkError::ServiceError(service) = &err {
-        let status = service.raw().status().as_u16();
-        let code = service.err().code().unwrap_or("");
-        let message = service.err().message().unwrap_or("");
-        let what = format!("{op}: {status} {code}: {message}");
-        return if status >= 500 || status == 429 || is_throttling(code) {
-            PortError::Unavailable(what)
-        } else {
-            PortError::Rejected(what)
-        };
-    }
-    let what = format!("{op}: {}", aws_sdk_sqs::error::DisplayErrorContext(&err));
-    // A request the SDK could not even build will never succeed; timeouts,
-    // connection failures and unreadable responses may pass.
-    if matches!(err, SdkError::ConstructionFailure(_)) {
-        PortError::Rejected(what)
-    } else {
-        PortError::Unavailable(what)
-    }
-}
-
-/// Throttling codes across SQS (JSON and query protocol spellings), S3 and
-/// DynamoDB; some arrive with status 400.
-fn is_throttling(code: &str) -> bool {
-    let code = code.rsplit('.').next().unwrap_or(code);
-    matches!(
-        code,
-        "Throttling"
-            | "ThrottlingException"
-            | "ThrottledException"
-            | "RequestThrottled"
-            | "RequestThrottledException"
-            | "TooManyRequestsException"
-            | "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded"
-            | "SlowDown"
-            | "KmsThrottled"
-            | "RequestTimeout"
-            | "RequestTimeoutException"
-    )
-}
-
 #[async_trait]
 impl Queue for SqsQueue {
     /// SendMessageBatch per [`chunks`]. Entries a batch failed are sent once
@@ -324,7 +276,7 @@ impl Queue for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
-            .map_err(|e| port_error("ReceiveMessage", e))?;
+            .map_err(|e| port_error("SQS ReceiveMessage", e))?;
         let mut messages = Vec::new();
         for m in out.messages() {
             let Some(receipt) = m.receipt_handle() else {
@@ -426,7 +378,7 @@ impl Queue for SqsQueue {
                 );
                 Ok(())
             }
-            Err(e) => Err(port_error("ChangeMessageVisibility", e)),
+            Err(e) => Err(port_error("SQS ChangeMessageVisibility", e)),
         }
     }
 }
@@ -490,20 +442,5 @@ mod tests {
             Some("Value 99999 for parameter VisibilityTimeout is invalid.")
         ));
         assert!(!is_stale_receipt("AccessDenied", None));
-    }
-
-    #[test]
-    fn throttling_codes_are_recognised_in_every_spelling() {
-        for code in [
-            "ThrottlingException",
-            "AWS.SimpleQueueService.RequestThrottled",
-            "RequestThrottled",
-            "SlowDown",
-        ] {
-            assert!(is_throttling(code), "{code}");
-        }
-        for code in ["AccessDenied", "QueueDoesNotExist", ""] {
-            assert!(!is_throttling(code), "{code}");
-        }
     }
 }

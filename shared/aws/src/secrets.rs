@@ -14,7 +14,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use jiff::{SignedDuration, Timestamp};
 use skiff_core::ports::{PortError, PortResult};
 
-use crate::queue::port_error;
+use crate::error::port_error;
 
 /// Long enough that a busy container rarely calls Secrets Manager (billed per
 /// 10 000 calls), short enough that a rotation lands within minutes.

@@ -70,7 +70,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use jiff::Timestamp;
@@ -389,39 +389,12 @@ fn finish(mut all: Vec<Listed>, limit: Option<usize>) -> Vec<ProwJob> {
     all.into_iter().map(|l| l.job).collect()
 }
 
-/// An SDK failure in the ports' terms: throttling, 5xx, timeouts and broken
-/// connections are worth retrying; any other refusal means the request was
-/// wrong.
+/// An SDK failure of DynamoDB's `what`, by the one AWS rule.
 fn port_error<E>(what: &str, e: SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or_default();
-            se.raw().status().is_server_error()
-                || matches!(
-                    code,
-                    "ProvisionedThroughputExceededException"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "InternalServerError"
-                        | "ServiceUnavailable"
-                        | "LimitExceededException"
-                        | "TransactionConflictException"
-                )
-        }
-        _ => false,
-    };
-    let msg = format!("dynamodb {what}: {}", DisplayErrorContext(&e));
-    if transient {
-        PortError::Unavailable(msg)
-    } else {
-        PortError::Rejected(msg)
-    }
+    crate::error::port_error(&format!("DynamoDB {what}"), e)
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@
 //! waits its turn.
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::sqs::SqsEvent;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use skiff_aws::store::DEDUPE_PREFIX;
 use skiff_core::prowjob::ProwJob;
@@ -81,6 +82,40 @@ fn change(r: &EventRecord) -> Change {
     }
 }
 
+/// What invokes the reporter: a batch of the jobs table's stream, or a
+/// batch of the `reports` queue (both are event source mappings of one
+/// function, told apart by their records' `eventSource`).
+#[derive(Debug)]
+pub enum ReporterEvent {
+    Stream(Event),
+    Queue(SqsEvent),
+}
+
+impl<'de> serde::Deserialize<'de> for ReporterEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        let source = value
+            .get("Records")
+            .and_then(|r| r.get(0))
+            .and_then(|r| r.get("eventSource"))
+            .and_then(|s| s.as_str())
+            .unwrap_or_default();
+        match source {
+            "aws:sqs" => serde_json::from_value(value)
+                .map(ReporterEvent::Queue)
+                .map_err(D::Error::custom),
+            // An empty batch carries no source; it reports nothing either way.
+            "aws:dynamodb" | "" => serde_json::from_value(value)
+                .map(ReporterEvent::Stream)
+                .map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!(
+                "the reporter takes the jobs table's stream or the reports queue, not {other:?}"
+            ))),
+        }
+    }
+}
+
 /// Lambda's answer: retry from `first_failed` on, or nothing to retry.
 pub fn response(first_failed: Option<&str>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -136,6 +171,25 @@ mod tests {
         assert!(matches!(&c[4], Change::Unreadable { error, .. } if error.contains("no `record`")));
         let seqs: Vec<&str> = c.iter().map(Change::sequence).collect();
         assert_eq!(seqs, ["1", "2", "3", "4", "5"]);
+    }
+
+    #[test]
+    fn the_reporter_tells_its_two_sources_apart_by_event_source() {
+        let stream = serde_json::json!({"Records": [record("INSERT", "1", serde_json::json!({}))]});
+        assert!(matches!(
+            serde_json::from_value::<ReporterEvent>(stream),
+            Ok(ReporterEvent::Stream(e)) if e.records.len() == 1
+        ));
+        let queue = serde_json::json!({"Records": [{"messageId": "m1", "receiptHandle": "r",
+            "body": "{}", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:reports",
+            "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {}, "md5OfBody": ""}]});
+        assert!(matches!(
+            serde_json::from_value::<ReporterEvent>(queue),
+            Ok(ReporterEvent::Queue(e)) if e.records.len() == 1
+        ));
+        let other = serde_json::json!({"Records": [{"eventSource": "aws:s3"}]});
+        let err = serde_json::from_value::<ReporterEvent>(other).unwrap_err();
+        assert!(err.to_string().contains("aws:s3"), "{err}");
     }
 
     #[test]

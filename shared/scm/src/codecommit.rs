@@ -44,41 +44,16 @@ impl CodeCommitReports {
     }
 }
 
-/// Maps an SDK error: throttling and 5xx may pass; a missing pull request,
-/// comment or commit is `NotFound`; any other answer is about the request.
+/// An SDK failure of CodeCommit's `op`, by the one AWS rule (a missing pull
+/// request, comment or commit is `NotFound`).
 fn port_error<E>(
     op: &str,
     err: SdkError<E, aws_sdk_codecommit::config::http::HttpResponse>,
 ) -> PortError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if let SdkError::ServiceError(service) = &err {
-        let status = service.raw().status().as_u16();
-        let code = service.err().code().unwrap_or("");
-        let message = service.err().message().unwrap_or("");
-        let what = format!("CodeCommit {op}: {status} {code}: {message}");
-        return if status >= 500
-            || status == 429
-            || code.contains("Throttl")
-            || code == "TooManyRequestsException"
-        {
-            PortError::Unavailable(what)
-        } else if code.ends_with("DoesNotExistException") {
-            PortError::NotFound(what)
-        } else {
-            PortError::Rejected(what)
-        };
-    }
-    let what = format!(
-        "CodeCommit {op}: {}",
-        aws_sdk_codecommit::error::DisplayErrorContext(&err)
-    );
-    if matches!(err, SdkError::ConstructionFailure(_)) {
-        PortError::Rejected(what)
-    } else {
-        PortError::Unavailable(what)
-    }
+    skiff_aws::error::port_error(&format!("CodeCommit {op}"), err)
 }
 
 #[async_trait]

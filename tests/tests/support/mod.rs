@@ -1,8 +1,9 @@
 //! Skiff in one process for reporting tests: the real handlers — webhook,
-//! trigger, dispatcher, syncer, reporter (with its retry queue) and the
+//! trigger, dispatcher, syncer, reporter (with its reports queue) and the
 //! redelivery sweeper — over the embedded adapters (SQLite in memory, a
-//! hand-driven clock), a fake build cluster whose pods end when a test says
-//! so, and `GitHubScm` talking HTTP to the fake GitHub of `skiff_tests::github`.
+//! hand-driven clock), the in-memory build cluster (its pods run as soon as
+//! they are dispatched and end when a test says so), and `GitHubScm` talking
+//! HTTP to the fake GitHub of `skiff_tests::github`.
 //!
 //! Each step runs when the test calls it, so a test decides exactly what the
 //! reporter sees (a `triggered` job before or after it started) and when
@@ -14,18 +15,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use skiff_core::config::{Config, FileRole, SourceFile, load};
 use skiff_core::plan::matchers::Regexes;
-use skiff_core::ports::{
-    BatchOutcome, Cluster, Created, JobQuery, JobStore, Message, PodInfo, PodPhase, PodRequest,
-    PortResult, Queue, Scm,
-};
+use skiff_core::ports::{BatchOutcome, Cluster, JobQuery, JobStore, Message, Queue, Scm};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_local::fs_logs::FsLogStore;
-use skiff_local::memory::ManualClock;
+use skiff_local::memory::{ManualClock, MemoryCluster};
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
 use skiff_scm::{GitHubOptions, GitHubScm};
@@ -48,85 +45,15 @@ pub fn start() -> jiff::Timestamp {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// What every pod logs: 80 numbered steps.
+pub fn pod_log() -> String {
+    (1..=80).map(|i| format!("step {i}\n")).collect()
+}
+
 /// How Skiff authenticates to the fake.
 pub enum Auth {
     Token,
     App,
-}
-
-/// A build cluster whose pods run until the test ends them.
-#[derive(Default)]
-pub struct FakeCluster {
-    pods: Mutex<BTreeMap<String, PodInfo>>,
-}
-
-impl FakeCluster {
-    /// Ends the pod of every running job named `job`.
-    pub fn finish(&self, job: &str, ok: bool, at: jiff::Timestamp) {
-        let mut pods = self.pods.lock().unwrap_or_else(|p| p.into_inner());
-        for p in pods.values_mut() {
-            let name = p.labels.get("prow.k8s.io/job").cloned().unwrap_or_default();
-            if name == job && p.phase == PodPhase::Running {
-                p.phase = if ok {
-                    PodPhase::Succeeded
-                } else {
-                    PodPhase::Failed
-                };
-                p.all_succeeded = ok;
-                p.finished_time = Some(at);
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl Cluster for FakeCluster {
-    async fn create_pod(&self, pod: &PodRequest) -> PortResult<Created> {
-        let mut pods = self.pods.lock().unwrap_or_else(|p| p.into_inner());
-        if pods.contains_key(&pod.name) {
-            return Ok(Created::AlreadyExists);
-        }
-        pods.insert(
-            pod.name.clone(),
-            PodInfo {
-                name: pod.name.clone(),
-                labels: pod.labels.clone(),
-                phase: PodPhase::Running,
-                created: Some(start()),
-                start_time: Some(start()),
-                finished_time: None,
-                deleting: false,
-                all_succeeded: false,
-                oom_killed: false,
-                evicted: false,
-                reason: None,
-            },
-        );
-        Ok(Created::Created)
-    }
-
-    async fn list_pods(&self, labels: &BTreeMap<String, String>) -> PortResult<Vec<PodInfo>> {
-        let pods = self.pods.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(pods
-            .values()
-            .filter(|p| labels.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
-            .cloned()
-            .collect())
-    }
-
-    async fn pod_log(&self, name: &str) -> PortResult<String> {
-        Ok((1..=80)
-            .map(|i| format!("{name}: step {i}\n"))
-            .collect::<String>())
-    }
-
-    async fn delete_pod(&self, name: &str) -> PortResult<()> {
-        self.pods
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
-        Ok(())
-    }
 }
 
 /// One Skiff, in process.
@@ -136,7 +63,7 @@ pub struct Ci {
     pub events: SqliteQueue,
     pub dispatch: SqliteQueue,
     pub reports: SqliteQueue,
-    pub cluster: Arc<FakeCluster>,
+    pub cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     pub logs: FsLogStore,
     pub config: Config,
@@ -258,7 +185,8 @@ impl Ci {
         options.retries = 0;
         options.clock = clock.clone();
         let scm = Arc::new(GitHubScm::connect(options).await.expect("connect"));
-        let cluster = Arc::new(FakeCluster::default());
+        let cluster = MemoryCluster::new();
+        cluster.set_default_log(&pod_log());
         let mut clusters: BTreeMap<String, Arc<dyn Cluster>> = BTreeMap::new();
         clusters.insert("default".into(), cluster.clone());
         let dir = tempfile::tempdir().expect("tempdir");
@@ -323,7 +251,7 @@ impl Ci {
             logs: Some(&self.logs),
             codecommit: None,
             chat: None,
-            retries: Some(&self.reports),
+            reports: Some(&self.reports),
         }
     }
 
@@ -361,10 +289,14 @@ impl Ci {
             clock: self.clock.as_ref(),
             build_ids: &self.build_ids,
         };
-        drain(&self.dispatch, |m| async move {
+        let n = drain(&self.dispatch, |m| async move {
             skiff_dispatcher::handle_batch(&m, &deps).await
         })
-        .await
+        .await;
+        // The kubelet starts every new pod at once (at the clock's start, as
+        // the pods of these tests always have).
+        self.cluster.start_pending(start());
+        n
     }
 
     /// One syncer pass (ended pods become ended jobs).
@@ -404,10 +336,10 @@ impl Ci {
             .await
             .expect("changes");
         let seqs: Vec<String> = changes.iter().map(|(s, _)| s.to_string()).collect();
-        let pairs: Vec<(&str, &ProwJob)> = seqs
+        let pairs: Vec<(&str, &str)> = seqs
             .iter()
             .map(String::as_str)
-            .zip(changes.iter().map(|(_, j)| j))
+            .zip(changes.iter().map(|(_, j)| j.metadata.name.as_str()))
             .collect();
         // Boxed: the reporters' futures are large for a test thread's stack.
         let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, deps)).await;
@@ -424,7 +356,7 @@ impl Ci {
         let deps = self.reporter();
         let deps = &deps;
         drain(&self.reports, |m| async move {
-            skiff_reporter::handle_retries(&m, deps).await
+            skiff_reporter::handle_reports(&m, deps).await
         })
         .await
     }
@@ -445,7 +377,7 @@ impl Ci {
 
     /// Ends `job`'s pod, syncs, and reports.
     pub async fn finish(&self, job: &str, ok: bool) {
-        self.cluster.finish(job, ok, self.now());
+        self.cluster.finish_job(job, ok, self.now());
         self.sync().await;
         self.settle().await;
     }

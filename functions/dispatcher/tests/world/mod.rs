@@ -1,5 +1,5 @@
-//! The dispatcher's own test world (the other functions' tests include
-//! `support` without depending on the dispatcher).
+//! The dispatcher's own test world, built on the in-memory twins of
+//! `skiff-testkit`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -7,15 +7,14 @@ use std::sync::{Arc, Mutex};
 use skiff_core::config::Config;
 use skiff_core::ports::{Cluster, Message};
 use skiff_core::prowjob::ProwJobState;
-
-use crate::support::*;
+use skiff_testkit::{ManualClock, MemoryCluster, MemoryStore, T0, clock_at, clusters, config};
 
 /// A dispatcher over in-memory ports: one `default` cluster, a hand-driven
 /// clock.
 pub struct World {
-    pub clock: Arc<TestClock>,
-    pub store: Arc<MemStore>,
-    pub cluster: Arc<FakeCluster>,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<MemoryStore>,
+    pub cluster: Arc<MemoryCluster>,
     pub clusters: BTreeMap<String, Arc<dyn Cluster>>,
     pub config: Config,
     pub ids: Mutex<skiff_core::prowjob::build_id::BuildIdGenerator>,
@@ -23,10 +22,10 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
-        let clock = TestClock::new(T0);
-        let cluster = FakeCluster::new();
+        let clock = clock_at(T0);
+        let cluster = MemoryCluster::new();
         World {
-            store: MemStore::new(clock.clone()),
+            store: Arc::new(MemoryStore::new(clock.clone())),
             clusters: clusters(&[("default", &cluster)]),
             cluster,
             clock,

@@ -89,7 +89,8 @@ impl MemoryQueue {
         lock(&self.state).sent.iter().flatten().cloned().collect()
     }
 
-    /// The bodies of each successful send, one list per call.
+    /// The bodies of each successful send that carried any, one list per
+    /// call (count `send` in [`MemoryQueue::journal`] for every call).
     pub fn sends(&self) -> Vec<Vec<String>> {
         lock(&self.state).sent.clone()
     }

@@ -254,6 +254,11 @@ impl MemoryScm {
         std::mem::take(&mut *lock(&self.calls))
     }
 
+    /// How many calls `matches` (without copying the log).
+    pub fn count_calls(&self, matches: impl Fn(&ScmCall) -> bool) -> usize {
+        lock(&self.calls).iter().filter(|c| matches(c)).count()
+    }
+
     /// The calls of `method`, as `method detail` lines.
     pub fn called(&self, method: &str) -> Vec<String> {
         lock(&self.calls)

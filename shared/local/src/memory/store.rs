@@ -148,6 +148,11 @@ impl MemoryStore {
         lock(&self.keys).get(key).is_some_and(|&exp| exp > now)
     }
 
+    /// When `key` expires, if it is remembered (expired or not).
+    pub fn expiry(&self, key: &str) -> Option<Timestamp> {
+        lock(&self.keys).get(key).copied()
+    }
+
     /// The live dedupe keys, sorted.
     pub fn keys(&self) -> Vec<String> {
         let now = self.clock.now();

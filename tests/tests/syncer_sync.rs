@@ -1,9 +1,8 @@
-//! The syncer against in-memory ports, driven by a hand-moved clock: each
-//! plank rule for running jobs, end to end through the records, the pods and
-//! the log store. Pods are started by the real dispatcher.
-
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
+//! The syncer and the dispatcher together against the in-memory twins of
+//! the ports (`skiff_testkit`), driven by a hand-moved clock: each plank rule
+//! for running jobs, end to end through the records, the pods and the log
+//! store. Pods are started by the real dispatcher (`handle_batch`), then
+//! moved by hand and judged by the real syncer (`sync`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,19 +10,20 @@ use std::time::Duration;
 
 use skiff_core::config::Config;
 use skiff_core::duration::GoDuration;
+use skiff_core::keys::GITHUB_REPORTER;
 use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{Clock, Cluster, Message, PodPhase};
+use skiff_core::ports::{Clock, Cluster, Message, PodPhase, PortError};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::{DecorationConfig, ProwJob, ProwJobState};
-use skiff_syncer::{Deps, GITHUB_REPORTER, SyncReport, sync};
-use support::*;
+use skiff_syncer::{Deps, SyncReport, sync};
+use skiff_testkit::*;
 
 struct World {
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    queue: Arc<MemQueue>,
-    logs: Arc<MemLogs>,
-    cluster: Arc<FakeCluster>,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    queue: Arc<MemoryQueue>,
+    logs: Arc<MemoryLogs>,
+    cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
     ids: Mutex<BuildIdGenerator>,
@@ -31,12 +31,12 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let clock = TestClock::new(T0);
-        let cluster = FakeCluster::new();
+        let clock = clock_at(T0);
+        let cluster = MemoryCluster::new();
         World {
-            store: MemStore::new(clock.clone()),
-            queue: MemQueue::new(),
-            logs: MemLogs::new(),
+            store: Arc::new(MemoryStore::new(clock.clone())),
+            queue: Arc::new(MemoryQueue::new(clock.clone())),
+            logs: Arc::new(MemoryLogs::default()),
             clusters: clusters(&[("default", &cluster)]),
             cluster,
             clock,
@@ -255,7 +255,7 @@ async fn running_pods_and_young_pending_pods_cost_no_writes() {
 #[tokio::test]
 async fn one_pod_listing_per_cluster_and_one_write_per_changed_job() {
     let mut w = World::new();
-    let gpu = FakeCluster::new();
+    let gpu = MemoryCluster::new();
     w.clusters = clusters(&[("default", &w.cluster), ("gpu", &gpu)]);
     for id in ["a", "b", "c"] {
         w.start(presubmit(id, &format!("pull-{id}"), 42, ts(T0)))
@@ -720,13 +720,13 @@ async fn a_job_whose_log_cannot_be_read_waits_for_the_next_pass() {
     let id = w.start(job("j1")).await;
     w.run(&id, "done\n");
     w.exit(&id, true);
-    *w.cluster.logs_unavailable.lock().unwrap() = true;
+    w.cluster.set_logs_unavailable(true);
 
     let report = w.sync().await;
     assert_eq!(w.job(&id).status.state, Some(ProwJobState::Pending));
     assert_eq!((report.writes, report.failures), (0, 1));
 
-    *w.cluster.logs_unavailable.lock().unwrap() = false;
+    w.cluster.set_logs_unavailable(false);
     w.sync().await;
     assert_eq!(w.job(&id).status.state, Some(ProwJobState::Success));
     assert_eq!(
@@ -758,7 +758,9 @@ async fn a_lost_write_leaves_the_job_for_the_next_pass() {
 async fn an_unreachable_cluster_skips_its_jobs_and_the_pass_goes_on() {
     let w = World::new();
     let id = w.start(job("j1")).await;
-    *w.cluster.unavailable.lock().unwrap() = true;
+    w.cluster
+        .faults()
+        .down(PortError::Unavailable("cluster unreachable".into()));
     let report = w.sync().await;
     assert_eq!(
         (report.pod_lists, report.failures, report.writes),
@@ -770,6 +772,8 @@ async fn an_unreachable_cluster_skips_its_jobs_and_the_pass_goes_on() {
 #[tokio::test]
 async fn a_store_outage_fails_the_pass() {
     let w = World::new();
-    *w.store.unavailable.lock().unwrap() = true;
+    w.store
+        .faults()
+        .down(PortError::Unavailable("store is down".into()));
     assert!(sync(&w.deps()).await.is_err());
 }

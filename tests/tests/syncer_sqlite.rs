@@ -1,10 +1,7 @@
 //! Dispatcher and syncer on the embedded adapters `skiff dev` uses (SQLite
-//! store and queue, filesystem logs, a manual clock), with an in-memory
-//! cluster: a job from queue message to saved logs, and a lost message
-//! recovered.
-
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
+//! store and queue, filesystem logs, a manual clock), with the in-memory
+//! cluster twin of `skiff_testkit`: a job from queue message to saved logs,
+//! and a lost message recovered.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,10 +14,11 @@ use skiff_core::prowjob::artifacts::artifact_path;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_local::fs_logs::FsLogStore;
-use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
-use support::{FakeCluster, T0, clusters, config, mins, presubmit, ts};
+use skiff_testkit::{
+    ManualClock, MemoryCluster, T0, clock_at, clusters, config, mins, presubmit, ts,
+};
 
 struct Local {
     clock: Arc<ManualClock>,
@@ -28,7 +26,7 @@ struct Local {
     dispatch: SqliteQueue,
     logs: FsLogStore,
     dir: tempfile::TempDir,
-    cluster: Arc<FakeCluster>,
+    cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
     ids: Mutex<BuildIdGenerator>,
@@ -36,14 +34,14 @@ struct Local {
 
 impl Local {
     fn new() -> Self {
-        let clock = Arc::new(ManualClock::new(ts(T0)));
+        let clock = clock_at(T0);
         let db = Db::open_in_memory().unwrap();
         let opts = QueueOptions {
             clock: clock.clone(),
             ..QueueOptions::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        let cluster = FakeCluster::new();
+        let cluster = MemoryCluster::new();
         Local {
             store: SqliteStore::new(db.clone(), clock.clone()),
             dispatch: SqliteQueue::new(db, "dispatch", opts).unwrap(),

@@ -5,14 +5,18 @@
 //! and merged by context (Prow's `parseIssueComments`), so no other storage
 //! is needed and a comment edited by a retry reads the same.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use skiff_core::config::prow::Plank;
 use skiff_core::ports::{Comment, JobQuery, PortError, PortResult};
 use skiff_core::prowjob::labels::IS_OPTIONAL;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
 
-use crate::{COMMENT_TAG, CommentReport, ReporterDeps, later, template};
+use skiff_core::keys::{self, COMMENT_TAG};
+use skiff_core::prowjob::latest::latest_runs;
+
+use super::CommentReport;
+use crate::{ReporterDeps, later, template};
 
 /// How long a report may hold a pull request's comment lock before it is
 /// considered dead (a Lambda is long gone by then).
@@ -73,13 +77,7 @@ pub(crate) async fn report(
 
     // Two reports of the same PR at once would each post a comment that lacks
     // the other's row (crier holds a per-PR lock for the same reason).
-    let lock = format!(
-        "{}/comment-lock/{}/{}#{}",
-        crate::REPORTER_NAME,
-        refs.org,
-        refs.repo,
-        pull.number
-    );
+    let lock = keys::github_comment_lock(&refs.org, &refs.repo, pull.number);
     let now = deps.clock.now();
     if !deps.store.remember(&lock, later(now, LOCK_SECONDS)).await? {
         return Err(PortError::Unavailable(format!(
@@ -116,16 +114,11 @@ async fn summary_jobs(
     if all.iter().any(|j| !j.is_complete()) {
         return Ok(Vec::new());
     }
-    let mut latest: BTreeMap<&str, &ProwJob> = BTreeMap::new();
-    for j in all.iter().filter(|j| j.spec.report) {
-        let newer = latest
-            .get(j.spec.job.as_str())
-            .is_none_or(|seen| j.metadata.creation_timestamp > seen.metadata.creation_timestamp);
-        if newer {
-            latest.insert(&j.spec.job, j);
-        }
-    }
-    Ok(latest.into_values().cloned().collect())
+    let reported = all.iter().filter(|j| j.spec.report);
+    Ok(latest_runs(reported, |j| j.spec.job.as_str())
+        .into_iter()
+        .cloned()
+        .collect())
 }
 
 /// `plank.report_templates` for `org/repo`, else `org`, else `*` (the

@@ -1,18 +1,16 @@
-//! Every reporter for one job, and what happens to a report that cannot be
-//! sent now: it waits on the `reports` queue — until the instant GitHub named
-//! for a rate limit, until the triggered delay ends, or a while after an
-//! outage — so one job's trouble holds up no other job. A message names the
-//! job only: whoever reports it reads the record fresh and reports what is
-//! true then.
+//! The `reports` queue: a report that cannot be sent now waits here — until
+//! the instant GitHub named for a rate limit, until the triggered delay ends,
+//! or a while after an outage — so one job's trouble holds up no other job.
+//! A message names the job only: whoever reports it reads the record fresh
+//! and reports what is true then.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use skiff_core::ports::{BatchOutcome, Message, PortError};
-use skiff_core::prowjob::ProwJob;
 
-use crate::{ReportOutcome, ReporterDeps, codecommit, report, slack};
+use crate::{Outcome, ReporterDeps, report_job};
 
 /// After a passing failure (an outage, a lost race), the report is tried
 /// again this much later.
@@ -20,12 +18,12 @@ pub const RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// A message on the `reports` queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetryMessage {
+pub struct ReportMessage {
     /// The job id.
     pub job: String,
 }
 
-impl RetryMessage {
+impl ReportMessage {
     pub fn to_body(&self) -> String {
         serde_json::json!({ "job": self.job }).to_string()
     }
@@ -79,63 +77,47 @@ fn after_error(e: &PortError, reporter: &str, job: &str, now: Timestamp) -> Next
     }
 }
 
-/// Runs every reporter (GitHub, CodeCommit, Slack) for `job` — each reads
-/// the record itself and skips what is not its own — and says what is left.
-pub async fn report_job(job: &ProwJob, deps: &ReporterDeps<'_>) -> Next {
-    let id = job.metadata.name.as_str();
+/// Reports job `id` to every sink and says what is left to do.
+pub async fn report_and_decide(id: &str, deps: &ReporterDeps<'_>) -> Next {
     let now = deps.clock.now();
-    let mut next = match report(job, deps).await {
-        Ok(ReportOutcome::Deferred { until }) => Next::Wait(wait_until(now, until)),
-        Ok(outcome) => {
-            tracing::debug!(?outcome, "github-reporter");
-            Next::Done
-        }
-        Err(e) => after_error(&e, crate::REPORTER_NAME, id, now),
+    let outcomes = match report_job(id, deps).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => return after_error(&e, "store", id, now),
     };
-    let fresh = match deps.store.get(id).await {
-        Ok(Some(j)) => j,
-        Ok(None) => return next,
-        Err(e) => return next.and(after_error(&e, "store", id, now)),
-    };
-    next = next.and(match codecommit::report(&fresh, deps).await {
-        Ok(outcome) => {
-            tracing::debug!(?outcome, "codecommit-reporter");
-            Next::Done
-        }
-        Err(e) => after_error(&e, codecommit::CODECOMMIT_REPORTER_NAME, id, now),
-    });
-    next.and(match slack::report(&fresh, deps).await {
-        Ok(outcome) => {
-            tracing::debug!(?outcome, "slackreporter");
-            Next::Done
-        }
-        Err(e) => after_error(&e, slack::SLACK_REPORTER_NAME, id, now),
-    })
+    let mut next = Next::Done;
+    for (sink, outcome) in outcomes {
+        next = next.and(match outcome {
+            Ok(Outcome::Deferred { until }) => Next::Wait(wait_until(now, until)),
+            Ok(outcome) => {
+                tracing::debug!(?outcome, sink);
+                Next::Done
+            }
+            Err(e) => after_error(&e, sink, id, now),
+        });
+    }
+    next
 }
 
 /// Reports changes in their order. A job that cannot be reported now is put
 /// on the retry queue and the others go on; the sequence returned (if any)
 /// is where to start again because even that failed (or there is no queue):
 /// the caller retries from there, as before the queue existed.
-pub async fn report_changes(
-    changes: &[(&str, &ProwJob)],
-    deps: &ReporterDeps<'_>,
-) -> Option<String> {
+pub async fn report_changes(changes: &[(&str, &str)], deps: &ReporterDeps<'_>) -> Option<String> {
     for &(sequence, job) in changes {
-        let delay = match report_job(job, deps).await {
+        let delay = match report_and_decide(job, deps).await {
             Next::Done => continue,
             Next::Wait(d) => d,
             Next::Retry => RETRY_DELAY,
         };
-        let Some(queue) = deps.retries else {
+        let Some(queue) = deps.reports else {
             return Some(sequence.to_owned());
         };
-        let body = RetryMessage {
-            job: job.metadata.name.clone(),
+        let body = ReportMessage {
+            job: job.to_string(),
         }
         .to_body();
         if let Err(e) = queue.send_delayed(&[body], delay).await {
-            tracing::warn!(error = %e, job = %job.metadata.name, "cannot queue the report for later; retrying from here");
+            tracing::warn!(error = %e, job, "cannot queue the report for later; retrying from here");
             return Some(sequence.to_owned());
         }
     }
@@ -143,19 +125,17 @@ pub async fn report_changes(
 }
 
 /// Handles a batch from the `reports` queue.
-pub async fn handle_retries(messages: &[Message], deps: &ReporterDeps<'_>) -> BatchOutcome {
+pub async fn handle_reports(messages: &[Message], deps: &ReporterDeps<'_>) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     for m in messages {
-        let msg: RetryMessage = match serde_json::from_str(&m.body) {
+        let msg: ReportMessage = match serde_json::from_str(&m.body) {
             Ok(msg) => msg,
             Err(e) => {
                 tracing::warn!(receipt = %m.receipt, error = %e, "not a report retry; dropped");
                 continue;
             }
         };
-        let mut stub = ProwJob::default();
-        stub.metadata.name = msg.job;
-        match report_job(&stub, deps).await {
+        match report_and_decide(&msg.job, deps).await {
             Next::Done => {}
             Next::Wait(d) => outcome.retry_after.push((m.receipt.clone(), d)),
             Next::Retry => outcome.retry.push(m.receipt.clone()),

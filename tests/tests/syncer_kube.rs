@@ -1,11 +1,12 @@
 //! The dispatcher and the syncer through the real Kubernetes adapter: the
 //! handlers are the real ones (`skiff_dispatcher::handle_batch`,
-//! `skiff_syncer::sync`) over the in-memory store, queue and log store, but
-//! the build cluster is a `KubeCluster` reading a kubeconfig that points at
-//! `skiff_kube::fake::FakeApiServer`. Kubernetes is an HTTP-level fake
-//! because no API server can run where these tests run; the fake speaks the
-//! API's wire format, records every request, and here refuses any request
-//! without the kubeconfig's bearer token, so authentication is exercised too.
+//! `skiff_syncer::sync`) over the in-memory store, queue and log store (the
+//! twins of `skiff_testkit`), but the build cluster is a `KubeCluster`
+//! reading a kubeconfig that points at `skiff_kube::fake::FakeApiServer`.
+//! Kubernetes is an HTTP-level fake because no API server can run where
+//! these tests run; the fake speaks the API's wire format, records every
+//! request, and here refuses any request without the kubeconfig's bearer
+//! token, so authentication is exercised too.
 //!
 //! Pods are moved the way a kubelet and a scheduler would move them: each
 //! test writes a `PodStatus` shaped as a real cluster reports it (conditions,
@@ -17,12 +18,9 @@
 //! description, the exact requests the cluster received (verb, path, query
 //! and, where it matters, body), and what the log store holds.
 
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -33,6 +31,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use skiff_core::config::Config;
 use skiff_core::duration::GoDuration;
+use skiff_core::keys::GITHUB_REPORTER;
 use skiff_core::messages::DispatchMessage;
 use skiff_core::ports::{BatchOutcome, Clock, Cluster, Message};
 use skiff_core::prowjob::artifacts::artifact_path;
@@ -41,8 +40,8 @@ use skiff_core::prowjob::labels::PROW_BUILD_ID;
 use skiff_core::prowjob::{DecorationConfig, ProwJob, ProwJobState};
 use skiff_kube::KubeCluster;
 use skiff_kube::fake::{FakeApiServer, RecordedRequest};
-use skiff_syncer::{Deps, GITHUB_REPORTER, SyncReport, sync};
-use support::*;
+use skiff_syncer::{Deps, SyncReport, sync};
+use skiff_testkit::*;
 
 const NAMESPACE: &str = "test-pods";
 const PODS: &str = "/api/v1/namespaces/test-pods/pods";
@@ -56,10 +55,10 @@ fn list() -> String {
 struct World {
     server: FakeApiServer,
     kubeconfig: PathBuf,
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    queue: Arc<MemQueue>,
-    logs: Arc<MemLogs>,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    queue: Arc<MemoryQueue>,
+    logs: Arc<MemoryLogs>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
     ids: Mutex<BuildIdGenerator>,
@@ -86,14 +85,14 @@ impl World {
         ));
         // The fake stamps real times on the pods it stores; whole seconds,
         // as the records and the API keep them.
-        let clock = TestClock::new(T0);
+        let clock = clock_at(T0);
         clock.set(Timestamp::from_second(Timestamp::now().as_second()).unwrap());
         World {
             server,
             kubeconfig,
-            store: MemStore::new(clock.clone()),
-            queue: MemQueue::new(),
-            logs: MemLogs::new(),
+            store: Arc::new(MemoryStore::new(clock.clone())),
+            queue: Arc::new(MemoryQueue::new(clock.clone())),
+            logs: Arc::new(MemoryLogs::default()),
             clusters: BTreeMap::from([("default".to_string(), cluster)]),
             clock,
             config,
@@ -242,10 +241,6 @@ fn state(job: &ProwJob) -> (Option<ProwJobState>, &str, bool) {
         job.status.description.as_str(),
         job.is_complete(),
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A triggered presubmit of `pull-widgets-unit` for PR 42, started `at`.
@@ -1200,14 +1195,14 @@ async fn a_pass_over_twenty_pending_jobs_lists_pods_once_and_reads_only_finished
         w.server.set_log(id, "test", "PASS\n");
     }
     let before = {
-        let calls = lock(&w.store.calls);
+        let calls = w.store.calls();
         (calls.lists, calls.gets, calls.updates)
     };
 
     let report = w.sync().await;
 
     let lines = w.lines();
-    let calls = lock(&w.store.calls);
+    let calls = w.store.calls();
     let store = (
         calls.lists - before.0,
         calls.gets - before.1,

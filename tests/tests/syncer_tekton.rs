@@ -1,32 +1,32 @@
-//! The syncer on `tekton-pipeline` jobs, against in-memory ports and a
+//! The syncer on `tekton-pipeline` jobs, together with the dispatcher,
+//! against the in-memory twins of the ports (`skiff_testkit`) and a
 //! hand-moved clock: each rule of Prow's pipeline controller (and Skiff's
 //! deliberate differences) end to end through the records, the PipelineRuns
-//! and the log store. Runs are started by the real dispatcher. The cluster
-//! here is the in-memory `FakeCluster`; the real kube adapter against the
-//! HTTP-level fake API server (Kubernetes is a fake because no API server
-//! can run where these tests run) is in `tekton_api_server.rs`.
-
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
+//! and the log store. Runs are started by the real dispatcher
+//! (`handle_batch`). The cluster here is the in-memory `MemoryCluster`; the
+//! real kube adapter against the HTTP-level fake API server (Kubernetes is a
+//! fake because no API server can run where these tests run) is in
+//! `syncer_tekton_api_server.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use skiff_core::config::Config;
+use skiff_core::keys::GITHUB_REPORTER;
 use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{Clock, Cluster, Message};
+use skiff_core::ports::{Clock, Cluster, Message, PortError};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
-use skiff_syncer::{Deps, GITHUB_REPORTER, SyncReport, sync};
-use support::*;
+use skiff_syncer::{Deps, SyncReport, sync};
+use skiff_testkit::*;
 
 struct World {
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    queue: Arc<MemQueue>,
-    logs: Arc<MemLogs>,
-    cluster: Arc<FakeCluster>,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    queue: Arc<MemoryQueue>,
+    logs: Arc<MemoryLogs>,
+    cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
     ids: Mutex<BuildIdGenerator>,
@@ -34,12 +34,12 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let clock = TestClock::new(T0);
-        let cluster = FakeCluster::new();
+        let clock = clock_at(T0);
+        let cluster = MemoryCluster::new();
         World {
-            store: MemStore::new(clock.clone()),
-            queue: MemQueue::new(),
-            logs: MemLogs::new(),
+            store: Arc::new(MemoryStore::new(clock.clone())),
+            queue: Arc::new(MemoryQueue::new(clock.clone())),
+            logs: Arc::new(MemoryLogs::default()),
             clusters: clusters(&[("default", &cluster)]),
             cluster,
             clock,
@@ -238,7 +238,7 @@ async fn a_false_condition_is_a_failure_whatever_the_reason() {
 #[tokio::test]
 async fn one_run_listing_per_cluster_and_namespace_and_none_without_tekton_jobs() {
     let mut w = World::new();
-    let gpu = FakeCluster::new();
+    let gpu = MemoryCluster::new();
     w.clusters = clusters(&[("default", &w.cluster), ("gpu", &gpu)]);
     w.start(job("a")).await;
     w.start(tekton_presubmit("b", "pull-widgets-pipeline", 43, ts(T0)))
@@ -437,7 +437,7 @@ async fn a_completed_run_without_a_condition_is_an_error() {
 #[tokio::test]
 async fn pending_tekton_jobs_on_a_cluster_without_tekton_end_as_error() {
     let w = World::new();
-    *w.cluster.no_tekton.lock().unwrap() = true;
+    w.cluster.set_no_tekton(true);
     w.store
         .put(pending(job("j1"), "1799999999999999999", ts(T0)));
     w.sync().await;
@@ -471,7 +471,9 @@ async fn a_lost_record_write_is_repaired_from_the_runs_build_id() {
 async fn an_unreachable_cluster_skips_its_runs_and_the_pass_goes_on() {
     let w = World::new();
     let id = w.start(job("j1")).await;
-    *w.cluster.unavailable.lock().unwrap() = true;
+    w.cluster
+        .faults()
+        .down(PortError::Unavailable("cluster unreachable".into()));
     let report = w.sync().await;
     assert_eq!((report.failures, report.writes), (1, 0));
     assert_eq!(w.job(&id).status.state, Some(ProwJobState::Pending));

@@ -1,5 +1,6 @@
 //! `tekton-pipeline` jobs end to end through the real Kubernetes adapter: the
-//! real dispatcher and syncer over the in-memory store, queue and log store,
+//! real dispatcher and syncer over the in-memory store, queue and log store
+//! (the twins of `skiff_testkit`),
 //! with the build cluster a `KubeCluster` reading a kubeconfig that points at
 //! `skiff_kube::fake::FakeApiServer`. Kubernetes (and Tekton) is an
 //! HTTP-level fake because no API server can run where these tests run; the
@@ -11,9 +12,6 @@
 //! Each test checks the job's state and description, the exact requests the
 //! cluster received, and what the log store holds: a PipelineRun succeeding
 //! → `success`, failing → `failure`, and an aborted job → its run deleted.
-
-#[path = "../../dispatcher/tests/support/mod.rs"]
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +25,7 @@ use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_kube::KubeCluster;
 use skiff_kube::fake::FakeApiServer;
 use skiff_syncer::{Deps, SyncReport, sync};
-use support::*;
+use skiff_testkit::*;
 
 const RUNS: &str = "/apis/tekton.dev/v1/namespaces/tekton-ci/pipelineruns";
 /// The syncer's one PipelineRun listing per pass, cluster and namespace.
@@ -35,10 +33,10 @@ const LIST_RUNS: &str = "GET /apis/tekton.dev/v1/namespaces/tekton-ci/pipelineru
 
 struct World {
     server: FakeApiServer,
-    clock: Arc<TestClock>,
-    store: Arc<MemStore>,
-    queue: Arc<MemQueue>,
-    logs: Arc<MemLogs>,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    queue: Arc<MemoryQueue>,
+    logs: Arc<MemoryLogs>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     config: Config,
     ids: Mutex<BuildIdGenerator>,
@@ -58,12 +56,12 @@ impl World {
             None,
             "test-pods",
         ));
-        let clock = TestClock::new(T0);
+        let clock = clock_at(T0);
         World {
             server,
-            store: MemStore::new(clock.clone()),
-            queue: MemQueue::new(),
-            logs: MemLogs::new(),
+            store: Arc::new(MemoryStore::new(clock.clone())),
+            queue: Arc::new(MemoryQueue::new(clock.clone())),
+            logs: Arc::new(MemoryLogs::default()),
             clusters: BTreeMap::from([("default".to_string(), cluster)]),
             clock,
             config: config(),

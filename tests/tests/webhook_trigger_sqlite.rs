@@ -3,31 +3,39 @@
 //! queue, the trigger reading it into SQLite job records and the `dispatch`
 //! queue — with the redeliveries SQS makes after a crash or a failure.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use skiff_core::config::{Config, FileRole, SourceFile, load};
 use skiff_core::messages::DispatchMessage;
 use skiff_core::plan::matchers::Regexes;
-use skiff_core::ports::{BatchOutcome, JobQuery, JobStore, Queue};
+use skiff_core::ports::{BatchOutcome, JobQuery, JobStore, PortError, Queue};
 use skiff_core::prowjob::ProwJobState;
-use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
 use skiff_local::store::{Db, SqliteStore};
+use skiff_testkit::{ManualClock, MemoryScm};
+use skiff_tests::github::sign;
 use skiff_trigger::{TriggerDeps, handle_batch};
 use skiff_webhook::{WebhookConfig, WebhookDeps, WebhookRequest, WebhookResponse};
 
-use common::{FakeScm, unavailable};
-
 const SECRET: &[u8] = b"dev-secret";
 const VISIBILITY: Duration = Duration::from_secs(30);
+
+fn unavailable() -> PortError {
+    PortError::Unavailable("503 from upstream".into())
+}
+
+/// GitHub: alice is a member, every branch is at `base-now`.
+fn github() -> MemoryScm {
+    let scm = MemoryScm::new("skiff-bot");
+    scm.add_member("alice");
+    scm.set_changed_files(&["src/main.go"]);
+    scm.set_branch_sha("base-now");
+    scm
+}
 
 const JOBS: &str = r#"
 presubmits:
@@ -47,7 +55,7 @@ struct Local {
     store: SqliteStore,
     events: SqliteQueue,
     dispatch: SqliteQueue,
-    scm: FakeScm,
+    scm: MemoryScm,
     clock: Arc<ManualClock>,
 }
 
@@ -75,16 +83,14 @@ impl Local {
             store: SqliteStore::new(db.clone(), clock.clone()),
             events: SqliteQueue::new(db.clone(), "events", opts.clone()).unwrap(),
             dispatch: SqliteQueue::new(db, "dispatch", opts).unwrap(),
-            scm: FakeScm::default(),
+            scm: github(),
             clock,
         }
     }
 
     async fn post(&self, event: &str, delivery: &str, payload: &Value) -> WebhookResponse {
         let body = payload.to_string().into_bytes();
-        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
-        mac.update(&body);
-        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        let signature = sign(SECRET, &body);
         let req = WebhookRequest {
             headers: vec![
                 ("x-github-event".into(), event.into()),
@@ -220,7 +226,7 @@ async fn a_pull_request_reaches_dispatch_once_through_every_redelivery() {
 #[tokio::test]
 async fn a_failed_event_comes_back_and_finishes_with_one_comment() {
     let local = Local::new();
-    local.scm.fail.next("create_comment", unavailable());
+    local.scm.faults().next("create_comment", unavailable());
     let opened = pr_event("opened", 8, "stranger", "h");
     assert_eq!(
         local.post("pull_request", "g-1", &opened).await.body,

@@ -9,10 +9,10 @@ use skiff_core::ports::{CheckRun, PortResult};
 use skiff_core::prowjob::artifacts::{BUILD_LOG, artifact_path};
 use skiff_core::prowjob::{ProwJob, ProwJobState, Refs};
 
-use crate::{REPORTER_NAME, ReporterDeps, later};
+use skiff_core::keys;
 
-/// The job annotation that remembers its check run's id.
-pub const CHECK_RUN_ANNOTATION: &str = "skiff.dev/github-check-run";
+use crate::{ReporterDeps, later};
+
 /// How many lines of the log a check run shows.
 const LOG_LINES: usize = 60;
 /// GitHub refuses an `output.text` over 65535 characters.
@@ -33,7 +33,7 @@ pub(crate) async fn report(
     let known = job
         .metadata
         .annotations
-        .get(CHECK_RUN_ANNOTATION)
+        .get(keys::CHECK_RUN_ANNOTATION)
         .and_then(|id| id.parse::<i64>().ok());
     if let Some(id) = known {
         deps.scm.update_check_run(org, repo, id, &run).await?;
@@ -42,7 +42,7 @@ pub(crate) async fn report(
     // A create whose id was never recorded (a crash in between) must not
     // leave a second run of the same name: only the first attempt creates
     // blindly, a later one looks for the run by the job's id first.
-    let key = format!("{REPORTER_NAME}/check-run/{}", job.metadata.name);
+    let key = keys::check_run_created(&job.metadata.name);
     let first = deps
         .store
         .remember(&key, later(deps.clock.now(), CREATE_KEY_SECONDS))

@@ -1,0 +1,193 @@
+//! Building `skiff dev`'s engine: the SQLite store and queues, the clusters,
+//! the code host, Slack — the embedded twins of what the Lambdas' `main.rs`
+//! files wire on AWS.
+
+use super::*;
+
+/// Builds the engine on the state dir's SQLite file and local processes.
+pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
+    build_with(args, None).await
+}
+
+/// As [`build`], with the code host given (the benchmark's in-memory one)
+/// instead of GitHub or the logging no-SCM.
+pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<Dev>, String> {
+    let config_args = args.config_args();
+    let read = crate::config_files::read(&config_args);
+    let loaded = skiff_core::config::load(&read.files);
+    let mut errors = 0;
+    for d in read.problems.iter().chain(&loaded.diagnostics) {
+        if d.severity == skiff_core::diagnostics::Severity::Error {
+            errors += 1;
+            eprintln!("{d}");
+        }
+    }
+    if errors > 0 {
+        return Err(format!(
+            "the config has {errors} error(s); `skiff check-config` lists them all"
+        ));
+    }
+    let config = Arc::new(loaded.config);
+    std::fs::create_dir_all(&args.state_dir)
+        .map_err(|e| format!("cannot create {}: {e}", args.state_dir.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let db = Db::open(args.state_dir.join("skiff.db")).map_err(|e| e.to_string())?;
+    let sqlite = SqliteStore::new(db.clone(), clock.clone());
+    let opts = || QueueOptions {
+        clock: clock.clone(),
+        ..QueueOptions::default()
+    };
+    let events = SqliteQueue::new(db.clone(), "events", opts()).map_err(|e| e.to_string())?;
+    let dispatch = SqliteQueue::new(db.clone(), "dispatch", opts()).map_err(|e| e.to_string())?;
+    let reports = SqliteQueue::new(db, "reports", opts()).map_err(|e| e.to_string())?;
+    let clusters = build_clusters(&args.cluster, &config, || {
+        Arc::new(ProcessCluster::new(
+            args.state_dir.join("pods"),
+            args.max_parallel,
+            clock.clone(),
+        ))
+    })
+    .await?;
+    let github = connect_github(args, clock.clone()).await?;
+    let scm: Arc<dyn Scm> = match (scm, &github) {
+        (Some(scm), _) => scm,
+        (None, Some(gh)) => gh.clone(),
+        (None, None) => Arc::new(skiff_scm::NoScm::new(args.bot.clone())),
+    };
+    let chat: Option<Arc<dyn skiff_core::ports::Chat>> = match &args.reporting.slack_webhook_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let hooks = skiff_scm::SlackWebhooks::parse(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(Arc::new(hooks))
+        }
+        None => None,
+    };
+    let redelivery = redelivery_settings(&args.reporting, github.as_deref())?
+        .zip(github.clone())
+        .map(|(settings, gh)| (gh as Arc<dyn HookDeliveries>, settings));
+    let secrets = load_secrets(args.hmac_secret_file.as_deref(), &args.state_dir)?;
+    let engine = Engine {
+        config,
+        regexes: Regexes::default(),
+        store: Arc::new(sqlite.clone()),
+        events: Arc::new(events),
+        dispatch: Arc::new(dispatch),
+        clusters,
+        logs: Arc::new(FsLogStore::new(args.state_dir.join("logs"))),
+        scm,
+        clock,
+        reports: Arc::new(reports),
+        chat,
+    };
+    Ok(Arc::new(Dev {
+        engine,
+        sqlite,
+        build_ids: Mutex::new(BuildIdGenerator::new()),
+        webhook: skiff_webhook::WebhookConfig::new(secrets),
+        report_cursor: std::sync::atomic::AtomicI64::new(0),
+        redelivery,
+        redelivery_every: interval(args.reporting.redelivery_seconds),
+    }))
+}
+
+/// GitHub as `--github-app-id`/`--github-app-private-key-path` or
+/// `--github-token-file` say; `None` without either.
+async fn connect_github(
+    args: &Args,
+    clock: Arc<dyn Clock>,
+) -> Result<Option<Arc<skiff_scm::GitHubScm>>, String> {
+    let r = &args.reporting;
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let mut options = match (
+        r.github_app_id,
+        &r.github_app_private_key_path,
+        &args.github_token_file,
+    ) {
+        (Some(id), Some(key), _) => {
+            let mut o = skiff_scm::GitHubOptions::app(&args.github_api_url, id, read(key)?);
+            // An App's bot is `<slug>[bot]`: asked of GitHub unless --bot names it.
+            o.bot_login = (args.bot != DEFAULT_BOT).then(|| args.bot.clone());
+            o
+        }
+        (Some(_), None, _) => {
+            return Err("--github-app-id needs --github-app-private-key-path".into());
+        }
+        (None, Some(_), _) => {
+            return Err("--github-app-private-key-path needs --github-app-id".into());
+        }
+        (None, None, Some(path)) => {
+            let mut o = skiff_scm::GitHubOptions::new(&args.github_api_url, read(path)?.trim());
+            o.bot_login = Some(args.bot.clone());
+            o
+        }
+        (None, None, None) => return Ok(None),
+    };
+    options.clock = clock;
+    let gh = skiff_scm::GitHubScm::connect(options)
+        .await
+        .map_err(|e| format!("GitHub at {}: {e}", args.github_api_url))?;
+    Ok(Some(Arc::new(gh)))
+}
+
+/// The hooks to sweep: `--redelivery-hook`, else the App's own with an App.
+fn redelivery_settings(
+    r: &ReportingArgs,
+    github: Option<&skiff_scm::GitHubScm>,
+) -> Result<Option<skiff_redelivery::Settings>, String> {
+    let mut hooks = r
+        .redelivery_hooks
+        .iter()
+        .map(|h| Hook::parse(h).map_err(|e| format!("--redelivery-hook: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if hooks.is_empty() && github.is_some_and(|g| g.is_app()) {
+        hooks.push(Hook::App);
+    }
+    Ok((!hooks.is_empty()).then(|| skiff_redelivery::Settings::new(hooks)))
+}
+
+/// The build clusters by name for `--cluster`. Every name a job may use
+/// (`default` and each `skiff.clusters` entry) gets one, so no job of a
+/// valid config finds its cluster missing.
+async fn build_clusters(
+    choice: &ClusterChoice,
+    config: &Config,
+    local: impl FnOnce() -> Arc<ProcessCluster>,
+) -> Result<BTreeMap<String, Arc<dyn Cluster>>, String> {
+    let names = std::iter::once(skiff_core::prowjob::DEFAULT_CLUSTER_ALIAS.to_string())
+        .chain(config.prow.skiff.clusters.keys().cloned());
+    let namespace = config.prow.pod_namespace();
+    let one: Arc<dyn Cluster> = match choice {
+        ClusterChoice::Local => local(),
+        ClusterChoice::Kubeconfig { path, context } => {
+            Arc::new(skiff_kube::KubeCluster::kubeconfig(
+                "kubeconfig",
+                path.clone(),
+                context.as_deref(),
+                namespace,
+            ))
+        }
+        ClusterChoice::Config => {
+            let configured = &config.prow.skiff.clusters;
+            let needs_aws = configured.values().any(|c| c.eks.is_some());
+            let sdk = if needs_aws {
+                Some(skiff_aws::client::sdk_config().await)
+            } else {
+                None
+            };
+            let mut clusters =
+                skiff_kube::clusters_from_config(configured, sdk.as_ref(), namespace)
+                    .map_err(|e| e.to_string())?;
+            // Local entries, and `default` when the config names no clusters.
+            let local: Arc<dyn Cluster> = local();
+            for name in names {
+                clusters.entry(name).or_insert_with(|| local.clone());
+            }
+            return Ok(clusters);
+        }
+    };
+    Ok(names.map(|n| (n, one.clone())).collect())
+}
