@@ -14,7 +14,8 @@ use base64::Engine as _;
 use skiff_core::ports::{Cluster, PortError};
 use skiff_kube::fake::FakeApiServer;
 use skiff_kube::{KubeCluster, TOKEN_RENEWAL};
-use support::{NAMESPACE, T0, TestClock, moto_endpoint, prow_labels, sdk_config};
+use skiff_local::memory::ManualClock;
+use support::{NAMESPACE, T0, clock_at, moto_endpoint, prow_labels, sdk_config};
 
 /// The presigned URL inside a bearer token.
 fn token_url(bearer: &str) -> String {
@@ -32,7 +33,7 @@ struct Eks {
     kube: FakeApiServer,
     /// DescribeCluster.
     aws: FakeApiServer,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     cluster: KubeCluster,
 }
 
@@ -42,7 +43,7 @@ async fn eks(session_token: Option<&str>) -> Eks {
     let aws = FakeApiServer::start().await;
     aws.add_eks_cluster("prow-build", &kube.url());
     let sdk = sdk_config(&aws.url(), session_token).await;
-    let clock = TestClock::at(T0);
+    let clock = clock_at(T0);
     let cluster = KubeCluster::eks("default", &sdk, "us-east-1", "prow-build", NAMESPACE)
         .with_clock(clock.clone());
     Eks {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1 as core;
-use skiff_core::ports::{Clock, Cluster, Created, PodInfo, PodPhase, PodRequest, PortError};
+use skiff_core::ports::{Cluster, Created, PodInfo, PodPhase, PodRequest, PortError, SystemClock};
 use skiff_local::process_cluster::{GRACE, LOG_FILE, ProcessCluster};
 
 fn cluster(work: &Path, max_parallel: usize) -> ProcessCluster {

@@ -200,6 +200,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    use crate::prowjob::labels::PROW_BUILD_ID;
     use crate::prowjob::{DecorationConfig, ProwJobType};
 
     fn at(secs: i64) -> Timestamp {

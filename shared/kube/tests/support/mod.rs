@@ -7,21 +7,20 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls;
-use jiff::Timestamp;
 use k8s_openapi::api::core::v1 as core;
-use skiff_core::ports::{Clock, PodRequest};
+use skiff_core::ports::PodRequest;
 use skiff_core::prowjob::{
     KUBERNETES_AGENT, ObjectMeta, ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType,
     Pull, Refs,
 };
 use skiff_kube::KubeCluster;
 use skiff_kube::fake::FakeApiServer;
+use skiff_local::memory::ManualClock;
 
 pub const NAMESPACE: &str = "test-pods";
 pub const T0: &str = "2026-11-23T10:00:00Z";
@@ -130,24 +129,9 @@ pub fn presubmit(id: &str, job: &str, pr: i64) -> ProwJob {
     }
 }
 
-/// A clock the test moves by hand.
-pub struct TestClock(Mutex<Timestamp>);
-
-impl TestClock {
-    pub fn at(t: &str) -> Arc<Self> {
-        Arc::new(Self(Mutex::new(t.parse().unwrap())))
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut t = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *t = t.checked_add(by).unwrap();
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// A clock at `t` that moves only when told.
+pub fn clock_at(t: &str) -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(t.parse().unwrap()))
 }
 
 fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
