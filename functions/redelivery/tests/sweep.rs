@@ -107,9 +107,9 @@ impl HookDeliveries for FakeDeliveries {
 
     async fn redeliver(&self, hook: &Hook, id: i64) -> PortResult<()> {
         if lock(&self.refused).contains(&id) {
-            return Err(PortError::Unavailable(format!(
-                "POST attempts {id}: HTTP 500"
-            )));
+            return Err(PortError::Unavailable(
+                format!("POST attempts {id}: HTTP 500").into(),
+            ));
         }
         lock(&self.requests).push((hook.to_string(), id));
         Ok(())

@@ -102,18 +102,20 @@ impl Reporter for CodeCommitReporter {
         let (Some(refs), Some(state), Some(cc)) =
             (job.spec.refs.as_ref(), job.status.state, deps.codecommit)
         else {
-            return Err(PortError::Rejected(format!(
-                "job {} is not reported to CodeCommit",
-                job.metadata.name
-            )));
+            return Err(PortError::Rejected(
+                format!("job {} is not reported to CodeCommit", job.metadata.name).into(),
+            ));
         };
         if refs.org != cc.region() {
-            return Err(PortError::Rejected(format!(
-                "job {} is in region {}, this deployment reports to CodeCommit in {}",
-                job.metadata.name,
-                refs.org,
-                cc.region()
-            )));
+            return Err(PortError::Rejected(
+                format!(
+                    "job {} is in region {}, this deployment reports to CodeCommit in {}",
+                    job.metadata.name,
+                    refs.org,
+                    cc.region()
+                )
+                .into(),
+            ));
         }
         let (comment, approval) = match (job.spec.r#type, refs.pulls.as_slice()) {
             (Some(ProwJobType::Presubmit), [pull]) => {
@@ -284,10 +286,13 @@ async fn results_comment(
         .remember(&lock, later(deps.clock.now(), LOCK_SECONDS))
         .await?
     {
-        return Err(PortError::Unavailable(format!(
-            "another report is updating the results on {}/{}#{number}",
-            refs.org, refs.repo
-        )));
+        return Err(PortError::Unavailable(
+            format!(
+                "another report is updating the results on {}/{}#{number}",
+                refs.org, refs.repo
+            )
+            .into(),
+        ));
     }
     let result = async {
         let existing = cc

@@ -333,10 +333,13 @@ async fn record(
             Err(e) => return Err(e),
         }
     }
-    Err(PortError::Conflict(format!(
-        "job {} kept changing while recording its reported state",
-        current.metadata.name
-    )))
+    Err(PortError::Conflict(
+        format!(
+            "job {} kept changing while recording its reported state",
+            current.metadata.name
+        )
+        .into(),
+    ))
 }
 
 /// `now + secs`, saturating at the end of time.

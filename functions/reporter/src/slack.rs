@@ -56,10 +56,9 @@ impl Reporter for SlackReporter {
                 .and_then(|r| r.slack.as_ref()),
             deps.chat,
         ) else {
-            return Err(PortError::Rejected(format!(
-                "job {} is not reported to Slack",
-                job.metadata.name
-            )));
+            return Err(PortError::Rejected(
+                format!("job {} is not reported to Slack", job.metadata.name).into(),
+            ));
         };
         let template_text = if cfg.report_template.is_empty() {
             DEFAULT_TEMPLATE

@@ -394,7 +394,7 @@ async fn a_force_pushed_sha_is_given_up_without_retry_or_comment() {
     w.advance("j1", ProwJobState::Failure, "Job failed.");
     let error = PortError::NotFound(format!(
         r#"POST /repos/acme/widgets/statuses/{HEAD_SHA}: HTTP 422: {{"message":"No commit found for SHA: {HEAD_SHA}","documentation_url":"https://docs.github.com/rest/commits/statuses#create-a-commit-status","status":"422"}}"#
-    ));
+    ).into());
     w.scm.fail_statuses(Some(error.clone()));
     let outcome = w.report("j1").await;
     assert_eq!(

@@ -147,7 +147,12 @@ async fn sweep_pipeline_runs(
         Ok(runs) => runs,
         // A cluster that cannot run Tekton holds no runs.
         Err(PortError::Rejected(why)) => {
-            debug!(cluster = name, namespace, why, "no PipelineRuns to sweep");
+            debug!(
+                cluster = name,
+                namespace,
+                why = why.as_str(),
+                "no PipelineRuns to sweep"
+            );
             return;
         }
         Err(e) => {

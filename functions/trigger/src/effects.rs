@@ -127,9 +127,9 @@ async fn abort(a: &Abort, delivery: &str, now: Timestamp, deps: &TriggerDeps<'_>
     }
     Err(Error::Port {
         doing: doing(),
-        source: PortError::Conflict(format!(
-            "the record changed under {ABORT_ATTEMPTS} attempts in a row"
-        )),
+        source: PortError::Conflict(
+            format!("the record changed under {ABORT_ATTEMPTS} attempts in a row").into(),
+        ),
     })
 }
 

@@ -193,9 +193,9 @@ pub async fn push(
         .send()
         .await
         .map_err(|e| port_error(&format!("PutObject s3://{bucket}/{key}"), e))?;
-    out.e_tag()
-        .map(str::to_string)
-        .ok_or_else(|| PortError::Unavailable(format!("PutObject s3://{bucket}/{key}: no ETag")))
+    out.e_tag().map(str::to_string).ok_or_else(|| {
+        PortError::Unavailable(format!("PutObject s3://{bucket}/{key}: no ETag").into())
+    })
 }
 
 /// The config for one container: fetched on first use, then re-checked at
@@ -309,13 +309,16 @@ impl S3ConfigSource {
 
     async fn cold_start(&self, now: Timestamp) -> PortResult<Arc<Config>> {
         let Fetched::Body { bytes, etag } = self.fetch(None).await? else {
-            return Err(PortError::Unavailable(format!(
-                "GetObject {}: 304 to an unconditional request",
-                self.origin()
-            )));
+            return Err(PortError::Unavailable(
+                format!(
+                    "GetObject {}: 304 to an unconditional request",
+                    self.origin()
+                )
+                .into(),
+            ));
         };
         let (config, source) = Bundle::load(&bytes, &self.origin())
-            .map_err(|e| PortError::Rejected(format!("{}: {e}", self.origin())))?;
+            .map_err(|e| PortError::Rejected(format!("{}: {e}", self.origin()).into()))?;
         tracing::info!(etag = etag.as_deref(), pushed_at = %source.pushed_at, "config loaded");
         let config = Arc::new(config);
         self.store(config.clone(), etag, now);
@@ -357,15 +360,15 @@ impl S3ConfigSource {
                 return Ok(Fetched::NotModified);
             }
             Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
-                return Err(PortError::NotFound(format!(
-                    "{origin}: no config bundle (run `skiff config push`)"
-                )));
+                return Err(PortError::NotFound(
+                    format!("{origin}: no config bundle (run `skiff config push`)").into(),
+                ));
             }
             Err(e) => return Err(port_error(&format!("GetObject {origin}"), e)),
         };
         let etag = out.e_tag().map(str::to_string);
         let bytes = out.body.collect().await.map_err(|e| {
-            PortError::Unavailable(format!("GetObject {origin}: reading the body: {e}"))
+            PortError::Unavailable(format!("GetObject {origin}: reading the body: {e}").into())
         })?;
         Ok(Fetched::Body {
             bytes: bytes.into_bytes().to_vec(),

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use skiff_core::ports::PortError;
+use skiff_core::ports::{PortError, Why};
 
 /// What an AWS error code (or HTTP status) says about the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +97,8 @@ pub fn class_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Cla
 
 /// An SDK failure of `op` (e.g. `DynamoDB PutItem`, `SQS SendMessageBatch`)
 /// in the ports' terms, by [`class_of`]. The message names the operation,
-/// the status and the service's code and message once.
+/// the status and the service's code and message once; the SDK error is
+/// kept as the source.
 pub fn port_error<E>(op: &str, err: SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -111,11 +112,13 @@ where
         ),
         _ => format!("{op}: {}", DisplayErrorContext(&err)),
     };
-    match class_of(&err) {
-        Class::Throttled | Class::Transient => PortError::Unavailable(what),
-        Class::ConditionFailed => PortError::Conflict(what),
-        Class::NotFound => PortError::NotFound(what),
-        Class::Permanent => PortError::Rejected(what),
+    let class = class_of(&err);
+    let why = Why::caused_by(what, err);
+    match class {
+        Class::Throttled | Class::Transient => PortError::Unavailable(why),
+        Class::ConditionFailed => PortError::Conflict(why),
+        Class::NotFound => PortError::NotFound(why),
+        Class::Permanent => PortError::Rejected(why),
     }
 }
 
@@ -170,6 +173,21 @@ mod tests {
         for (status, code, want) in cases {
             assert_eq!(classify(status, code), want, "{status} {code}");
         }
+    }
+
+    #[test]
+    fn the_sdk_error_is_kept_as_the_source() {
+        use std::error::Error;
+        let err: SdkError<aws_smithy_types::error::ErrorMetadata, HttpResponse> =
+            SdkError::timeout_error("no answer within 30s");
+        let e = port_error("SQS SendMessageBatch", err);
+        assert!(matches!(e, PortError::Unavailable(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("unavailable: SQS SendMessageBatch: "),
+            "{e}"
+        );
+        assert!(e.source().is_some(), "the SDK error is kept");
     }
 
     #[test]

@@ -45,13 +45,18 @@ impl S3LogStore {
         }
         for (what, part) in [("path", path), ("name", name)] {
             if part.contains('\0') {
-                return Err(PortError::Rejected(format!("{what} {part:?} contains NUL")));
+                return Err(PortError::Rejected(
+                    format!("{what} {part:?} contains NUL").into(),
+                ));
             }
             if part.starts_with('/') || part.split('/').any(|s| s == "..") {
-                return Err(PortError::Rejected(format!(
-                    "{what} {part:?} must be relative and stay under the log root \
+                return Err(PortError::Rejected(
+                    format!(
+                        "{what} {part:?} must be relative and stay under the log root \
                      (no `..`, no leading `/`)"
-                )));
+                    )
+                    .into(),
+                ));
             }
             parts.extend(part.split('/').filter(|s| !s.is_empty() && *s != "."));
         }
@@ -60,7 +65,9 @@ impl S3LogStore {
             .find(|s| !s.is_empty())
             .is_some_and(|last| last != ".");
         if !names_file {
-            return Err(PortError::Rejected(format!("name {name:?} names no file")));
+            return Err(PortError::Rejected(
+                format!("name {name:?} names no file").into(),
+            ));
         }
         Ok(parts.join("/"))
     }
@@ -120,7 +127,7 @@ impl LogStore for S3LogStore {
             Err(e) => return Err(port_error(&format!("GetObject {key}"), e)),
         };
         let bytes = out.body.collect().await.map_err(|e| {
-            PortError::Unavailable(format!("GetObject {key}: reading the body: {e}"))
+            PortError::Unavailable(format!("GetObject {key}: reading the body: {e}").into())
         })?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }

@@ -120,7 +120,7 @@ impl SqsQueue {
                     .message_body(body)
                     .set_delay_seconds(delay)
                     .build()
-                    .map_err(|e| PortError::Rejected(format!("SendMessageBatch entry: {e}")))
+                    .map_err(|e| PortError::Rejected(format!("SendMessageBatch entry: {e}").into()))
             })
             .collect::<PortResult<Vec<_>>>()?;
         let out = self
@@ -145,7 +145,9 @@ impl SqsQueue {
                     .id(i.to_string())
                     .receipt_handle(*r)
                     .build()
-                    .map_err(|e| PortError::Rejected(format!("DeleteMessageBatch entry: {e}")))
+                    .map_err(|e| {
+                        PortError::Rejected(format!("DeleteMessageBatch entry: {e}").into())
+                    })
             })
             .collect::<PortResult<Vec<_>>>()?;
         let out = self
@@ -238,9 +240,9 @@ fn batch_error(op: &str, failed: &[BatchResultErrorEntry]) -> PortError {
         describe(failed)
     );
     if failed.iter().any(|f| f.sender_fault()) {
-        PortError::Rejected(what)
+        PortError::Rejected(what.into())
     } else {
-        PortError::Unavailable(what)
+        PortError::Unavailable(what.into())
     }
 }
 

@@ -121,7 +121,7 @@ impl SecretsCache {
                     Some(GetSecretValueError::ResourceNotFoundException(_))
                 ) =>
             {
-                return Err(PortError::NotFound(format!("secret {secret_id}")));
+                return Err(PortError::NotFound(format!("secret {secret_id}").into()));
             }
             Err(e) => return Err(port_error(&format!("GetSecretValue {secret_id}"), e)),
         };
@@ -133,11 +133,13 @@ impl SecretsCache {
                 .map(Secret)
                 // The error would quote the bytes; name only the secret.
                 .map_err(|_| {
-                    PortError::Rejected(format!("secret {secret_id}: binary value is not UTF-8"))
+                    PortError::Rejected(
+                        format!("secret {secret_id}: binary value is not UTF-8").into(),
+                    )
                 }),
-            None => Err(PortError::Rejected(format!(
-                "secret {secret_id} has no value"
-            ))),
+            None => Err(PortError::Rejected(
+                format!("secret {secret_id} has no value").into(),
+            )),
         }
     }
 }

@@ -247,7 +247,9 @@ fn listed(item: &Item) -> PortResult<Listed> {
         Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
         _ => None,
     }
-    .ok_or_else(|| PortError::Unavailable(format!("job {id}: stored item has no numeric start")))?;
+    .ok_or_else(|| {
+        PortError::Unavailable(format!("job {id}: stored item has no numeric start").into())
+    })?;
     let job = decode_item(&id, item)?;
     Ok(Listed { start, id, job })
 }
@@ -260,10 +262,11 @@ fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 fn decode_item(id: &str, item: &Item) -> PortResult<ProwJob> {
-    let record = string_attr(item, "record")
-        .ok_or_else(|| PortError::Unavailable(format!("job {id}: stored item has no record")))?;
+    let record = string_attr(item, "record").ok_or_else(|| {
+        PortError::Unavailable(format!("job {id}: stored item has no record").into())
+    })?;
     serde_json::from_str(record).map_err(|e| {
-        PortError::Unavailable(format!("job {id}: stored record does not decode: {e}"))
+        PortError::Unavailable(format!("job {id}: stored record does not decode: {e}").into())
     })
 }
 
@@ -294,9 +297,9 @@ fn check_id(id: &str) -> PortResult<()> {
         ));
     }
     if id.starts_with(DEDUPE_PREFIX) {
-        return Err(PortError::Rejected(format!(
-            "job id {id:?} collides with the dedupe keys' prefix"
-        )));
+        return Err(PortError::Rejected(
+            format!("job id {id:?} collides with the dedupe keys' prefix").into(),
+        ));
     }
     Ok(())
 }
@@ -321,9 +324,9 @@ fn item_of(job: &ProwJob, version: i64) -> PortResult<(Item, ProwJob)> {
     let mut job = job.clone();
     job.metadata.resource_version = version.to_string();
     let record = serde_json::to_string(&job)
-        .map_err(|e| PortError::Rejected(format!("job {id}: cannot encode: {e}")))?;
+        .map_err(|e| PortError::Rejected(format!("job {id}: cannot encode: {e}").into()))?;
     let stored: ProwJob = serde_json::from_str(&record).map_err(|e| {
-        PortError::Rejected(format!("job {id}: encoded record does not decode: {e}"))
+        PortError::Rejected(format!("job {id}: encoded record does not decode: {e}").into())
     })?;
 
     let mut item = Item::new();
@@ -443,11 +446,14 @@ impl JobStore for DynamoStore {
             // A version this store never issued matches no record, but a
             // missing record must still read as NotFound.
             return match self.get(id).await? {
-                Some(stored) => Err(PortError::Conflict(format!(
-                    "job {id}: resource version {given:?} is stale, the stored one is {:?}",
-                    stored.metadata.resource_version
-                ))),
-                None => Err(PortError::NotFound(format!("job {id}"))),
+                Some(stored) => Err(PortError::Conflict(
+                    format!(
+                        "job {id}: resource version {given:?} is stale, the stored one is {:?}",
+                        stored.metadata.resource_version
+                    )
+                    .into(),
+                )),
+                None => Err(PortError::NotFound(format!("job {id}").into())),
             };
         };
         let (item, stored) = item_of(job, next)?;
@@ -462,11 +468,14 @@ impl JobStore for DynamoStore {
             .await?
         {
             Ok(()) => Ok(stored),
-            Err(Some(old)) => Err(PortError::Conflict(format!(
-                "job {id}: resource version {given:?} is stale, the stored one is {:?}",
-                stored_version(&old).unwrap_or("?")
-            ))),
-            Err(None) => Err(PortError::NotFound(format!("job {id}"))),
+            Err(Some(old)) => Err(PortError::Conflict(
+                format!(
+                    "job {id}: resource version {given:?} is stale, the stored one is {:?}",
+                    stored_version(&old).unwrap_or("?")
+                )
+                .into(),
+            )),
+            Err(None) => Err(PortError::NotFound(format!("job {id}").into())),
         }
     }
 

@@ -7,6 +7,7 @@
 //! event at a time) and in `skiff dev` (many loops in one process).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,26 +20,121 @@ use crate::prowjob::ProwJob;
 // ---------------------------------------------------------------------------
 // Errors shared by the ports
 
+/// A port error's words, and the error underneath when there is one (an SDK
+/// error, an I/O error). The words say what failed and why, once; the cause
+/// is kept for [`std::error::Error::source`], not printed again.
+#[derive(Clone, Debug, Default)]
+pub struct Why {
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Why {
+    pub fn new(message: impl Into<String>) -> Self {
+        Why {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// `message`, caused by `source`.
+    pub fn caused_by(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Why {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::ops::Deref for Why {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Two errors are equal when they say the same: the cause is not compared.
+impl PartialEq for Why {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Why {}
+
+impl From<String> for Why {
+    fn from(message: String) -> Self {
+        Why::new(message)
+    }
+}
+
+impl From<&str> for Why {
+    fn from(message: &str) -> Self {
+        Why::new(message)
+    }
+}
+
 /// What went wrong talking to a port, and whether trying again may help.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PortError {
     /// A compare-and-set lost: someone changed the record first. Reload and
     /// decide again.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("not found: {0}")]
-    NotFound(String),
+    Conflict(Why),
+    NotFound(Why),
     /// The request itself is wrong (a 4xx): retrying will not help.
-    #[error("rejected: {0}")]
-    Rejected(String),
+    Rejected(Why),
     /// Throttled, timed out, 5xx, disk busy: retry later.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Why),
     /// The service said when to come back (GitHub's `Retry-After`,
     /// `X-RateLimit-Reset`, a secondary rate limit): a retry before `until`
     /// is refused again and prolongs the penalty.
-    #[error("rate limited until {until}: {message}")]
-    RateLimited { until: Timestamp, message: String },
+    RateLimited {
+        until: Timestamp,
+        message: Why,
+    },
+}
+
+impl std::fmt::Display for PortError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortError::Conflict(why) => write!(f, "conflict: {why}"),
+            PortError::NotFound(why) => write!(f, "not found: {why}"),
+            PortError::Rejected(why) => write!(f, "rejected: {why}"),
+            PortError::Unavailable(why) => write!(f, "unavailable: {why}"),
+            PortError::RateLimited { until, message } => {
+                write!(f, "rate limited until {until}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PortError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let why = match self {
+            PortError::Conflict(why)
+            | PortError::NotFound(why)
+            | PortError::Rejected(why)
+            | PortError::Unavailable(why)
+            | PortError::RateLimited { message: why, .. } => why,
+        };
+        why.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl PortError {
@@ -272,7 +368,8 @@ pub fn cannot_run_tekton() -> PortError {
     PortError::Rejected(
         "this build cluster cannot run Tekton PipelineRuns: agent tekton-pipeline needs a \
          Kubernetes cluster with Tekton Pipelines installed"
-            .to_string(),
+            .to_string()
+            .into(),
     )
 }
 
@@ -427,7 +524,7 @@ pub trait Scm: Send + Sync {
 fn no_checks(org: &str, repo: &str) -> PortError {
     PortError::Rejected(format!(
         "{org}/{repo}: check runs need a GitHub App installation (the Checks API refuses tokens)"
-    ))
+    ).into())
 }
 
 /// A GitHub check run as the reporter writes it: one per job, named by the

@@ -400,21 +400,22 @@ impl KubeCluster {
                 match status.code {
                     401 => {
                         self.reset(false).await;
-                        PortError::Unavailable(format!(
-                            "{answer}; the credentials are loaded again on the next call"
-                        ))
+                        PortError::Unavailable(
+                            format!("{answer}; the credentials are loaded again on the next call")
+                                .into(),
+                        )
                     }
-                    404 => PortError::NotFound(answer),
-                    409 => PortError::Conflict(answer),
-                    408 | 429 => PortError::Unavailable(answer),
+                    404 => PortError::NotFound(answer.into()),
+                    409 => PortError::Conflict(answer.into()),
+                    408 | 429 => PortError::Unavailable(answer.into()),
                     // Plank's "Pod can not be created: <the API's message>".
-                    400..=499 => PortError::Rejected(message),
-                    _ => PortError::Unavailable(answer),
+                    400..=499 => PortError::Rejected(message.into()),
+                    _ => PortError::Unavailable(answer.into()),
                 }
             }
             _ => {
                 self.reset(true).await;
-                PortError::Unavailable(format!("{place}: {}", report(&e)))
+                PortError::Unavailable(format!("{place}: {}", report(&e)).into())
             }
         };
         debug!(cluster = %self.name, error = %mapped, "API call failed");
@@ -562,7 +563,7 @@ impl Cluster for KubeCluster {
     #[tracing::instrument(skip_all, fields(cluster = %self.name))]
     async fn list_pods(&self, labels: &BTreeMap<String, String>) -> PortResult<Vec<PodInfo>> {
         let selector = label_selector(labels)
-            .map_err(|e| PortError::Rejected(format!("listing pods: {e}")))?;
+            .map_err(|e| PortError::Rejected(format!("listing pods: {e}").into()))?;
         let api = self.pods(&self.namespace).await?;
         match api.list(&ListParams::default().labels(&selector)).await {
             Ok(list) => {
@@ -605,7 +606,9 @@ impl Cluster for KubeCluster {
             },
         };
         let Some((first, rest)) = containers.split_first() else {
-            return Err(PortError::NotFound(format!("pod {name} has no containers")));
+            return Err(PortError::NotFound(
+                format!("pod {name} has no containers").into(),
+            ));
         };
         let client = api.into_client();
         let mut out = self.container_log(&client, name, first).await?;
@@ -668,11 +671,14 @@ impl Cluster for KubeCluster {
                 let what = format!("creating PipelineRun {} in namespace {namespace}", run.name);
                 match self.failed(&what, e).await {
                     PortError::NotFound(m) if missing_namespace => Err(PortError::Rejected(m)),
-                    PortError::NotFound(m) => Err(PortError::Rejected(format!(
-                        "cluster {} does not serve {PIPELINE_RUN_API_VERSION} {PIPELINE_RUNS}: \
+                    PortError::NotFound(m) => Err(PortError::Rejected(
+                        format!(
+                            "cluster {} does not serve {PIPELINE_RUN_API_VERSION} {PIPELINE_RUNS}: \
                          Tekton Pipelines is not installed there ({m})",
-                        self.name
-                    ))),
+                            self.name
+                        )
+                        .into(),
+                    )),
                     other => Err(other),
                 }
             }
@@ -687,7 +693,7 @@ impl Cluster for KubeCluster {
     ) -> PortResult<Vec<PipelineRunInfo>> {
         let namespace = self.namespace_or_default(namespace).to_string();
         let selector = label_selector(labels)
-            .map_err(|e| PortError::Rejected(format!("listing PipelineRuns: {e}")))?;
+            .map_err(|e| PortError::Rejected(format!("listing PipelineRuns: {e}").into()))?;
         let api = self.pipeline_runs(&namespace).await?;
         match api.list(&ListParams::default().labels(&selector)).await {
             Ok(list) => Ok(list.items.iter().map(pipeline_run_info).collect()),

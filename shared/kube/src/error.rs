@@ -68,7 +68,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<Error> for PortError {
     fn from(e: Error) -> Self {
-        PortError::Unavailable(report(&e))
+        PortError::Unavailable(report(&e).into())
     }
 }
 

@@ -178,6 +178,7 @@ async fn rejected_create_carries_the_message_and_unavailable_says_where() {
         message,
         "creating pod job-1 in namespace test-pods on cluster default: 500 InternalError: \
          injected failure: 500 InternalError"
+            .into()
     );
 }
 

@@ -146,7 +146,7 @@ impl ChatSource {
             return Ok(Some(chat.clone()));
         }
         let hooks = SlackWebhooks::parse(secret.expose())
-            .map_err(|e| PortError::Rejected(format!("secret {id}: {e}")))?;
+            .map_err(|e| PortError::Rejected(format!("secret {id}: {e}").into()))?;
         let hooks = Arc::new(hooks);
         *current = Some((secret, hooks.clone()));
         Ok(Some(hooks))

@@ -28,23 +28,30 @@ impl FsLogStore {
         let mut file = self.root.clone();
         for (what, part) in [("path", path), ("name", name)] {
             if part.contains('\0') {
-                return Err(PortError::Rejected(format!("{what} {part:?} contains NUL")));
+                return Err(PortError::Rejected(
+                    format!("{what} {part:?} contains NUL").into(),
+                ));
             }
             for component in Path::new(part).components() {
                 match component {
                     Component::Normal(c) => file.push(c),
                     Component::CurDir => {}
                     Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                        return Err(PortError::Rejected(format!(
-                            "{what} {part:?} must be relative and stay under the log root \
+                        return Err(PortError::Rejected(
+                            format!(
+                                "{what} {part:?} must be relative and stay under the log root \
                              (no `..`, no leading `/`)"
-                        )));
+                            )
+                            .into(),
+                        ));
                     }
                 }
             }
         }
         if Path::new(name).file_name().is_none() {
-            return Err(PortError::Rejected(format!("name {name:?} names no file")));
+            return Err(PortError::Rejected(
+                format!("name {name:?} names no file").into(),
+            ));
         }
         Ok(file)
     }
@@ -65,7 +72,7 @@ fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
 }
 
 fn unavailable(what: &str, file: &Path, e: io::Error) -> PortError {
-    PortError::Unavailable(format!("{what} {}: {e}", file.display()))
+    PortError::Unavailable(format!("{what} {}: {e}", file.display()).into())
 }
 
 #[async_trait]
@@ -76,9 +83,9 @@ impl LogStore for FsLogStore {
         // `file` always ends in a Normal component (checked above), so it has
         // both a parent and a file name.
         let (Some(dir), Some(file_name)) = (file.parent(), file.file_name()) else {
-            return Err(PortError::Rejected(format!(
-                "{path:?}/{name:?} names no file"
-            )));
+            return Err(PortError::Rejected(
+                format!("{path:?}/{name:?} names no file").into(),
+            ));
         };
         tokio::fs::create_dir_all(dir)
             .await

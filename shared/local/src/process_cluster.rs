@@ -422,17 +422,22 @@ fn validate_name(name: &str) -> PortResult<()> {
     if name.len() <= MAX_NAME && name.split('.').all(label_ok) {
         Ok(())
     } else {
-        Err(PortError::Rejected(format!(
-            "pod name {name:?} is not a DNS-1123 subdomain (lowercase letters, digits, '-' \
+        Err(PortError::Rejected(
+            format!(
+                "pod name {name:?} is not a DNS-1123 subdomain (lowercase letters, digits, '-' \
              and '.', at most {MAX_NAME} characters)"
-        )))
+            )
+            .into(),
+        ))
     }
 }
 
 impl Launch {
     fn from_spec(pod: &str, spec: &core::PodSpec) -> PortResult<Self> {
         let Some(container) = spec.containers.first() else {
-            return Err(PortError::Rejected(format!("pod {pod} has no containers")));
+            return Err(PortError::Rejected(
+                format!("pod {pod} has no containers").into(),
+            ));
         };
         let extra = spec.containers.len() - 1 + spec.init_containers.as_ref().map_or(0, Vec::len);
         if extra > 0 {
@@ -454,9 +459,10 @@ impl Launch {
             Some(s) => match u64::try_from(s) {
                 Ok(s) if s > 0 => Some(Duration::from_secs(s)),
                 _ => {
-                    return Err(PortError::Rejected(format!(
-                        "pod {pod}: activeDeadlineSeconds must be positive, got {s}"
-                    )));
+                    return Err(PortError::Rejected(
+                        format!("pod {pod}: activeDeadlineSeconds must be positive, got {s}")
+                            .into(),
+                    ));
                 }
             },
         };
@@ -609,8 +615,9 @@ impl Cluster for ProcessCluster {
             }
             // Under the lock, and without an await, so two creates cannot both
             // wipe the directory and a cancelled create leaves no half pod.
-            fresh_dir(&dir)
-                .map_err(|e| PortError::Unavailable(format!("preparing {}: {e}", dir.display())))?;
+            fresh_dir(&dir).map_err(|e| {
+                PortError::Unavailable(format!("preparing {}: {e}", dir.display()).into())
+            })?;
             state.next_uid += 1;
             let uid = state.next_uid;
             let created = self.inner.clock.now();
@@ -662,18 +669,17 @@ impl Cluster for ProcessCluster {
     /// restart, as long as the directory is there.
     async fn pod_log(&self, name: &str) -> PortResult<String> {
         if validate_name(name).is_err() {
-            return Err(PortError::NotFound(format!("pod {name:?}")));
+            return Err(PortError::NotFound(format!("pod {name:?}").into()));
         }
         let file = self.inner.work_dir.join(name).join(LOG_FILE);
         match tokio::fs::read(&file).await {
             Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(PortError::NotFound(format!("pod {name}")))
+                Err(PortError::NotFound(format!("pod {name}").into()))
             }
-            Err(e) => Err(PortError::Unavailable(format!(
-                "reading {}: {e}",
-                file.display()
-            ))),
+            Err(e) => Err(PortError::Unavailable(
+                format!("reading {}: {e}", file.display()).into(),
+            )),
         }
     }
 

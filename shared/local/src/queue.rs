@@ -77,9 +77,9 @@ impl SqliteQueue {
             return Err(PortError::Rejected("queue name is empty".into()));
         }
         if opts.max_receives == 0 {
-            return Err(PortError::Rejected(format!(
-                "queue {name}: max_receives must be at least 1"
-            )));
+            return Err(PortError::Rejected(
+                format!("queue {name}: max_receives must be at least 1").into(),
+            ));
         }
         Ok(SqliteQueue {
             db,
@@ -121,7 +121,9 @@ fn parse_receipt(receipt: &str) -> PortResult<(i64, i64)> {
     receipt
         .split_once(':')
         .and_then(|(seq, count)| Some((seq.parse().ok()?, count.parse().ok()?)))
-        .ok_or_else(|| PortError::Rejected(format!("not a receipt of this queue: {receipt:?}")))
+        .ok_or_else(|| {
+            PortError::Rejected(format!("not a receipt of this queue: {receipt:?}").into())
+        })
 }
 
 fn insert(tx: &Transaction<'_>, queue: &str, body: &str, now: i64) -> PortResult<()> {

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite::{params, params_from_iter};
-use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult};
+use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult, Why};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 use skiff_core::ports::SystemClock;
@@ -120,7 +120,7 @@ impl Db {
         if version > SCHEMA_VERSION {
             return Err(PortError::Rejected(format!(
                 "database schema {version} is newer than this skiff understands ({SCHEMA_VERSION})"
-            )));
+            ).into()));
         }
         tx.execute_batch(SCHEMA).map_err(sql)?;
         tx.execute_batch(crate::queue::SCHEMA).map_err(sql)?;
@@ -148,7 +148,7 @@ impl Db {
         match task.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(PortError::Unavailable(format!("database task: {e}"))),
+            Err(e) => Err(PortError::Unavailable(format!("database task: {e}").into())),
         }
     }
 
@@ -191,34 +191,35 @@ impl Db {
 /// retrying, a uniqueness clash means someone else wrote first, any other
 /// constraint means the input was wrong.
 pub(crate) fn sql(e: rusqlite::Error) -> PortError {
-    match &e {
+    let kind: fn(Why) -> PortError = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             ErrorCode::ConstraintViolation
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
                     || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
             {
-                PortError::Conflict(e.to_string())
+                PortError::Conflict
             }
             ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch => {
-                PortError::Rejected(e.to_string())
+                PortError::Rejected
             }
-            _ => PortError::Unavailable(e.to_string()),
+            _ => PortError::Unavailable,
         },
-        rusqlite::Error::ToSqlConversionFailure(_) => PortError::Rejected(e.to_string()),
-        _ => PortError::Unavailable(e.to_string()),
-    }
+        rusqlite::Error::ToSqlConversionFailure(_) => PortError::Rejected,
+        _ => PortError::Unavailable,
+    };
+    kind(Why::caused_by(e.to_string(), e))
 }
 
 fn in_file(path: &Path, e: PortError) -> PortError {
     let at = |m: String| format!("{}: {m}", path.display());
     match e {
-        PortError::Conflict(m) => PortError::Conflict(at(m)),
-        PortError::NotFound(m) => PortError::NotFound(at(m)),
-        PortError::Rejected(m) => PortError::Rejected(at(m)),
-        PortError::Unavailable(m) => PortError::Unavailable(at(m)),
+        PortError::Conflict(m) => PortError::Conflict(at(m.to_string()).into()),
+        PortError::NotFound(m) => PortError::NotFound(at(m.to_string()).into()),
+        PortError::Rejected(m) => PortError::Rejected(at(m.to_string()).into()),
+        PortError::Unavailable(m) => PortError::Unavailable(at(m.to_string()).into()),
         PortError::RateLimited { until, message } => PortError::RateLimited {
             until,
-            message: at(message),
+            message: at(message.to_string()).into(),
         },
     }
 }
@@ -332,7 +333,7 @@ impl Columns {
             ));
         }
         let record = serde_json::to_string(job)
-            .map_err(|e| PortError::Rejected(format!("job {id}: cannot encode: {e}")))?;
+            .map_err(|e| PortError::Rejected(format!("job {id}: cannot encode: {e}").into()))?;
         let pulls = match &job.spec.refs {
             Some(refs) => refs
                 .pulls
@@ -384,7 +385,7 @@ fn ceil_second(t: Timestamp) -> i64 {
 
 fn decode(id: &str, record: &str) -> PortResult<ProwJob> {
     serde_json::from_str(record).map_err(|e| {
-        PortError::Unavailable(format!("job {id}: stored record does not decode: {e}"))
+        PortError::Unavailable(format!("job {id}: stored record does not decode: {e}").into())
     })
 }
 
@@ -460,12 +461,12 @@ impl JobStore for SqliteStore {
                     .optional()
                     .map_err(sql)?;
                 match stored {
-                    None => return Err(PortError::NotFound(format!("job {}", cols.id))),
+                    None => return Err(PortError::NotFound(format!("job {}", cols.id).into())),
                     Some(v) if Some(v) != expected => {
                         return Err(PortError::Conflict(format!(
                             "job {}: resource version {given:?} is stale, the stored one is \"{v}\"",
                             cols.id
-                        )));
+                        ).into()));
                     }
                     Some(_) => {}
                 }

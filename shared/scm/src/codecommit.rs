@@ -71,9 +71,9 @@ impl CodeCommit for CodeCommitReports {
             .await
             .map_err(|e| port_error(&format!("GetPullRequest {number}"), e))?;
         let pr = out.pull_request().ok_or_else(|| {
-            PortError::Rejected(format!(
-                "CodeCommit GetPullRequest {number}: no pullRequest"
-            ))
+            PortError::Rejected(
+                format!("CodeCommit GetPullRequest {number}: no pullRequest").into(),
+            )
         })?;
         let target = pr.pull_request_targets().first();
         Ok(CodeCommitPull {
@@ -129,9 +129,12 @@ impl CodeCommit for CodeCommitReports {
                 _ => return Ok(out),
             }
         }
-        Err(PortError::Unavailable(format!(
-            "CodeCommit GetCommentsForPullRequest {repo}#{number}: more than {MAX_PAGES} pages"
-        )))
+        Err(PortError::Unavailable(
+            format!(
+                "CodeCommit GetCommentsForPullRequest {repo}#{number}: more than {MAX_PAGES} pages"
+            )
+            .into(),
+        ))
     }
 
     async fn post_comment(
@@ -282,10 +285,13 @@ impl CodeCommitScm {
         if org == self.region {
             Ok(())
         } else {
-            Err(PortError::Rejected(format!(
-                "CodeCommit repository {org}/{repo} is in region {org}, this client reads {}",
-                self.region
-            )))
+            Err(PortError::Rejected(
+                format!(
+                    "CodeCommit repository {org}/{repo} is in region {org}, this client reads {}",
+                    self.region
+                )
+                .into(),
+            ))
         }
     }
 
@@ -293,7 +299,7 @@ impl CodeCommitScm {
         PortError::Rejected(format!(
             "CodeCommit {org}/{repo}: cannot {what} from the trigger: the results of CodeCommit \
              jobs go through the reporter (pull request comments and approvals)"
-        ))
+        ).into())
     }
 
     async fn get_pull_request(
@@ -309,9 +315,10 @@ impl CodeCommitScm {
             .await
             .map_err(|e| port_error(&format!("GetPullRequest {repo}#{number}"), e))?;
         out.pull_request.ok_or_else(|| {
-            PortError::Rejected(format!(
-                "CodeCommit GetPullRequest {repo}#{number}: the answer has no pullRequest"
-            ))
+            PortError::Rejected(
+                format!("CodeCommit GetPullRequest {repo}#{number}: the answer has no pullRequest")
+                    .into(),
+            )
         })
     }
 
@@ -330,16 +337,19 @@ impl CodeCommitScm {
                 PortError::NotFound(format!(
                     "CodeCommit GetPullRequest {number}: pull request {number} has no target in \
                      repository {repo}"
-                ))
+                ).into())
             })
     }
 
     fn commits(t: &PullRequestTarget, repo: &str, number: i64) -> PortResult<Target> {
         let source = t.source_commit().unwrap_or_default().to_owned();
         if source.is_empty() {
-            return Err(PortError::Rejected(format!(
-                "CodeCommit GetPullRequest {repo}#{number}: the target has no sourceCommit"
-            )));
+            return Err(PortError::Rejected(
+                format!(
+                    "CodeCommit GetPullRequest {repo}#{number}: the target has no sourceCommit"
+                )
+                .into(),
+            ));
         }
         Ok(Target {
             source,
@@ -380,9 +390,9 @@ impl CodeCommitScm {
                 _ => return Ok(files),
             }
         }
-        Err(PortError::Unavailable(format!(
-            "CodeCommit {op}: more than {MAX_PAGES} pages"
-        )))
+        Err(PortError::Unavailable(
+            format!("CodeCommit {op}: more than {MAX_PAGES} pages").into(),
+        ))
     }
 }
 
@@ -496,9 +506,10 @@ impl Scm for CodeCommitScm {
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
             .ok_or_else(|| {
-                PortError::Rejected(format!(
-                    "CodeCommit GetBranch {repo} {branch}: the answer has no commitId"
-                ))
+                PortError::Rejected(
+                    format!("CodeCommit GetBranch {repo} {branch}: the answer has no commitId")
+                        .into(),
+                )
             })
     }
 

@@ -29,7 +29,7 @@ impl NoScm {
 }
 
 fn unknown(what: &str) -> PortError {
-    PortError::Rejected(format!("no code host configured: cannot get {what}"))
+    PortError::Rejected(format!("no code host configured: cannot get {what}").into())
 }
 
 #[async_trait]

@@ -101,7 +101,7 @@ impl Chat for SlackWebhooks {
     async fn post(&self, host: &str, channel: &str, text: &str) -> PortResult<()> {
         let host = if host.is_empty() { DEFAULT_HOST } else { host };
         let url = self.urls.get(host).ok_or_else(|| {
-            PortError::Rejected(format!("no Slack webhook is configured for host {host:?}"))
+            PortError::Rejected(format!("no Slack webhook is configured for host {host:?}").into())
         })?;
         let mut body = json!({ "text": text });
         // Legacy webhooks post to the channel named; app webhooks ignore it
@@ -113,24 +113,27 @@ impl Chat for SlackWebhooks {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|_| {
-                PortError::Rejected(format!(
-                    "the Slack webhook of host {host:?} is not a valid URL"
-                ))
+                PortError::Rejected(
+                    format!("the Slack webhook of host {host:?} is not a valid URL").into(),
+                )
             })?;
         let what = format!("POST to the Slack webhook of host {host:?}");
         let response = tokio::time::timeout(TIMEOUT, self.client.request(request))
             .await
-            .map_err(|_| PortError::Unavailable(format!("{what}: timed out")))?
+            .map_err(|_| PortError::Unavailable(format!("{what}: timed out").into()))?
             // The error's text may quote the URL; keep only its kind.
             .map_err(|e| {
-                PortError::Unavailable(format!(
-                    "{what}: {}",
-                    if e.is_connect() {
-                        "cannot connect"
-                    } else {
-                        "request failed"
-                    }
-                ))
+                PortError::Unavailable(
+                    format!(
+                        "{what}: {}",
+                        if e.is_connect() {
+                            "cannot connect"
+                        } else {
+                            "request failed"
+                        }
+                    )
+                    .into(),
+                )
             })?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
@@ -148,8 +151,8 @@ impl Chat for SlackWebhooks {
             .collect();
         let message = format!("{what}: HTTP {status}: {answer}");
         Err(match status {
-            429 | 500..=599 => PortError::Unavailable(message),
-            _ => PortError::Rejected(message),
+            429 | 500..=599 => PortError::Unavailable(message.into()),
+            _ => PortError::Rejected(message.into()),
         })
     }
 }

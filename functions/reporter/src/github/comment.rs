@@ -80,10 +80,13 @@ pub(crate) async fn report(
     let lock = keys::github_comment_lock(&refs.org, &refs.repo, pull.number);
     let now = deps.clock.now();
     if !deps.store.remember(&lock, later(now, LOCK_SECONDS)).await? {
-        return Err(PortError::Unavailable(format!(
-            "another report is updating the comment on {}/{}#{}",
-            refs.org, refs.repo, pull.number
-        )));
+        return Err(PortError::Unavailable(
+            format!(
+                "another report is updating the comment on {}/{}#{}",
+                refs.org, refs.repo, pull.number
+            )
+            .into(),
+        ));
     }
     let result = update(&jobs, summary, extra.as_deref(), refs, pull.number, deps).await;
     if let Err(e) = deps.store.forget(&lock).await {

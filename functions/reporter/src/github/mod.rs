@@ -86,10 +86,9 @@ impl Reporter for GitHubReporter {
     async fn report(&self, job: &ProwJob, deps: &ReporterDeps<'_>) -> PortResult<Sent> {
         let github = &deps.config.prow.github_reporter;
         let (Ok(refs), Some(state)) = (reported_refs(job, github), job.status.state) else {
-            return Err(PortError::Rejected(format!(
-                "job {} is not reported to GitHub",
-                job.metadata.name
-            )));
+            return Err(PortError::Rejected(
+                format!("job {} is not reported to GitHub", job.metadata.name).into(),
+            ));
         };
         let sha = head_sha(refs);
         if let Some(until) = triggered_hold(job, state, deps) {

@@ -236,7 +236,11 @@ pub async fn peek(client: &aws_sdk_sqs::Client, url: &str) -> PortResult<Vec<Str
             .send()
             .await
             .map_err(|e| {
-                PortError::Unavailable(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+                PortError::Unavailable(
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                        .to_string()
+                        .into(),
+                )
             })?;
         let mut new = 0;
         for m in out.messages() {
@@ -308,7 +312,7 @@ impl QueueHarness for SqsHarness {
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
             .cloned()
-            .ok_or_else(|| PortError::NotFound(format!("no queue made for {name}")))?;
+            .ok_or_else(|| PortError::NotFound(format!("no queue made for {name}").into()))?;
         peek(&self.client, &url).await
     }
 

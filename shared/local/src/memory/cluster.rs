@@ -325,7 +325,7 @@ impl Cluster for MemoryCluster {
         lock(&self.calls).push(format!("create {}", pod.name));
         self.faults.check("create_pod")?;
         if let Some(msg) = lock(&self.reject_creates).clone() {
-            return Err(PortError::Rejected(msg));
+            return Err(PortError::Rejected(msg.into()));
         }
         let mut pods = lock(&self.pods);
         if pods.contains_key(&pod.name) {
@@ -360,7 +360,7 @@ impl Cluster for MemoryCluster {
         let exists = lock(&self.pods).contains_key(name);
         match lock(&self.default_log).clone() {
             Some(log) if exists => Ok(log),
-            _ => Err(PortError::NotFound(format!("pod {name}"))),
+            _ => Err(PortError::NotFound(format!("pod {name}").into())),
         }
     }
 
@@ -375,7 +375,7 @@ impl Cluster for MemoryCluster {
         lock(&self.calls).push(format!("create-run {}", run.name));
         self.check_tekton("create_pipeline_run")?;
         if let Some(msg) = lock(&self.reject_creates).clone() {
-            return Err(PortError::Rejected(msg));
+            return Err(PortError::Rejected(msg.into()));
         }
         let mut runs = lock(&self.runs);
         if runs.contains_key(&run.name) {

@@ -153,7 +153,9 @@ fn parse_receipt(receipt: &str) -> PortResult<(u64, u32)> {
     receipt
         .split_once(':')
         .and_then(|(seq, count)| Some((seq.parse().ok()?, count.parse().ok()?)))
-        .ok_or_else(|| PortError::Rejected(format!("not a receipt of this queue: {receipt:?}")))
+        .ok_or_else(|| {
+            PortError::Rejected(format!("not a receipt of this queue: {receipt:?}").into())
+        })
 }
 
 #[async_trait]

@@ -331,7 +331,7 @@ impl Scm for MemoryScm {
             .pulls
             .get(&number)
             .cloned()
-            .ok_or_else(|| PortError::NotFound(format!("pull request {number}")))
+            .ok_or_else(|| PortError::NotFound(format!("pull request {number}").into()))
     }
 
     async fn changed_files(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<String>> {
@@ -369,7 +369,7 @@ impl Scm for MemoryScm {
             .comment_bodies
             .get(id)
             .cloned()
-            .ok_or_else(|| PortError::NotFound(format!("comment {id}")))
+            .ok_or_else(|| PortError::NotFound(format!("comment {id}").into()))
     }
 
     async fn compare_files(
@@ -429,7 +429,7 @@ impl Scm for MemoryScm {
                 c.body = body.to_string();
                 Ok(())
             }
-            None => Err(PortError::NotFound(format!("comment {id}"))),
+            None => Err(PortError::NotFound(format!("comment {id}").into())),
         }
     }
 
@@ -445,7 +445,7 @@ impl Scm for MemoryScm {
         if found {
             Ok(())
         } else {
-            Err(PortError::NotFound(format!("comment {id}")))
+            Err(PortError::NotFound(format!("comment {id}").into()))
         }
     }
 
@@ -470,7 +470,7 @@ impl Scm for MemoryScm {
         if removed {
             Ok(())
         } else {
-            Err(PortError::NotFound(format!("label {label}")))
+            Err(PortError::NotFound(format!("label {label}").into()))
         }
     }
 
@@ -497,7 +497,7 @@ impl Scm for MemoryScm {
                 *stored = run.clone();
                 Ok(())
             }
-            None => Err(PortError::NotFound(format!("check run {id}"))),
+            None => Err(PortError::NotFound(format!("check run {id}").into())),
         }
     }
 

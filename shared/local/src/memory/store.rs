@@ -238,7 +238,7 @@ impl JobStore for MemoryStore {
         };
         let mut jobs = lock(&self.jobs);
         let Some(stored) = jobs.get_mut(id) else {
-            return Err(PortError::NotFound(format!("job {id}")));
+            return Err(PortError::NotFound(format!("job {id}").into()));
         };
         if let Some(change) = interference {
             change(stored);
@@ -246,10 +246,13 @@ impl JobStore for MemoryStore {
             *stored = stored_form(stored, version);
         }
         if stored.metadata.resource_version != job.metadata.resource_version {
-            return Err(PortError::Conflict(format!(
-                "job {id}: resource version {} is stale (now {})",
-                job.metadata.resource_version, stored.metadata.resource_version
-            )));
+            return Err(PortError::Conflict(
+                format!(
+                    "job {id}: resource version {} is stale (now {})",
+                    job.metadata.resource_version, stored.metadata.resource_version
+                )
+                .into(),
+            ));
         }
         *stored = stored_form(job, version_of(stored) + 1);
         Ok(stored.clone())

@@ -82,9 +82,12 @@ impl Credentials {
                 // The error would describe the key; name only what is wrong.
                 let key =
                     EncodingKey::from_rsa_pem(private_key.trim().as_bytes()).map_err(|_| {
-                        PortError::Rejected(format!(
-                            "GitHub App {app_id}: the private key is not an RSA key in PEM form"
-                        ))
+                        PortError::Rejected(
+                            format!(
+                                "GitHub App {app_id}: the private key is not an RSA key in PEM form"
+                            )
+                            .into(),
+                        )
                     })?;
                 Credentials::App(App {
                     id: app_id,
@@ -113,7 +116,7 @@ impl GitHubScm {
             iss: app.id.to_string(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &app.key).map_err(|e| {
-            PortError::Rejected(format!("GitHub App {}: cannot sign a JWT: {e}", app.id))
+            PortError::Rejected(format!("GitHub App {}: cannot sign a JWT: {e}", app.id).into())
         })
     }
 
@@ -154,10 +157,9 @@ impl GitHubScm {
                 self.get_json::<Installation>(Scope::App, &user_path)
                     .await
                     .map_err(|e| match e {
-                        PortError::NotFound(_) => PortError::Rejected(format!(
-                            "GitHub App {} is not installed on {org}",
-                            app.id
-                        )),
+                        PortError::NotFound(_) => PortError::Rejected(
+                            format!("GitHub App {} is not installed on {org}", app.id).into(),
+                        ),
                         e => e,
                     })?
                     .id

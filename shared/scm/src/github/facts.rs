@@ -49,7 +49,7 @@ impl GitHubScm {
             .send_ok(Verb::Get, Scope::Org(org), &path, None)
             .await?;
         parse_pull_request(reply.body.as_bytes())
-            .map_err(|e| PortError::Rejected(format!("GET {path}: {e}")))
+            .map_err(|e| PortError::Rejected(format!("GET {path}: {e}").into()))
     }
 
     pub(super) async fn list_changed_files(

@@ -138,7 +138,7 @@ impl GitHubScm {
                 let body: String = text.trim().chars().take(MAX_ERROR_BODY).collect();
                 return Err(PortError::RateLimited {
                     until,
-                    message: format!("{} {path}: HTTP {status}: {body}", verb.as_str()),
+                    message: format!("{} {path}: HTTP {status}: {body}", verb.as_str()).into(),
                 });
             }
             // The request spent the last of the budget: hold the next ones
@@ -191,8 +191,9 @@ impl GitHubScm {
         authorization: &str,
         etag: Option<&str>,
     ) -> PortResult<(u16, ::http::HeaderMap, String)> {
-        let unavailable =
-            |what: String| PortError::Unavailable(format!("{} {path}: {what}", verb.as_str()));
+        let unavailable = |what: String| {
+            PortError::Unavailable(format!("{} {path}: {what}", verb.as_str()).into())
+        };
         let mut auth = HeaderValue::from_str(authorization).map_err(|_| {
             PortError::Rejected("the GitHub credential is not a valid header".into())
         })?;
@@ -211,7 +212,7 @@ impl GitHubScm {
         let request = self
             .client
             .build_request(builder, body)
-            .map_err(|e| PortError::Rejected(format!("{} {path}: {e}", verb.as_str())))?;
+            .map_err(|e| PortError::Rejected(format!("{} {path}: {e}", verb.as_str()).into()))?;
         let response = self
             .client
             .execute(request)
@@ -269,9 +270,9 @@ impl GitHubScm {
                 None => return Ok(out),
             }
         }
-        Err(PortError::Unavailable(format!(
-            "GET {first}: more than {MAX_PAGES} pages"
-        )))
+        Err(PortError::Unavailable(
+            format!("GET {first}: more than {MAX_PAGES} pages").into(),
+        ))
     }
 
     /// A yes/no question GitHub answers with 204 or 404.
@@ -350,10 +351,7 @@ fn next_page(link: &str) -> Option<String> {
 
 pub(super) fn decode<T: DeserializeOwned>(verb: Verb, path: &str, body: &str) -> PortResult<T> {
     serde_json::from_str(body).map_err(|e| {
-        PortError::Rejected(format!(
-            "{} {path}: unexpected response: {e}",
-            verb.as_str()
-        ))
+        PortError::Rejected(format!("{} {path}: unexpected response: {e}", verb.as_str()).into())
     })
 }
 
@@ -363,9 +361,9 @@ fn error(verb: Verb, path: &str, reply: &Reply) -> PortError {
     let body: String = reply.body.trim().chars().take(MAX_ERROR_BODY).collect();
     let message = format!("{} {path}: HTTP {}: {body}", verb.as_str(), reply.status);
     match reply.status {
-        404 => PortError::NotFound(message),
-        500..=599 => PortError::Unavailable(message),
-        _ => PortError::Rejected(message),
+        404 => PortError::NotFound(message.into()),
+        500..=599 => PortError::Unavailable(message.into()),
+        _ => PortError::Rejected(message.into()),
     }
 }
 

@@ -154,13 +154,15 @@ impl GitHubScm {
         } = options;
         let client = Octocrab::builder()
             .base_uri(api_base.as_str())
-            .map_err(|e| PortError::Rejected(format!("GitHub API URL {api_base:?}: {e}")))?
+            .map_err(|e| PortError::Rejected(format!("GitHub API URL {api_base:?}: {e}").into()))?
             // Retries are decided here: octocrab's would retry a 429 at once.
             .add_retry_config(RetryConfig::None)
             .set_connect_timeout(Some(connect_timeout))
             .set_read_timeout(Some(read_timeout))
             .build()
-            .map_err(|e| PortError::Unavailable(format!("building the GitHub client: {e}")))?;
+            .map_err(|e| {
+                PortError::Unavailable(format!("building the GitHub client: {e}").into())
+            })?;
         let credentials = Credentials::from_auth(auth)?;
         let mut scm = Self {
             client,

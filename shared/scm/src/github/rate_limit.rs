@@ -23,7 +23,8 @@ impl GitHubScm {
                 message: format!(
                     "{} {path}: not sent, GitHub asked to wait until {until}",
                     verb.as_str()
-                ),
+                )
+                .into(),
             }),
             _ => Ok(()),
         }
