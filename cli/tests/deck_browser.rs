@@ -1,8 +1,12 @@
 //! The deck in a real browser. A `skiff dev` whose state dir holds 200 job
-//! records (and their logs) serves the dashboard; headless Chromium, driven
-//! by playwright-core (`tests/browser/deck.mjs`), loads the list, filters it
-//! by state and repository, opens a failed job and reads its log, opens the
-//! PR page and the history, fetches the badge, and checks keyboard access,
+//! records (and their logs; the failed ones also what a decorated job
+//! uploads: clone records, `prowjob.json`, JUnit files and other artifacts)
+//! serves the dashboard; headless Chromium, driven by playwright-core
+//! (`tests/browser/deck.mjs`), loads the list, filters it by state and
+//! repository, opens a failed job and reads its log, its artifacts (and one
+//! raw artifact) and its JUnit results (the failed case and its message,
+//! opened by keyboard), opens the PR page and the history, fetches the
+//! badge, and checks keyboard access,
 //! labels, the contrast of every text, the phone layout, that auto-refresh
 //! reloads the page (on Playwright's clock) and can be switched off, and —
 //! in a second browser with JavaScript disabled — that filtering, the job
@@ -94,6 +98,11 @@ async fn seed(state: &Path, now: Timestamp) -> Vec<ProwJob> {
                 .await
                 .expect("store an artifact");
         }
+        for (path, name, bytes) in fixtures::decorated_artifacts_of(i, &j) {
+            logs.put(&path, &name, &bytes)
+                .await
+                .expect("store a decorated job's artifact");
+        }
         jobs.push(j);
     }
     jobs
@@ -164,6 +173,20 @@ fn the_deck_works_in_a_real_browser() {
         .position(|j| j.metadata.name == job.metadata.name)
         .unwrap_or_default();
     let log = fixtures::log_of(i);
+    // The job's directory in the artifacts browser: everything stored for
+    // it, in byte order.
+    let mut artifact_names: Vec<String> = fixtures::artifacts_of(i, job)
+        .into_iter()
+        .map(|(_, name, _)| name.to_string())
+        .chain(
+            fixtures::decorated_artifacts_of(i, job)
+                .into_iter()
+                .map(|(_, name, _)| name),
+        )
+        .collect();
+    artifact_names.sort();
+    let artifact_dir =
+        skiff_core::prowjob::artifacts::artifact_path(job).expect("the job's artifact directory");
     let line_of = |needle: &str| log.lines().position(|l| l.contains(needle)).map(|n| n + 1);
     let pull = job
         .spec
@@ -227,6 +250,18 @@ fn the_deck_works_in_a_real_browser() {
             "error_text": "ERROR: widgets_test.go:42",
             "rerun": format!("/test {}", job.spec.job),
             "raw_log": format!("/log?job={}&id={}", job.spec.job, job.status.build_id),
+            "artifacts": artifact_names,
+            "artifact_dir": artifact_dir,
+            "raw_artifact": {
+                "name": "artifacts/widgets.log",
+                "text": format!("widget count for job {i}: {i}\n"),
+            },
+            "junit": {
+                "totals": "1 of 7 tests failed · 2 skipped · 4 passed · 0.12s · from 2 JUnit files",
+                "failed": "github.com/acme/widgets: TestWidgets",
+                "message": format!("widgets_test.go:42: want 3 widgets, got {i}"),
+                "detail": "widgets_test.go:43: the widget count is off",
+            },
         },
         "pr": {"commits": commits, "runs": pr_runs.len()},
         "history": "/job-history/logs/ci-nightly-0",
@@ -285,6 +320,7 @@ fn the_deck_works_in_a_real_browser() {
         "list-failure",
         "list-failure-repo",
         "job",
+        "job-junit",
         "pr",
         "history",
         "command-help",

@@ -29,7 +29,12 @@ presubmits:
   - name: e2e
     spec: {containers: [{image: alpine, command: [/bin/true]}]}
   - name: hang
-    decoration_config: {pod_running_timeout: 2s}
+    decorate: true
+    decoration_config:
+      pod_running_timeout: 2s
+      skip_cloning: true
+      utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s}
+      gcs_configuration: {bucket: s3://skiff-logs, path_strategy: explicit}
     spec: {containers: [{image: alpine, command: [/bin/sh, -c, "sleep 60"]}]}
   acme/slow:
   - name: slow

@@ -84,6 +84,12 @@ async function noScript() {
   same(await p.$$eval(".log div.hl", (ds) => ds.map((d) => d.id)), want.job.highlighted.map((n) => `L${n}`), "without JavaScript: the log, error lines marked");
   await p.click(`#L${want.job.error_line} > a`);
   check(p.url().endsWith(`#L${want.job.error_line}`), "without JavaScript: line anchors");
+  same(await p.$$eval("#artifact-list tbody tr td:first-child a", (as) => as.map((a) => a.textContent)), want.job.artifacts, "without JavaScript: the artifacts browser");
+  same((await p.locator("#junit-lens .totals").textContent()).trim(), want.job.junit.totals, "without JavaScript: the JUnit totals");
+  const noJsCase = p.locator("#junit-lens details.case").first();
+  await noJsCase.locator(":scope > summary").click();
+  check(await noJsCase.evaluate((d) => d.open), "without JavaScript: a failed case opens");
+  check(await noJsCase.locator(".case-body").isVisible(), "without JavaScript: its output shows");
   await p.screenshot({ path: join(shots, "nojs-job.png"), fullPage: true });
   await Promise.all([p.waitForNavigation(), p.click("text=all runs of this PR")]);
   same(await p.locator("section.commit").count(), want.pr.commits.length, "without JavaScript: the PR page");
@@ -253,6 +259,70 @@ try {
   check((await page.textContent("body")).includes(want.job.rerun), "the rerun command is shown");
   same(await lowContrast(), [], "every text on the job page (log, anchored line) meets WCAG AA contrast");
   await shot("job");
+
+  // 5b. Its artifacts: every stored object, each linked to its raw bytes,
+  // served as plain text (never as a page of the deck's origin).
+  same(
+    await page.$$eval("#artifact-list tbody tr td:first-child a", (as) => as.map((a) => a.textContent)),
+    want.job.artifacts,
+    "the artifacts browser lists every object of the job, in order",
+  );
+  same(
+    await page.$$eval("#artifact-list tbody tr td:first-child a", (as) => as.map((a) => a.getAttribute("href"))),
+    want.job.artifacts.map((n) => `/artifacts/${want.job.artifact_dir}/${n}`),
+    "each object links to its raw bytes",
+  );
+  check(
+    (await page.$$eval("#artifact-list tbody tr td:last-child", (tds) => tds.map((t) => t.textContent))).every((t) => /^\d+(\.\d)? (B|KiB|MiB)$/.test(t)),
+    "each object has its size",
+  );
+  const raw = await page.request.get(url + `/artifacts/${want.job.artifact_dir}/${want.job.raw_artifact.name}`);
+  same(raw.status(), 200, "a raw artifact");
+  same(raw.headers()["content-type"], "text/plain; charset=utf-8", "a raw artifact is plain text");
+  check(raw.headers()["content-security-policy"].includes("sandbox"), "a raw artifact is sandboxed");
+  same(await raw.text(), want.job.raw_artifact.text, "a raw artifact's bytes");
+
+  // 5c. The JUnit lens: totals first, then the failed case with its
+  // message; its details open and close by keyboard.
+  const lens = page.locator("#junit-lens");
+  same((await lens.locator(".totals").textContent()).trim(), want.job.junit.totals, "the JUnit totals");
+  const failedCase = lens.locator("details.case").first();
+  same(await failedCase.locator("summary .name").textContent(), want.job.junit.failed, "the failed case is named");
+  same(await failedCase.locator("summary .msg").textContent(), want.job.junit.message, "with its message");
+  check(!(await failedCase.locator(".case-body").isVisible()), "its details start folded");
+  check(!(await lens.locator("#passed-tests ul").isVisible()), "passing tests are folded into one list");
+  // Tab (or Shift+Tab) until the focused element is a summary of a
+  // <details> with `cls`; whether it got there.
+  const tabTo = async (cls, key = "Tab") => {
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press(key);
+      const there = await page.evaluate((c) => {
+        const a = document.activeElement;
+        return !!a && a.tagName === "SUMMARY" && a.parentElement.classList.contains(c);
+      }, cls);
+      if (there) return true;
+    }
+    return false;
+  };
+  // From the "Test results" link, Tab until the failed case's summary.
+  await page.focus('nav a[href="#junit"]');
+  check(await tabTo("case"), "the failed case's summary is reachable with Tab");
+  check(
+    await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle !== "none"),
+    "the focused summary shows a focus ring",
+  );
+  await page.keyboard.press("Enter");
+  check(await failedCase.evaluate((d) => d.open), "Enter opens the failed case");
+  check(await failedCase.locator(".case-body").isVisible(), "its details show");
+  check((await failedCase.locator(".case-body").textContent()).includes(want.job.junit.detail), "the failure's full text");
+  check(await tabTo("output"), "the case's output is reachable with Tab");
+  await page.keyboard.press("Enter");
+  check(await failedCase.locator("details.output").evaluate((d) => d.open), "the case's output opens by keyboard too");
+  same(await lowContrast(), [], "every text of the opened JUnit lens meets WCAG AA contrast");
+  await lens.screenshot({ path: join(shots, "job-junit.png") });
+  check(await tabTo("case", "Shift+Tab"), "back to the case's summary with Shift+Tab");
+  await page.keyboard.press("Space");
+  check(!(await failedCase.evaluate((d) => d.open)), "Space folds it again");
 
   // 6. Read its raw log.
   const logResp = await page.goto(url + want.job.raw_log);

@@ -117,8 +117,9 @@ async fn a_signed_pull_request_runs_through_every_function_to_github() {
     let d = Deployment::new("pr", JOBS, github()).await;
     let (body, sha) = opened();
 
-    // The delivery: verified, deduped, queued — one write, one send (and the
-    // webhook secret, fetched once per container).
+    // The delivery: verified, claimed, queued, marked — a conditional write,
+    // a send and a write (and the webhook secret, fetched once per
+    // container).
     d.proxy.take();
     assert_eq!(
         d.deliver("pull_request", "delivery-1", &body).await,
@@ -126,7 +127,7 @@ async fn a_signed_pull_request_runs_through_every_function_to_github() {
     );
     let first = d.proxy.take();
     assert_eq!(total(&first, "SecretsManager."), 1, "{first:?}");
-    assert_eq!(first.get("DynamoDB.PutItem"), Some(&1), "{first:?}");
+    assert_eq!(first.get("DynamoDB.PutItem"), Some(&2), "{first:?}");
     assert_eq!(first.get("SQS.SendMessageBatch"), Some(&1), "{first:?}");
 
     let jobs = run_to_completion(&d).await;
@@ -189,7 +190,12 @@ async fn a_signed_pull_request_runs_through_every_function_to_github() {
         .expect("ListObjectsV2");
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     for job in ["unit", "lint"] {
-        for file in ["build-log.txt", "started.json", "finished.json"] {
+        for file in [
+            "build-log.txt",
+            "started.json",
+            "finished.json",
+            "prowjob.json",
+        ] {
             assert!(
                 keys.iter()
                     .any(|k| k.contains(&format!("/{job}/")) && k.ends_with(file)),

@@ -641,7 +641,7 @@ async fn a_pod_running_past_its_jobs_pod_running_timeout_is_aborted_and_deleted(
     let mut quick = job("j1", w.now());
     quick.spec.decoration_config = Some(DecorationConfig {
         pod_running_timeout: Some(GoDuration::from_hours(1)),
-        ..DecorationConfig::default()
+        ..decoration()
     });
     w.start(vec![quick]).await;
     let started = w.now();
@@ -918,7 +918,7 @@ async fn a_delete_that_fails_after_a_timeout_is_retried_before_the_job_is_final(
     let mut quick = job("j1", w.now());
     quick.spec.decoration_config = Some(DecorationConfig {
         pod_running_timeout: Some(GoDuration::from_hours(1)),
-        ..DecorationConfig::default()
+        ..decoration()
     });
     w.start(vec![quick]).await;
     let started = w.now();
@@ -1242,7 +1242,11 @@ async fn a_pass_over_twenty_pending_jobs_lists_pods_once_and_reads_only_finished
         (1, 0, FINISHED),
         "one list, one write per finished job"
     );
-    assert_eq!(w.logs.count(), 3 * FINISHED);
+    assert_eq!(
+        w.logs.count(),
+        4 * FINISHED,
+        "build-log, started, finished and prowjob.json"
+    );
     assert_eq!(
         (
             report.jobs,

@@ -12,7 +12,7 @@ use skiff_core::config::Config;
 use skiff_core::duration::GoDuration;
 use skiff_core::keys::GITHUB_REPORTER;
 use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{Clock, Cluster, Message, PodPhase, PortError};
+use skiff_core::ports::{Clock, Cluster, LogStore, Message, PodPhase, PortError};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::{DecorationConfig, ProwJob, ProwJobState};
 use skiff_syncer::{Deps, SyncReport, sync};
@@ -188,7 +188,7 @@ async fn succeeded_pod_makes_success_after_its_logs_are_saved() {
             pod_lists: 1,
             writes: 1,
             pod_logs: 1,
-            log_puts: 3,
+            log_puts: 4,
             finished: 1,
             ..SyncReport::default()
         }
@@ -363,6 +363,54 @@ async fn running_for_48_hours_is_aborted_and_completed() {
     );
 }
 
+/// crier's GCS reporter for a decorated pod: the pod utilities uploaded the
+/// log and `started.json`; the syncer reads no pod log, leaves what they
+/// wrote, writes the `finished.json` the sidecar did not (its result in
+/// lowercase, `uploader: crier`) and `prowjob.json`.
+#[tokio::test]
+async fn a_decorated_job_keeps_what_its_pod_utilities_uploaded_and_gets_only_what_is_missing() {
+    let w = World::new();
+    let mut decorated = job("j1");
+    decorated.spec.decoration_config = Some(DecorationConfig::default());
+    let id = w.start(decorated).await;
+    w.run(&id, "the pod's own log, which the sidecar uploaded");
+    let path = w.path(&id);
+    let sidecars_started = r#"{"timestamp":1795428000,"repo-commit":"merged"}"#;
+    w.logs
+        .put(&path, "started.json", sidecars_started.as_bytes())
+        .await
+        .unwrap();
+    w.logs
+        .put(&path, "build-log.txt", b"uploaded by the sidecar")
+        .await
+        .unwrap();
+    w.clock.advance(mins(2));
+    w.exit(&id, false);
+
+    let report = w.sync().await;
+
+    assert_eq!(w.job(&id).status.state, Some(ProwJobState::Failure));
+    assert_eq!(w.cluster.calls(), ["list"], "no pod log is read");
+    assert_eq!(report.pod_logs, 0);
+    assert_eq!(
+        w.logs.file(&path, "started.json").as_deref(),
+        Some(sidecars_started)
+    );
+    assert_eq!(
+        w.logs.file(&path, "build-log.txt").as_deref(),
+        Some("uploaded by the sidecar")
+    );
+    assert_eq!(
+        w.logs.file(&path, "finished.json").as_deref(),
+        Some(
+            r#"{"timestamp":1795428120,"passed":false,"metadata":{"uploader":"crier"},"result":"failure"}"#
+        )
+    );
+    let record: ProwJob =
+        serde_json::from_str(&w.logs.file(&path, "prowjob.json").unwrap()).unwrap();
+    assert_eq!(record.metadata.name, id);
+}
+
 #[tokio::test]
 async fn per_job_timeouts_from_decoration_config_win() {
     let w = World::new();
@@ -370,7 +418,7 @@ async fn per_job_timeouts_from_decoration_config_win() {
     quick.spec.decoration_config = Some(DecorationConfig {
         pod_running_timeout: Some(GoDuration::from_hours(1)),
         pod_unscheduled_timeout: Some(GoDuration::from_mins(30)),
-        ..DecorationConfig::default()
+        ..decoration()
     });
     let mut patient = quick.clone();
     patient.metadata.name = "j2".into();

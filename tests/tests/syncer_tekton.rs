@@ -188,7 +188,7 @@ async fn a_succeeded_run_makes_success_with_a_build_log_naming_the_run() {
             store_lists: 1,
             pipeline_run_lists: 1,
             writes: 1,
-            log_puts: 3,
+            log_puts: 4,
             finished: 1,
             ..SyncReport::default()
         }

@@ -45,6 +45,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
             args.state_dir.join("pods"),
             args.max_parallel,
             clock.clone(),
+            Arc::new(FsLogStore::new(args.state_dir.join("logs"))),
         ))
     })
     .await?;
@@ -68,6 +69,17 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         .zip(github.clone())
         .map(|(settings, gh)| (gh as Arc<dyn HookDeliveries>, settings));
     let secrets = load_secrets(args.hmac_secret_file.as_deref(), &args.state_dir)?;
+    // A secret generated on first start is known to no sender, so only one
+    // given on purpose opens `/eventbridge` to signed peers.
+    let admission = match &args.hmac_secret_file {
+        Some(_) => skiff_webhook::eventbridge::Admission::Signed(secrets.clone()),
+        None => skiff_webhook::eventbridge::Admission::Loopback,
+    };
+    let codecommit = super::codecommit::connect(
+        args.reporting.codecommit_endpoint_url.as_deref(),
+        super::codecommit::served_region(|name| std::env::var(name).ok()),
+    )
+    .await?;
     let engine = Engine {
         config,
         regexes: Regexes::default(),
@@ -80,12 +92,14 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         clock,
         reports: Arc::new(reports),
         chat,
+        codecommit,
     };
     Ok(Arc::new(Dev {
         engine,
         sqlite,
         build_ids: Mutex::new(BuildIdGenerator::new()),
         webhook: skiff_webhook::WebhookConfig::new(secrets),
+        eventbridge: skiff_webhook::eventbridge::EventBridgeConfig::new(admission),
         report_cursor: std::sync::atomic::AtomicI64::new(0),
         redelivery,
         redelivery_every: interval(args.reporting.redelivery_seconds),

@@ -193,14 +193,19 @@ pub fn spawn_loops(
 pub async fn trigger_step(dev: &Dev) -> usize {
     let e = &dev.engine;
     drive_queue(e.events.as_ref(), 10, |messages| async move {
+        // One region, as a Lambda serves its own: another region's events
+        // are dropped, naming it.
+        let codecommit = [skiff_trigger::CodeCommitRegion {
+            region: &e.codecommit.region,
+            scm: e.codecommit.scm.as_ref(),
+        }];
         let deps = skiff_trigger::TriggerDeps {
             config: &e.config,
             regexes: &e.regexes,
             store: e.store.as_ref(),
             dispatch: e.dispatch.as_ref(),
             scm: e.scm.as_ref(),
-            // No CodeCommit here: its events are dropped, naming their region.
-            codecommit: &[],
+            codecommit: &codecommit,
             clock: e.clock.as_ref(),
         };
         skiff_trigger::handle_batch(&messages, &deps).await
@@ -248,7 +253,8 @@ fn reporter_deps(e: &Engine) -> skiff_reporter::ReporterDeps<'_> {
         scm: e.scm.as_ref(),
         clock: e.clock.as_ref(),
         logs: Some(e.logs.as_ref()),
-        codecommit: None,
+        // Without a client the CodeCommit sink logs and skips.
+        codecommit: e.codecommit.reports.as_deref(),
         chat: e.chat.as_deref(),
         reports: Some(e.reports.as_ref()),
     }

@@ -18,10 +18,12 @@ use skiff_core::ports::{
 use crate::config_files::ConfigArgs;
 
 mod build;
+mod codecommit;
 mod http;
 mod loops;
 
 pub use build::{build, build_with};
+pub use codecommit::CodeCommitDev;
 pub use http::router;
 pub use loops::*;
 
@@ -46,7 +48,9 @@ pub struct Args {
     #[arg(long, default_value = ".skiff")]
     pub state_dir: PathBuf,
     /// The webhook's HMAC secret (GitHub's "secret"); one per line for rotation.
-    /// Default: a secret generated into the state dir on first start.
+    /// Default: a secret generated into the state dir on first start. Given,
+    /// `/eventbridge` serves any peer whose request is signed with it
+    /// (`X-Skiff-Signature-256`); without it, loopback peers only.
     #[arg(long)]
     pub hmac_secret_file: Option<PathBuf>,
     /// GitHub's API (GitHub Enterprise: https://HOST/api/v3).
@@ -80,7 +84,7 @@ pub struct Args {
     pub reporting: ReportingArgs,
 }
 
-/// GitHub App, Slack and webhook-redelivery settings.
+/// GitHub App, CodeCommit, Slack and webhook-redelivery settings.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ReportingArgs {
     /// The GitHub App's id; with --github-app-private-key-path Skiff acts as
@@ -103,6 +107,13 @@ pub struct ReportingArgs {
     /// Seconds between redelivery sweeps.
     #[arg(long, default_value_t = 300)]
     pub redelivery_seconds: u64,
+    /// CodeCommit's API (https://codecommit.REGION.amazonaws.com, or a fake):
+    /// the trigger plans CodeCommit events and the reporter writes their
+    /// results there, in AWS_REGION (else AWS_DEFAULT_REGION, else
+    /// us-east-1) with the environment's AWS credentials. Without it, that
+    /// region's events are planned from what they carry and results logged.
+    #[arg(long)]
+    pub codecommit_endpoint_url: Option<String>,
 }
 
 /// `--cluster`: which build clusters `skiff dev` uses.
@@ -183,6 +194,8 @@ pub struct Engine {
     pub reports: Arc<dyn Queue>,
     /// Slack webhooks, when configured.
     pub chat: Option<Arc<dyn skiff_core::ports::Chat>>,
+    /// CodeCommit in the region served.
+    pub codecommit: CodeCommitDev,
 }
 
 /// Reads the HMAC secrets, one per line, or makes one on first start.
@@ -250,6 +263,8 @@ pub struct Dev {
     pub sqlite: SqliteStore,
     pub build_ids: Mutex<BuildIdGenerator>,
     pub webhook: skiff_webhook::WebhookConfig,
+    /// `POST /eventbridge`: CodeCommit's events as EventBridge delivers them.
+    pub eventbridge: skiff_webhook::eventbridge::EventBridgeConfig,
     /// How far the reporter has read the change feed.
     pub report_cursor: std::sync::atomic::AtomicI64,
     /// GitHub's webhook deliveries and which hooks to sweep, when GitHub is
@@ -295,8 +310,18 @@ async fn serve(args: &Args) -> Result<(), String> {
     let (stop_tx, stop) = watch::channel(false);
     let loops = spawn_loops(&dev, Timing::of(args), stop.clone());
     println!("skiff dev: http://{addr}/  (webhooks: POST http://{addr}/hook)");
+    let cc = &dev.engine.codecommit;
+    println!(
+        "CodeCommit events of {}: POST http://{addr}/eventbridge ({})",
+        cc.region,
+        match &cc.endpoint {
+            Some(url) => format!("CodeCommit API at {url}"),
+            None => "no --codecommit-endpoint-url: planned from the event, results logged".into(),
+        }
+    );
     println!("state in {}", args.state_dir.display());
-    let app = router(dev.clone());
+    // `/eventbridge` serves by the peer's address.
+    let app = router(dev.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop_http = stop.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_http.wait_for(|s| *s).await;

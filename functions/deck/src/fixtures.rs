@@ -208,6 +208,102 @@ pub fn artifacts_of(i: usize, j: &ProwJob) -> Vec<(String, &'static str, Vec<u8>
     out
 }
 
+/// A JUnit file in go-junit-report's shape: `cases` test cases of one
+/// package, of which the first `failed` fail (with a message, the
+/// assertion's text and captured output) and the last one is skipped.
+pub fn junit_report(cases: usize, failed: usize) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n\t<testsuite name=\"github.com/acme/widgets\">\n",
+    );
+    for n in 0..cases {
+        let name = format!("TestWidget{n:05}");
+        if n < failed {
+            xml.push_str(&format!(
+                "\t\t<testcase name=\"{name}\" classname=\"github.com/acme/widgets\" time=\"0.120\">\n\
+                 \t\t\t<failure message=\"Failed\"><![CDATA[    widgets_test.go:42: want 3 widgets, got {n}]]></failure>\n\
+                 \t\t\t<system-out><![CDATA[=== RUN   {name}\ncounting widgets\n--- FAIL: {name} (0.12s)]]></system-out>\n\
+                 \t\t</testcase>\n"
+            ));
+        } else if n + 1 == cases {
+            xml.push_str(&format!(
+                "\t\t<testcase name=\"{name}\" classname=\"github.com/acme/widgets\" time=\"0.000\">\n\
+                 \t\t\t<skipped message=\"needs a GPU\"></skipped>\n\t\t</testcase>\n"
+            ));
+        } else {
+            xml.push_str(&format!(
+                "\t\t<testcase name=\"{name}\" classname=\"github.com/acme/widgets\" time=\"0.001\"></testcase>\n"
+            ));
+        }
+    }
+    xml.push_str("\t</testsuite>\n</testsuites>\n");
+    xml
+}
+
+/// What a decorated job's pod utilities upload besides the log and
+/// metadata (`clone-log.txt`, `clone-records.json`, `prowjob.json`,
+/// `artifacts/**`), for failed job `i`: a JUnit file whose failed case says
+/// the same as the log, and a few other artifacts. Nothing for other jobs.
+pub fn decorated_artifacts_of(i: usize, j: &ProwJob) -> Vec<(String, String, Vec<u8>)> {
+    let Ok(path) = artifacts::artifact_path(j) else {
+        return Vec::new();
+    };
+    if state_of(i) != ProwJobState::Failure {
+        return Vec::new();
+    }
+    let mut junit = junit_report(4, 0);
+    junit = junit.replace(
+        "<testcase name=\"TestWidget00001\" classname=\"github.com/acme/widgets\" time=\"0.001\"></testcase>",
+        &format!(
+            "<testcase name=\"TestWidgets\" classname=\"github.com/acme/widgets\" time=\"0.120\">\
+             <failure message=\"widgets_test.go:42: want 3 widgets, got {i}\"><![CDATA[    widgets_test.go:42: want 3 widgets, got {i}\n    widgets_test.go:43: the widget count is off]]></failure>\
+             <system-out><![CDATA[=== RUN   TestWidgets\ncounting widgets\n]]></system-out></testcase>"
+        ),
+    );
+    let sha = j
+        .spec
+        .refs
+        .as_ref()
+        .and_then(|r| r.pulls.first())
+        .map(|p| p.sha.clone())
+        .unwrap_or_default();
+    let clone_log = format!(
+        "# Cloning acme/widgets at main\n$ mkdir -p /home/prow/go/src/github.com/acme/widgets\n$ git fetch https://github.com/acme/widgets.git main\n$ git checkout {sha}\n"
+    );
+    let records = serde_json::json!([{
+        "refs": j.spec.refs,
+        "commands": [{"command": "git fetch https://github.com/acme/widgets.git main", "output": ""}],
+        "final_sha": sha,
+    }]);
+    vec![
+        (path.clone(), "clone-log.txt".into(), clone_log.into_bytes()),
+        (
+            path.clone(),
+            "clone-records.json".into(),
+            records.to_string().into_bytes(),
+        ),
+        (
+            path.clone(),
+            "prowjob.json".into(),
+            serde_json::to_vec(j).unwrap_or_default(),
+        ),
+        (
+            path.clone(),
+            "artifacts/junit.xml".into(),
+            junit.into_bytes(),
+        ),
+        (
+            path.clone(),
+            "artifacts/e2e/junit_e2e.xml".into(),
+            junit_report(3, 0).into_bytes(),
+        ),
+        (
+            path,
+            "artifacts/widgets.log".into(),
+            format!("widget count for job {i}: {i}\n").into_bytes(),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

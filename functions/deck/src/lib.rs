@@ -8,6 +8,7 @@
 //! | `/` | the job list: newest first, Prow's filters in the query (`repo`, `job` with `*`/`?`, `type`, `state`, `author`, `pull`, `cluster`), `page`/`limit` |
 //! | `/jobs/{id}`, `/view/…/{job}/{build}` | the job page (the second is the URL `status.url` and commit statuses link to) |
 //! | `/log?job=&id=` | the raw build log (Prow's `/log`) |
+//! | `/artifacts/{job dir}/{name}` | one object of a job's artifact directory, never rendered as a page |
 //! | `/pr-history?org=&repo=&pr=` | every run of a pull request, by commit |
 //! | `/job-history/…/{job}` | a job's runs with pass/fail streaks (Prow's `…/logs/{job}` and `…/pr-logs/directory/{job}`) |
 //! | `/command-help` | the chat-ops commands and each repo's jobs |
@@ -34,7 +35,9 @@ mod links;
 mod log;
 mod pages;
 mod prowjobs;
+mod raw_artifact;
 mod raw_log;
+mod spyglass;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -48,6 +51,7 @@ use skiff_core::prowjob::ProwJob;
 use crate::badge::badge;
 use crate::pages::{Ctx, history, job_page, list, pr_history};
 use crate::prowjobs::prowjobs;
+use crate::raw_artifact::raw_artifact;
 use crate::raw_log::raw_log;
 
 pub use crate::filter::FilterError;
@@ -177,6 +181,10 @@ struct Reply {
     body: Vec<u8>,
     cache: Cache,
     location: Option<String>,
+    /// Bytes from a job, not the deck's own: a CSP that lets nothing run
+    /// even when a browser opens it directly.
+    sandboxed: bool,
+    headers: Vec<(&'static str, String)>,
 }
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -193,6 +201,8 @@ impl Reply {
             body: body.into(),
             cache: Cache::Revalidate,
             location: None,
+            sandboxed: false,
+            headers: Vec::new(),
         }
     }
 
@@ -292,6 +302,7 @@ async fn route(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
             }
         }
         ["log"] => raw_log(req, deps).await,
+        ["artifacts", rest @ ..] if !rest.is_empty() => raw_artifact(rest, deps).await,
         ["pr-history"] | ["pr-history", ""] => pr_history(req, deps).await,
         ["job-history", rest @ ..] if rest.last().is_some_and(|n| !n.is_empty()) => {
             let name = rest[rest.len() - 1];
@@ -397,7 +408,11 @@ fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
 fn finish(req: &DeckRequest, options: &DeckOptions, mut reply: Reply) -> DeckResponse {
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut h = |k: &str, v: &str| headers.push((k.to_string(), v.to_string()));
-    let compress = reply.body.len() > 1024 && !reply.content_type.starts_with("image/png");
+    // Raster images and downloads are compressed already, or do not shrink.
+    let incompressible = (reply.content_type.starts_with("image/")
+        && !reply.content_type.starts_with("image/svg"))
+        || reply.content_type == "application/octet-stream";
+    let compress = reply.body.len() > 1024 && !incompressible;
     if compress
         && accepts_gzip(req)
         && let Some(z) = gzip(&reply.body)
@@ -445,8 +460,16 @@ fn finish(req: &DeckRequest, options: &DeckOptions, mut reply: Reply) -> DeckRes
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         );
+    } else if reply.sandboxed {
+        h(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        );
     } else if reply.content_type.starts_with("image/svg") {
         h("content-security-policy", "default-src 'none'");
+    }
+    for (k, v) in &reply.headers {
+        h(k, v);
     }
     if let Some(l) = &reply.location {
         h("location", l);

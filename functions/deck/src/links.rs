@@ -63,3 +63,16 @@ pub fn history(j: &ProwJob) -> String {
     );
     history_by_name(&j.spec.job, pre)
 }
+
+/// One object of a job's artifact directory (`/artifacts/<dir>/<name>`),
+/// each segment escaped on its own so the path keeps its slashes.
+pub fn artifact(dir: &str, name: &str) -> String {
+    let mut out = String::from("/artifacts");
+    for part in dir.split('/').chain(name.split('/')) {
+        if !part.is_empty() {
+            out.push('/');
+            out.push_str(&seg(part));
+        }
+    }
+    out
+}

@@ -1,8 +1,9 @@
 //! The deck as a Lambda behind a Function URL (or an HTTP API): wiring only
-//! (see lib.rs). Read-only: job records from DynamoDB, logs and metadata
-//! from S3 (proxied through the function, tail-capped so an answer stays
-//! under Lambda's 6 MB response limit), the config bundle for the command
-//! help, hidden repos and highlight patterns.
+//! (see lib.rs). Read-only: job records from DynamoDB, logs, metadata and
+//! artifacts from S3 (listed with ListObjectsV2, proxied through the
+//! function, tail-capped or refused so an answer stays under Lambda's 6 MB
+//! response limit), the config bundle for the command help, hidden repos
+//! and highlight patterns.
 
 use lambda_http::{Body, Request, Response, service_fn};
 use skiff_aws::client;

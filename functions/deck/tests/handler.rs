@@ -707,3 +707,424 @@ async fn a_store_outage_is_a_503_page_not_a_panic() {
     let r = skiff_deck::handle(&DeckRequest::get("/command-help"), &deps).await;
     assert!(r.text().contains("could not be loaded"));
 }
+
+// ---------------------------------------------------------------------------
+// Spyglass: the artifacts browser, the JUnit lens, metadata, a failed clone
+
+impl Deck {
+    /// Failed sample job 5 of 10 with everything a decorated job uploads;
+    /// its id and artifact directory.
+    async fn decorated(&self) -> (String, String) {
+        let j = fixtures::job(5, 10, NOW.parse().unwrap());
+        for (path, name, bytes) in fixtures::decorated_artifacts_of(5, &j) {
+            self.logs.put(&path, &name, &bytes).await.unwrap();
+        }
+        let path = skiff_core::prowjob::artifacts::artifact_path(&j).unwrap();
+        (j.metadata.name, path)
+    }
+
+    async fn put(&self, dir: &str, name: &str, bytes: &[u8]) {
+        self.logs.put(dir, name, bytes).await.unwrap();
+    }
+}
+
+/// The text between `start` and the next `end` after it.
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let at = html
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in {html}"));
+    let rest = &html[at..];
+    &rest[..rest.find(end).map_or(rest.len(), |e| e + end.len())]
+}
+
+#[tokio::test]
+async fn the_artifacts_browser_lists_every_object_with_its_size_and_raw_link() {
+    let d = Deck::with_jobs(10).await;
+    let (id, dir) = d.decorated().await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    let table = between(&html, "<table id=\"artifact-list\">", "</table>");
+    let rows: Vec<&str> = table
+        .split("<td><a href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .collect();
+    let names = [
+        "artifacts/e2e/junit_e2e.xml",
+        "artifacts/junit.xml",
+        "artifacts/widgets.log",
+        "build-log.txt",
+        "clone-log.txt",
+        "clone-records.json",
+        "finished.json",
+        "prowjob.json",
+        "started.json",
+    ];
+    let want: Vec<String> = names
+        .iter()
+        .map(|n| format!("/artifacts/{dir}/{n}"))
+        .collect();
+    assert_eq!(rows, want, "every object, in order, linked raw");
+    // Sizes as a file browser shows them, the bytes in a tooltip.
+    let log_size = fixtures::log_of(5).len();
+    assert!(log_size > 1024);
+    for want in [
+        format!("<td title=\"{log_size} bytes\">1.5 KiB</td>"),
+        "<td title=\"26 bytes\">26 B</td>".to_string(),
+    ] {
+        assert!(table.contains(&want), "{want}: {table}");
+    }
+    assert!(html.contains("9 objects, "), "{html}");
+    assert!(html.contains("<a href=\"#artifacts\">Artifacts</a>"));
+    // Each linked object is served as stored.
+    for n in names {
+        let r = d.get(&format!("/artifacts/{dir}/{n}")).await;
+        assert_eq!(r.status, 200, "{n}: {}", r.text());
+        let stored = d.logs.get(&dir, n).await.unwrap().unwrap();
+        assert_eq!(r.body, stored, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn the_junit_lens_shows_totals_then_failed_cases_with_their_message() {
+    let d = Deck::with_jobs(10).await;
+    let (id, _) = d.decorated().await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    let lens = between(&html, "<section id=\"junit-lens\"", "</section>");
+    // Totals first: two files, 7 tests.
+    let totals = between(lens, "<p class=\"totals\">", "</p>");
+    assert_eq!(
+        totals,
+        "<p class=\"totals\"><strong class=\"fail\">1 of 7 tests failed</strong> · 2 skipped · 4 passed · 0.12s · from 2 JUnit files</p>"
+    );
+    assert!(lens.find("class=\"totals\"") < lens.find("<h3>Failed (1)</h3>"));
+    // The failed case: a <details> whose summary has the name and the
+    // message; the body has the assertion's text and the output, folded.
+    let case = between(lens, "<details class=\"case\">", "</details></li>");
+    assert!(
+        case.contains("<summary><span class=\"name\">github.com/acme/widgets: TestWidgets</span> <span class=\"muted\">0.12s</span><br><span class=\"msg\">widgets_test.go:42: want 3 widgets, got 5</span></summary>"),
+        "{case}"
+    );
+    assert!(
+        case.contains("widgets_test.go:43: the widget count is off"),
+        "{case}"
+    );
+    assert!(
+        case.contains("<details class=\"output\"><summary>Standard output (39 B)</summary>"),
+        "{case}"
+    );
+    assert!(case.contains("In <a href=\"#artifact-artifacts/junit.xml\">"));
+    // Passing tests collapsed in one list; skipped counted, with reasons.
+    let passed = between(
+        lens,
+        "<details class=\"tests\" id=\"passed-tests\">",
+        "</details>",
+    );
+    assert!(passed.contains("<summary>4 passed</summary>"));
+    assert_eq!(passed.matches("<li>").count(), 4);
+    let skipped = between(
+        lens,
+        "<details class=\"tests\" id=\"skipped-tests\">",
+        "</details>",
+    );
+    assert!(skipped.contains("needs a GPU"), "{skipped}");
+    assert!(html.contains("<a href=\"#junit\">Test results</a>"));
+    // The lens sits before the build log.
+    assert!(html.find("id=\"junit-lens\"") < html.find("<h2 id=\"log\">"));
+}
+
+#[tokio::test]
+async fn junit_files_that_cannot_be_read_fully_say_why_and_show_what_was_read() {
+    let d = Deck::with_jobs(10).await;
+    let (id, dir) = d.decorated().await;
+    let mut deep = String::from(
+        "<testsuites><testsuite name=\"deep\"><testcase name=\"TestBeforeTheDeepEnd\"><failure message=\"boom\"/></testcase>",
+    );
+    for _ in 0..10_000 {
+        deep.push_str("<testsuite>");
+    }
+    d.put(&dir, "artifacts/junit_deep.xml", deep.as_bytes())
+        .await;
+    d.put(
+        &dir,
+        "artifacts/junit_text.xml",
+        b"PASS ok github.com/acme/widgets 0.1s\n",
+    )
+    .await;
+    d.put(
+        &dir,
+        "artifacts/junit_cut.xml",
+        b"<testsuite name=\"cut\"><testcase name=\"TestCut\"><failure>half",
+    )
+    .await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    for want in [
+        "<code>artifacts/junit_deep.xml</code>: elements nest deeper than 100 levels at line 1",
+        "<code>artifacts/junit_text.xml</code>: not a JUnit file: text outside any element at line 1, column 1 (byte 0) (expected &lt;testsuites&gt; or &lt;testsuite&gt;).",
+        "<code>artifacts/junit_cut.xml</code>: malformed XML at line 1",
+        "The results below include what was read before that.",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    // What was read before the problem is shown.
+    assert!(html.contains("TestBeforeTheDeepEnd"));
+    assert!(html.contains("TestCut"));
+    assert!(html.contains("3 of 9 tests failed"), "{html}");
+}
+
+#[tokio::test]
+async fn a_junit_file_over_the_cap_is_refused_from_its_listed_size() {
+    let d = Deck::with_jobs(10).await;
+    let (id, dir) = d.decorated().await;
+    let big = vec![b' '; skiff_core::junit::MAX_BYTES as usize + 1];
+    d.put(&dir, "artifacts/junit_huge.xml", &big).await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    assert!(
+        html.contains(&format!(
+            "<code>artifacts/junit_huge.xml</code>: the file is {} bytes, more than the {} bytes a JUnit file may have here; it was not read.",
+            big.len(),
+            skiff_core::junit::MAX_BYTES
+        )),
+        "{html}"
+    );
+    // The other files are still shown.
+    assert!(html.contains("1 of 7 tests failed"));
+}
+
+#[tokio::test]
+async fn artifacts_are_served_with_content_types_that_never_render_markup() {
+    let d = Deck::with_jobs(10).await;
+    let (_, dir) = d.decorated().await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    for (name, bytes, want) in [
+        (
+            "artifacts/report.html",
+            &b"<script>alert(document.cookie)</script>"[..],
+            "text/plain; charset=utf-8",
+        ),
+        (
+            "artifacts/logo.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            "text/plain; charset=utf-8",
+        ),
+        (
+            "artifacts/page.xhtml",
+            b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></html>",
+            "text/plain; charset=utf-8",
+        ),
+        (
+            "artifacts/junit.xml",
+            b"<testsuite/>",
+            "text/plain; charset=utf-8",
+        ),
+        ("artifacts/shot.png", png, "image/png"),
+        (
+            "artifacts/core",
+            b"\x7fELF\x02\x01\x01\0\0\0",
+            "application/octet-stream",
+        ),
+    ] {
+        d.put(&dir, name, bytes).await;
+        let r = d.get(&format!("/artifacts/{dir}/{name}")).await;
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(r.header("content-type"), Some(want), "{name}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{name}"
+        );
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+            "{name}"
+        );
+        assert_eq!(r.body, bytes, "{name}");
+    }
+    let core = d.get(&format!("/artifacts/{dir}/artifacts/core")).await;
+    assert_eq!(
+        core.header("content-disposition"),
+        Some("attachment; filename=\"core\"")
+    );
+    // Escaped names in links resolve to the same object.
+    d.put(&dir, "artifacts/with space#1.txt", b"spaced").await;
+    let r = d
+        .get(&format!("/artifacts/{dir}/artifacts/with%20space%231.txt"))
+        .await;
+    assert_eq!((r.status, r.text().as_str()), (200, "spaced"));
+    let html = d.page(&format!("/jobs/{}", fixtures::id_of(5))).await;
+    assert!(html.contains(&format!(
+        "href=\"/artifacts/{dir}/artifacts/with%20space%231.txt\""
+    )));
+}
+
+#[tokio::test]
+async fn artifact_paths_that_could_leave_the_job_directory_are_refused() {
+    let d = Deck::with_jobs(10).await;
+    let (_, dir) = d.decorated().await;
+    // A file beside the logs root and one in another job's directory.
+    let other =
+        skiff_core::prowjob::artifacts::artifact_path(&fixtures::job(6, 10, NOW.parse().unwrap()))
+            .unwrap();
+    for (target, status) in [
+        (
+            format!("/artifacts/{dir}/../../../../../../../../etc/passwd"),
+            400,
+        ),
+        (format!("/artifacts/{dir}/..%2F..%2F..%2Fsecret.txt"), 400),
+        (format!("/artifacts/{dir}/artifacts/%2E%2E/%2E%2E/x"), 400),
+        (format!("/artifacts/{dir}/a%5C..%5Cb"), 400),
+        (format!("/artifacts/{dir}/%00"), 400),
+        // Not a job directory the deck knows.
+        ("/artifacts/etc/passwd".to_string(), 404),
+        ("/artifacts/logs/nope/123/build-log.txt".to_string(), 404),
+        // The job's own directory is not an object.
+        (format!("/artifacts/{dir}/artifacts"), 404),
+        (format!("/artifacts/{dir}/missing.txt"), 404),
+    ] {
+        let r = d.get(&target).await;
+        assert_eq!(r.status, status, "{target}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    }
+    assert_eq!(
+        d.get(&format!("/artifacts/{other}/build-log.txt"))
+            .await
+            .status,
+        200,
+        "another job's objects under its own directory"
+    );
+    // A hidden job's artifacts stay hidden, like its page.
+    let now: Timestamp = NOW.parse().unwrap();
+    let mut hidden = fixtures::job(7, 10, now);
+    hidden.metadata.name = "hidden".into();
+    hidden.status.build_id = "99".into();
+    hidden.spec.hidden = true;
+    d.store.create(&hidden).await.unwrap();
+    let hidden_dir = skiff_core::prowjob::artifacts::artifact_path(&hidden).unwrap();
+    d.put(&hidden_dir, "build-log.txt", b"secret").await;
+    assert_eq!(
+        d.get(&format!("/artifacts/{hidden_dir}/build-log.txt"))
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn decorated_metadata_shows_repos_commit_revision_and_metadata() {
+    let d = Deck::with_jobs(10).await;
+    let (id, dir) = d.decorated().await;
+    d.put(
+        &dir,
+        "started.json",
+        br#"{"timestamp":1796385295,"pull":"106","repos":{"acme/gadgets":"main:0a1b2c3,106:9f8e7d6","acme/tools":"main"},"repo-commit":"9f8e7d6c5b4a","repo-version":"9f8e7d6c5b4a","metadata":{"uploader":"initupload"}}"#,
+    )
+    .await;
+    d.put(
+        &dir,
+        "finished.json",
+        br#"{"timestamp":1796385330,"passed":false,"result":"FAILURE","revision":"9f8e7d6c5b4a","metadata":{"work-dir":"/home/prow/go/src/github.com/acme/gadgets","links":{"dashboard":"<b>x</b>"}}}"#,
+    )
+    .await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    let fields = between(&html, "<dl class=\"kv\" id=\"metadata-fields\">", "</dl>");
+    for want in [
+        "<dt>Started</dt><dd>2026-12-04 11:54:55</dd>",
+        "<dt>Finished</dt><dd>2026-12-04 11:55:30</dd>",
+        "<dt>Elapsed</dt><dd>35s</dd>",
+        "<dt>Result</dt><dd>FAILURE</dd>",
+        "<dt>Revision</dt><dd><code>9f8e7d6c5b4a</code></dd>",
+        "<dt>Repo commit</dt><dd><code>9f8e7d6c5b4a</code></dd>",
+        "<dt>Pull</dt><dd>106</dd>",
+        "<dt>Repo <code>acme/gadgets</code></dt><dd><code>main:0a1b2c3,106:9f8e7d6</code></dd>",
+        "<dt>Repo <code>acme/tools</code></dt><dd><code>main</code></dd>",
+        "<dt><code>uploader</code></dt><dd>initupload</dd>",
+        "<dt><code>work-dir</code></dt><dd>/home/prow/go/src/github.com/acme/gadgets</dd>",
+        "<dt><code>links.dashboard</code></dt><dd>&lt;b&gt;x&lt;/b&gt;</dd>",
+    ] {
+        assert!(fields.contains(want), "{want}: {fields}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_clone_shows_its_log_first() {
+    let d = Deck::with_jobs(10).await;
+    let (id, dir) = d.decorated().await;
+    let clone_log = "# Cloning acme/gadgets at main\n$ git fetch https://github.com/acme/gadgets.git pull/106/head\nfatal: couldn't find remote ref pull/106/head\n";
+    let j = fixtures::job(5, 10, NOW.parse().unwrap());
+    let records = serde_json::json!([{
+        "refs": j.spec.refs,
+        "commands": [
+            {"command": "git init", "output": "Initialized"},
+            {"command": "git fetch https://github.com/acme/gadgets.git pull/106/head", "output": "", "error": "exit status 128"}
+        ],
+        "failed": true
+    }]);
+    d.put(&dir, "clone-records.json", records.to_string().as_bytes())
+        .await;
+    d.put(&dir, "clone-log.txt", clone_log.as_bytes()).await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    let alert = between(
+        &html,
+        "<section class=\"alert\" id=\"clone-failed\"",
+        "</section>",
+    );
+    assert!(
+        alert.contains("<h2 id=\"clone\">Cloning failed</h2>"),
+        "{alert}"
+    );
+    assert!(alert.contains(
+        "<li><code>acme/gadgets</code>: <code>git fetch https://github.com/acme/gadgets.git pull/106/head: exit status 128</code></li>"
+    ), "{alert}");
+    assert!(
+        alert.contains("fatal: couldn't find remote ref pull/106/head"),
+        "{alert}"
+    );
+    // Prominent: before the summary.
+    assert!(html.find("id=\"clone-failed\"") < html.find("<h2>Summary</h2>"));
+
+    // Without records: initupload's own sign (FAILURE, and the build log is
+    // the clone log) is enough.
+    d.put(&dir, "clone-records.json", b"not json").await;
+    d.put(&dir, "build-log.txt", clone_log.as_bytes()).await;
+    d.put(
+        &dir,
+        "finished.json",
+        br#"{"timestamp":1796385330,"passed":false,"result":"FAILURE"}"#,
+    )
+    .await;
+    let html = d.page(&format!("/jobs/{id}")).await;
+    assert!(
+        html.contains("<h2 id=\"clone\">Cloning failed</h2>"),
+        "{html}"
+    );
+    // A job whose clone worked says nothing of it.
+    let d2 = Deck::with_jobs(10).await;
+    let (ok_id, _) = d2.decorated().await;
+    assert!(
+        !d2.page(&format!("/jobs/{ok_id}"))
+            .await
+            .contains("Cloning failed")
+    );
+}
+
+#[tokio::test]
+async fn a_job_without_artifacts_says_so_and_shows_no_lens() {
+    let d = Deck::with_jobs(10).await;
+    // Job 4 succeeded and stored only its log and metadata.
+    let html = d.page(&format!("/jobs/{}", fixtures::id_of(4))).await;
+    assert!(!html.contains("id=\"junit-lens\""));
+    assert!(html.contains("<h2 id=\"artifacts\">Artifacts</h2>"));
+    assert!(html.contains("3 objects, "), "{html}");
+    // A running job has stored its started.json only.
+    let html = d.page(&format!("/jobs/{}", fixtures::id_of(0))).await;
+    assert!(html.contains("1 object, "), "{html}");
+    // A record whose job stored nothing at all.
+    let mut bare = fixtures::job(7, 8, NOW.parse().unwrap());
+    bare.metadata.name = "bare".into();
+    bare.status.build_id = "42".into();
+    d.store.create(&bare).await.unwrap();
+    let html = d.page("/jobs/bare").await;
+    assert!(
+        html.contains("<p class=\"muted\">No artifacts were stored for this job.</p>"),
+        "{html}"
+    );
+}

@@ -32,7 +32,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 use skiff_core::keys;
-use skiff_core::ports::{Clock, Hook, HookDeliveries, HookDelivery, JobStore, PortResult};
+use skiff_core::ports::{Claim, Clock, Hook, HookDeliveries, HookDelivery, JobStore, PortResult};
 use tracing::{info, warn};
 
 /// How far back deliveries are read. GitHub keeps them three days; an
@@ -44,6 +44,10 @@ pub const DEFAULT_SETTLE: Duration = Duration::from_secs(10 * 60);
 /// How long "redelivery requested" is remembered: longer than GitHub keeps
 /// deliveries, so none is requested twice.
 const REQUESTED_TTL: Duration = Duration::from_secs(4 * 24 * 3600);
+/// The answer to a delivery larger than the webhook takes (GitHub's 25 MB
+/// cap, or Lambda's 6 MB request limit before the function is invoked):
+/// redelivering it can only fail the same way.
+const TOO_LARGE: u16 = 413;
 /// The probe of the webhook's dedupe key is undone at once; the expiry only
 /// matters if the undo fails.
 const PROBE_TTL: Duration = Duration::from_secs(60);
@@ -83,7 +87,8 @@ pub struct SweepReport {
     pub failed: usize,
     /// Failed towards GitHub, but the webhook had recorded them.
     pub recorded: usize,
-    /// Not of a kind Skiff acts on.
+    /// Not of a kind Skiff acts on, or refused as too large (a 413: the
+    /// payload will never fit, so asking again would loop).
     pub ignored: usize,
     /// Held back: the webhook may still be down.
     pub waiting: usize,
@@ -146,7 +151,7 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
             continue;
         };
         report.failed += 1;
-        if !keys::ACTED_ON.contains(&latest.event.as_str()) {
+        if !keys::ACTED_ON.contains(&latest.event.as_str()) || latest.status_code == TOO_LARGE {
             report.ignored += 1;
             continue;
         }
@@ -170,13 +175,18 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
             continue;
         }
         match recorded(guid, now, deps).await {
-            Ok(false) => {}
-            Ok(true) => {
+            Ok(Recorded::No) => {}
+            Ok(Recorded::Yes) => {
                 // Nothing to request: the claim is given back, so a later
                 // sweep probes again (the webhook forgets a delivery it could
                 // not queue).
                 release(&claim, deps).await;
                 report.recorded += 1;
+                continue;
+            }
+            Ok(Recorded::InFlight) => {
+                release(&claim, deps).await;
+                report.waiting += 1;
                 continue;
             }
             Err(e) => {
@@ -200,16 +210,31 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
     Ok(())
 }
 
-/// Whether the webhook recorded `guid` (its dedupe key is held). The store
-/// can only ask by claiming: a claim that succeeds is given back at once,
-/// so the redelivery is not dropped as a duplicate.
-async fn recorded(guid: &str, now: Timestamp, deps: &Deps<'_>) -> PortResult<bool> {
+/// What the webhook's key of `guid` says.
+enum Recorded {
+    /// A mark: the event was queued.
+    Yes,
+    /// A claim: an attempt is queuing it, or died doing so; look again once
+    /// the claim has expired.
+    InFlight,
+    No,
+}
+
+/// Whether the webhook recorded `guid`. The store can only ask by claiming:
+/// a claim that succeeds is given back at once, so the redelivery is not
+/// turned away.
+async fn recorded(guid: &str, now: Timestamp, deps: &Deps<'_>) -> PortResult<Recorded> {
     let key = keys::delivery(guid);
-    if !deps.store.remember(&key, later(now, PROBE_TTL)).await? {
-        return Ok(true);
+    match deps.store.claim(&key, later(now, PROBE_TTL)).await? {
+        Claim::Held { until } if keys::is_delivery_mark(until, now, keys::DELIVERY_CLAIM_LEASE) => {
+            Ok(Recorded::Yes)
+        }
+        Claim::Held { .. } => Ok(Recorded::InFlight),
+        Claim::Taken => {
+            deps.store.forget(&key).await?;
+            Ok(Recorded::No)
+        }
     }
-    deps.store.forget(&key).await?;
-    Ok(false)
 }
 
 /// Gives a claim back; if that fails the delivery is not requested until

@@ -144,6 +144,20 @@ impl World {
         }
     }
 
+    /// What a webhook attempt that died after claiming `guid` leaves: its
+    /// claim, for one lease.
+    async fn claimed(&self, guid: &str) {
+        let lease = now()
+            .checked_add(keys::DELIVERY_CLAIM_LEASE)
+            .unwrap_or(Timestamp::MAX);
+        assert!(
+            self.store
+                .remember(&keys::delivery(guid), lease)
+                .await
+                .expect("claim")
+        );
+    }
+
     async fn sweep(&self, github: &FakeDeliveries) -> SweepReport {
         sweep(&Deps {
             store: &self.store,
@@ -336,11 +350,41 @@ async fn one_sweep_redelivers_exactly_the_lost_deliveries() {
             },
             requests: vec![],
         },
+        Case {
+            rule: "refused as too large (413): redelivering cannot help, not asked again",
+            attempts: vec![
+                attempt(40, "g-huge", "push", 413, 20 * MIN),
+                attempt(41, "g-ok", "push", 200, 5 * MIN),
+            ],
+            recorded: &["g-ok"],
+            report: SweepReport {
+                deliveries: 2,
+                failed: 1,
+                ignored: 1,
+                ..SweepReport::default()
+            },
+            requests: vec![],
+        },
+        Case {
+            rule: "claimed by an attempt that died before queueing: not recorded, wait until the claim expires",
+            attempts: vec![attempt(42, "g-claimed", "pull_request", 0, 20 * MIN)],
+            recorded: &[],
+            report: SweepReport {
+                deliveries: 1,
+                failed: 1,
+                waiting: 1,
+                ..SweepReport::default()
+            },
+            requests: vec![],
+        },
     ];
     for case in cases {
         let hook = repo_hook();
         let world = World::new(vec![hook.clone()]);
         world.recorded(case.recorded).await;
+        if case.rule.starts_with("claimed by an attempt") {
+            world.claimed("g-claimed").await;
+        }
         let github = FakeDeliveries::with(&hook, case.attempts);
         let report = world.sweep(&github).await;
         assert_eq!(report, case.report, "{}", case.rule);

@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use skiff_core::config::Config;
 use skiff_core::keys::{self, COMMENT_TAG, GITHUB_REPORTER};
-use skiff_core::ports::{CommitStatus, JobStore, PortError, PortResult};
+use skiff_core::ports::{CommitStatus, JobStore, LogStore, PortError, PortResult};
 use skiff_core::prowjob::labels::GERRIT_REPORT_LABEL;
 use skiff_core::prowjob::{ProwJobState, ProwJobType};
 use skiff_reporter::{
     CommentReport, Detail, GitHubReporter, Outcome, Recorded, ReporterDeps, Skip, StatusReport,
     report_one,
 };
-use skiff_testkit::{ManualClock, MemoryScm, MemoryStore, ScmCall};
+use skiff_testkit::{ManualClock, MemoryLogs, MemoryScm, MemoryStore, ScmCall};
 use support::*;
 
 // ---------------------------------------------------------------------------
@@ -27,6 +27,8 @@ struct World {
     clock: Arc<ManualClock>,
     store: MemoryStore,
     scm: MemoryScm,
+    /// The jobs' artifacts, when the reporter is given a log store.
+    logs: Option<MemoryLogs>,
 }
 
 impl World {
@@ -37,6 +39,15 @@ impl World {
             store: MemoryStore::new(clock.clone()),
             scm: MemoryScm::default(),
             clock,
+            logs: None,
+        }
+    }
+
+    /// With a log store the reporter reads the jobs' artifacts from.
+    fn with_logs() -> Self {
+        Self {
+            logs: Some(MemoryLogs::default()),
+            ..Self::new()
         }
     }
 
@@ -47,7 +58,8 @@ impl World {
     /// The GitHub sink alone; the reporter reads the record itself.
     async fn try_report(&self, id: &str) -> PortResult<Outcome> {
         let scm = Guarded(&self.scm);
-        let deps = ReporterDeps::new(&self.config, &self.store, &scm, self.clock.as_ref());
+        let mut deps = ReporterDeps::new(&self.config, &self.store, &scm, self.clock.as_ref());
+        deps.logs = self.logs.as_ref().map(|l| l as &dyn LogStore);
         report_one(&GitHubReporter, id, &deps).await
     }
 
@@ -752,4 +764,158 @@ async fn a_report_that_changes_no_comment_takes_no_lock() {
         1,
         "one read of the comments"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Failed tests, from the jobs' JUnit files
+
+/// Runs job `id` of `context` (build `build`) to a failed, reported end,
+/// with `junit` (when given) stored as its `artifacts/junit.xml` first.
+async fn fail_with_junit(w: &World, id: &str, context: &str, build: &str, junit: Option<String>) {
+    let mut j = presubmit(id, context);
+    j.status.build_id = build.into();
+    if let (Some(xml), Some(logs)) = (junit, &w.logs) {
+        let path = skiff_core::prowjob::artifacts::artifact_path(&j).unwrap();
+        logs.put(&path, "artifacts/junit.xml", xml.as_bytes())
+            .await
+            .unwrap();
+        logs.put(&path, "build-log.txt", b"FAIL\n").await.unwrap();
+    }
+    w.store.put(j);
+    w.report(id).await;
+    w.advance(id, ProwJobState::Pending, "Job triggered.");
+    w.report(id).await;
+    w.advance(id, ProwJobState::Failure, "Job failed.");
+    w.report(id).await;
+}
+
+const SEVEN: [&str; 7] = [
+    "TestA", "TestB", "TestC", "TestD", "TestE", "TestF", "TestG",
+];
+
+#[tokio::test]
+async fn the_failure_comment_names_five_failed_tests_then_counts_the_rest() {
+    let w = World::with_logs();
+    fail_with_junit(&w, "j1", CONTEXT, "7", Some(junit(&SEVEN))).await;
+    let comments = w.scm.comments(42);
+    assert_eq!(comments.len(), 1);
+    let want = failure_comment_with_tests(
+        &[row(CONTEXT, URL)],
+        &[format!(
+            "- `{CONTEXT}`: `TestA`, `TestB`, `TestC`, `TestD`, `TestE` and 2 more ([job page]({URL}))"
+        )],
+    );
+    assert_eq!(comments[0].body, want);
+    // The flaky test (failed, then passed) is not named.
+    assert!(!want.contains("TestFlaky"));
+}
+
+#[tokio::test]
+async fn without_logs_or_junit_the_comment_is_prows_byte_for_byte() {
+    // A log store, but the job wrote no JUnit.
+    let w = World::with_logs();
+    fail_with_junit(&w, "j1", CONTEXT, "7", None).await;
+    assert_eq!(
+        w.scm.comments(42)[0].body,
+        failure_comment(&[row(CONTEXT, URL)])
+    );
+    // No log store: JUnit stored somewhere is not read.
+    let w = World::new();
+    fail_with_junit(&w, "j1", CONTEXT, "7", Some(junit(&["TestA"]))).await;
+    assert_eq!(
+        w.scm.comments(42)[0].body,
+        failure_comment(&[row(CONTEXT, URL)])
+    );
+    // JUnit with no failed test (the job failed before its tests ran).
+    let w = World::with_logs();
+    fail_with_junit(&w, "j1", CONTEXT, "7", Some(junit(&[]))).await;
+    assert_eq!(
+        w.scm.comments(42)[0].body,
+        failure_comment(&[row(CONTEXT, URL)])
+    );
+}
+
+#[tokio::test]
+async fn a_row_kept_from_an_earlier_comment_keeps_its_failed_tests() {
+    let w = World::with_logs();
+    fail_with_junit(&w, "j1", CONTEXT, "7", Some(junit(&["TestA"]))).await;
+    // Another test fails later, with JUnit of its own; then a third with none.
+    fail_with_junit(
+        &w,
+        "j2",
+        "pull-widgets-lint",
+        "8",
+        Some(junit(&["TestLint"])),
+    )
+    .await;
+    fail_with_junit(&w, "j3", "pull-widgets-e2e", "9", None).await;
+    let comments = w.scm.comments(42);
+    assert_eq!(comments.len(), 1, "each new failure replaces the comment");
+    let want = failure_comment_with_tests(
+        &[
+            row(CONTEXT, URL),
+            row("pull-widgets-lint", URL),
+            row("pull-widgets-e2e", URL),
+        ],
+        &[
+            format!("- `{CONTEXT}`: `TestA` ([job page]({URL}))"),
+            format!("- `pull-widgets-lint`: `TestLint` ([job page]({URL}))"),
+        ],
+    );
+    assert_eq!(comments[0].body, want);
+    // When the first test passes, its row and its tests go; the rest stay.
+    w.store.put(presubmit("j4", CONTEXT));
+    w.advance("j4", ProwJobState::Pending, "Job triggered.");
+    w.advance("j4", ProwJobState::Success, "Job succeeded.");
+    w.report("j4").await;
+    let want = failure_comment_with_tests(
+        &[row("pull-widgets-lint", URL), row("pull-widgets-e2e", URL)],
+        &[format!(
+            "- `pull-widgets-lint`: `TestLint` ([job page]({URL}))"
+        )],
+    );
+    assert_eq!(w.scm.comments(42)[0].body, want);
+}
+
+#[tokio::test]
+async fn test_names_are_quoted_so_they_cannot_mention_link_or_break_the_comment() {
+    let w = World::with_logs();
+    let hostile = [
+        "@alice `rm -rf` [click](https://evil.example)",
+        "line\nbreak",
+    ];
+    fail_with_junit(&w, "j1", CONTEXT, "7", Some(junit(&hostile))).await;
+    let body = w.scm.comments(42)[0].body.clone();
+    assert!(
+        body.contains(&format!(
+            "- `{CONTEXT}`: `@alice 'rm -rf' [click](https://evil.example)`, `line break` ([job page]({URL}))"
+        )),
+        "{body}"
+    );
+    // The table still reads back as one row.
+    assert_eq!(body.matches(&row(CONTEXT, URL)).count(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_check_run_summary_names_its_failed_tests() {
+    let mut w = World::with_logs();
+    w.config.prow.skiff.reporting.checks_repos = vec!["acme/widgets".into()];
+    w.scm.support_checks();
+    fail_with_junit(&w, "j1", CONTEXT, "7", Some(junit(&SEVEN))).await;
+    let runs = w.scm.check_runs();
+    assert_eq!(runs.len(), 1);
+    let run = runs.values().next().unwrap();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let messages: String = SEVEN[..5]
+        .iter()
+        .map(|n| format!("- `{n}`: `widgets_test.go:42: {n}: want 3, got 2`\n"))
+        .collect();
+    assert_eq!(
+        run.summary,
+        format!(
+            "Job failed.\n\n[Job log and artifacts]({URL})\n\n**Failed tests** (7):\n{messages}- and 2 more on the [job page]({URL})"
+        )
+    );
+    // The comment under the same report names them too.
+    assert!(w.scm.comments(42)[0].body.contains("`TestE` and 2 more"));
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use skiff_core::config::jobs::{JobBase, PeriodicFields};
 use skiff_core::config::{Config, Periodic};
-use skiff_core::ports::{JobQuery, JobStore, PortError, PortResult};
+use skiff_core::ports::{Claim, JobQuery, JobStore, PortError, PortResult};
 use skiff_core::prowjob::new::job_id;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType};
 use skiff_scheduler::{Deps, TickReport, tick};
@@ -159,8 +159,11 @@ impl JobStore for RacingStore {
     async fn delete(&self, id: &str) -> PortResult<()> {
         self.inner.delete(id).await
     }
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
-        self.inner.remember(key, expires).await
+    async fn claim(&self, key: &str, expires: Timestamp) -> PortResult<Claim> {
+        self.inner.claim(key, expires).await
+    }
+    async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()> {
+        self.inner.keep(key, expires).await
     }
     async fn forget(&self, key: &str) -> PortResult<()> {
         self.inner.forget(key).await

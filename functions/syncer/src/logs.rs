@@ -1,6 +1,8 @@
-//! A finishing job's logs: `build-log.txt`, `started.json` and
-//! `finished.json` under its artifact path, before the sweeper may delete
-//! the pod.
+//! A finishing job's artifacts, written before the job becomes final (and
+//! so before the sweeper may delete its pod): for an undecorated pod its
+//! log as `build-log.txt`, `started.json` and `finished.json`; for a
+//! decorated pod only what its pod utilities did not upload; `prowjob.json`
+//! for every job, as crier's GCS reporter writes it.
 
 use std::time::Duration;
 
@@ -8,7 +10,10 @@ use jiff::{SignedDuration, Timestamp};
 use skiff_core::keys;
 use skiff_core::ports::{Cluster, PipelineRunInfo, PortError};
 use skiff_core::prowjob::ProwJob;
-use skiff_core::prowjob::artifacts::{self, BUILD_LOG, FINISHED_JSON, STARTED_JSON, artifact_path};
+use skiff_core::prowjob::artifacts::{
+    self, BUILD_LOG, CLONE_RECORDS_JSON, FINISHED_JSON, PROWJOB_JSON, STARTED_JSON, artifact_path,
+};
+use skiff_core::prowjob::decorate::options::CloneRecord;
 use skiff_core::prowjob::pipeline_run;
 use tracing::{debug, warn};
 
@@ -43,9 +48,12 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// Writes `build-log.txt` as `log` says, then `started.json` and
-    /// `finished.json`. `false` if a retryable call failed: the job must not
-    /// become final without them.
+    /// Writes what the job's artifact directory must hold before the job is
+    /// final: for a decorated pod, only what its pod utilities did not
+    /// upload (crier's GCS reporter: `started.json` and `finished.json` when
+    /// absent); otherwise `build-log.txt` as `log` says, `started.json` and
+    /// `finished.json`; and `prowjob.json` always. `false` if a retryable
+    /// call failed: the job must not become final without them.
     pub(crate) async fn save_logs(&mut self, job: &ProwJob, log: BuildLog<'_>) -> bool {
         let path = match artifact_path(job) {
             Ok(path) => path,
@@ -55,6 +63,14 @@ impl Pass<'_, '_> {
             }
         };
         let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+        if matches!(log, BuildLog::Pod(_)) && job.spec.decoration_config.is_some() {
+            match self.crier_documents(job, &path).await {
+                Some(documents) => files.extend(documents),
+                None => return false,
+            }
+            files.push((PROWJOB_JSON, artifacts::prowjob_json(job)));
+            return self.put_all(job, &path, files).await;
+        }
         if let BuildLog::Run { namespace, run } = log {
             let text = pipeline_run::build_log(job, namespace, run);
             files.push((BUILD_LOG, text.into_bytes()));
@@ -88,9 +104,58 @@ impl Pass<'_, '_> {
         if let Some(finished) = artifacts::finished(job) {
             files.push((FINISHED_JSON, finished.to_json()));
         }
+        files.push((PROWJOB_JSON, artifacts::prowjob_json(job)));
+        self.put_all(job, &path, files).await
+    }
+
+    /// crier's rule for a decorated job: `started.json` and `finished.json`
+    /// only where the pod utilities wrote none (a clone that failed before
+    /// initupload, a sidecar that could not upload). `None` if the store
+    /// could not be read: decide next pass.
+    async fn crier_documents(
+        &mut self,
+        job: &ProwJob,
+        path: &str,
+    ) -> Option<Vec<(&'static str, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if self.read(job, path, STARTED_JSON).await?.is_none() {
+            let records: Vec<CloneRecord> = self
+                .read(job, path, CLONE_RECORDS_JSON)
+                .await?
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .unwrap_or_default();
+            out.push((
+                STARTED_JSON,
+                artifacts::crier_started(job, &records).to_json(),
+            ));
+        }
+        if self.read(job, path, FINISHED_JSON).await?.is_none()
+            && let Some(finished) = artifacts::crier_finished(job)
+        {
+            out.push((FINISHED_JSON, finished.to_json()));
+        }
+        Some(out)
+    }
+
+    /// A file of the job's directory; `Some(None)` when absent (or refused
+    /// for good), `None` when the store failed and the pass should wait.
+    async fn read(&mut self, job: &ProwJob, path: &str, name: &str) -> Option<Option<Vec<u8>>> {
+        match self.deps.logs.get(path, name).await {
+            Ok(bytes) => Some(bytes),
+            Err(PortError::NotFound(_) | PortError::Rejected(_)) => Some(None),
+            Err(e) => {
+                warn!(job_id = %job.metadata.name, file = name, error = %e, "cannot read the job's artifacts; next pass");
+                self.report.failures += 1;
+                None
+            }
+        }
+    }
+
+    /// Writes `files` under `path`; `false` if a retryable write failed.
+    async fn put_all(&mut self, job: &ProwJob, path: &str, files: Vec<(&str, Vec<u8>)>) -> bool {
         for (name, bytes) in files {
             self.report.log_puts += 1;
-            match self.deps.logs.put(&path, name, &bytes).await {
+            match self.deps.logs.put(path, name, &bytes).await {
                 Ok(()) => {}
                 // Refused for good (a path the store will never take): the
                 // job must not wait on it forever.

@@ -3,10 +3,34 @@
 //!
 //! It does as little as it can, because GitHub gives up after 10 seconds and
 //! counts slow answers as failures: no config, no GitHub API calls, no job
-//! records. A normal delivery costs one conditional write and one queue send.
+//! records. A normal delivery costs three calls: a conditional write (the
+//! claim), a queue send, and a write (the mark).
 //!
 //! Bad input always gets a 4xx that says what is wrong; 503 is reserved for
-//! our own storage or queue failing, so GitHub's "Redeliver" is worth pressing.
+//! our own storage or queue failing (or another attempt holding the
+//! delivery), so GitHub's "Redeliver" is worth pressing.
+//!
+//! # Never lost between "seen" and "queued"
+//!
+//! The store and the queue cannot share a transaction, so the delivery's key
+//! ([`keys::delivery`]) is written twice: a short **claim** before the send
+//! ([`keys::DELIVERY_CLAIM_LEASE`]), a long **mark** after it (the dedupe
+//! TTL). A redelivery that finds a mark is a duplicate (200, dropped); one
+//! that finds a claim is answered 503 — never 200, because a 200 would make
+//! GitHub (and the redelivery function) count a delivery as done that may
+//! never have been queued. What a crash at each point leaves:
+//!
+//! | crash … | the store holds | a redelivery … |
+//! |---|---|---|
+//! | before the claim | nothing | is queued |
+//! | after the claim, before the send | a claim | gets 503 until the claim expires (≤ 60 s), then is queued; the redelivery function waits the same |
+//! | after the send, before the mark | a claim | is queued again once the claim expires: a second message for the same delivery, which the trigger makes nothing twice of (job ids derive from the delivery) |
+//! | after the mark | a mark | is dropped as a duplicate |
+//!
+//! A failed send forgets the claim at once, so GitHub's redelivery is taken.
+//!
+//! The same rule, written once (`queue_once`), admits CodeCommit's
+//! EventBridge events that `skiff dev` takes over HTTP ([`eventbridge`]).
 
 use std::time::Duration;
 
@@ -15,8 +39,10 @@ use jiff::Timestamp;
 use sha2::Sha256;
 use skiff_core::keys;
 use skiff_core::messages::{EventMessage, EventSource};
-use skiff_core::ports::{Clock, JobStore, Queue};
+use skiff_core::ports::{Claim, Clock, JobStore, Queue};
 use tracing::{Span, field, info, warn};
+
+pub mod eventbridge;
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -38,11 +64,16 @@ impl WebhookRequest {
     /// The first header of that name; HTTP header names are case-insensitive
     /// and API Gateway lower-cases them, GitHub does not.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
+        header(&self.headers, name)
     }
+}
+
+/// The first header of that name, case-insensitively, trimmed.
+pub(crate) fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
 }
 
 /// The answer GitHub gets (it shows the body in the delivery's log).
@@ -72,6 +103,8 @@ pub struct WebhookConfig {
     pub max_body_bytes: usize,
     /// How long a delivery id is remembered to drop redeliveries.
     pub dedupe_ttl: Duration,
+    /// How long a claim on a delivery lives while it is queued.
+    pub claim_lease: Duration,
 }
 
 impl WebhookConfig {
@@ -80,6 +113,7 @@ impl WebhookConfig {
             secrets,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             dedupe_ttl: DEFAULT_DEDUPE_TTL,
+            claim_lease: keys::DELIVERY_CLAIM_LEASE,
         }
     }
 }
@@ -94,6 +128,7 @@ impl std::fmt::Debug for WebhookConfig {
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("dedupe_ttl", &self.dedupe_ttl)
+            .field("claim_lease", &self.claim_lease)
             .finish()
     }
 }
@@ -135,7 +170,7 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
     span.record("event", event);
 
     if let Err(why) = verify_signature(req.header(SIGNATURE_HEADER), &req.body, &config.secrets) {
-        info!(reason = why, "refused: signature");
+        info!(reason = %why, "refused: signature");
         return WebhookResponse::new(401, why);
     }
     // The queue carries text; JSON is UTF-8 by definition, so a body that is
@@ -156,34 +191,75 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
         return WebhookResponse::new(200, format!("ignored {event}"));
     }
 
-    let key = keys::delivery(delivery);
-    let expires = expiry(deps.clock.now(), config.dedupe_ttl);
-    match deps.store.remember(&key, expires).await {
-        Ok(true) => {}
-        Ok(false) => {
-            info!("duplicate delivery dropped");
-            return WebhookResponse::new(200, "duplicate delivery");
-        }
-        Err(e) => {
-            warn!(error = %e, "cannot record the delivery");
-            return WebhookResponse::new(503, "cannot record the delivery; try again");
-        }
-    }
     let message = EventMessage {
         source: EventSource::Github,
         event: event.to_owned(),
         delivery: delivery.to_owned(),
         body: body.to_owned(),
     };
-    if let Err(e) = deps.events.send(&[message.to_body()]).await {
+    let ports = Dedupe {
+        store: deps.store,
+        events: deps.events,
+        clock: deps.clock,
+        dedupe_ttl: config.dedupe_ttl,
+        claim_lease: config.claim_lease,
+    };
+    queue_once(&ports, delivery, message.to_body()).await
+}
+
+/// What [`queue_once`] talks to, and how long it keeps what it writes.
+#[derive(Clone, Copy)]
+pub(crate) struct Dedupe<'a> {
+    pub store: &'a dyn JobStore,
+    pub events: &'a dyn Queue,
+    pub clock: &'a dyn Clock,
+    pub dedupe_ttl: Duration,
+    pub claim_lease: Duration,
+}
+
+/// Queues `message` for `delivery` unless it already was: claim, send, mark
+/// (the module doc's table says what a crash at each step leaves). 200
+/// "queued" or "duplicate delivery"; 503 when the delivery is held by
+/// another attempt or our store or queue failed, so a retry is worthwhile.
+pub(crate) async fn queue_once(
+    ports: &Dedupe<'_>,
+    delivery: &str,
+    message: String,
+) -> WebhookResponse {
+    let key = keys::delivery(delivery);
+    let now = ports.clock.now();
+    let claim_until = expiry(now, ports.claim_lease);
+    match ports.store.claim(&key, claim_until).await {
+        Ok(Claim::Taken) => {}
+        Ok(Claim::Held { until }) if keys::is_delivery_mark(until, now, ports.claim_lease) => {
+            info!("duplicate delivery dropped");
+            return WebhookResponse::new(200, "duplicate delivery");
+        }
+        Ok(Claim::Held { until }) => {
+            info!(%until, "another attempt holds the delivery");
+            return WebhookResponse::new(
+                503,
+                format!("another attempt is queuing this delivery; try again after {until}"),
+            );
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot record the delivery");
+            return WebhookResponse::new(503, "cannot record the delivery; try again");
+        }
+    }
+    if let Err(e) = ports.events.send(&[message]).await {
         warn!(error = %e, "cannot queue the event");
-        // Unremembered, GitHub's redelivery of this id is taken as new;
-        // remembered, it would be dropped as a duplicate of an event that
-        // never reached the queue.
-        if let Err(e) = deps.store.forget(&key).await {
-            warn!(error = %e, "cannot forget the delivery: a redelivery will be dropped as a duplicate until it expires");
+        // Unclaimed, GitHub's redelivery of this id is taken at once; else
+        // it waits out the claim.
+        if let Err(e) = ports.store.forget(&key).await {
+            warn!(error = %e, "cannot give the claim back: a redelivery is taken once it expires");
         }
         return WebhookResponse::new(503, "cannot queue the event; try again");
+    }
+    if let Err(e) = ports.store.keep(&key, expiry(now, ports.dedupe_ttl)).await {
+        // Queued all the same: the claim expires, and a redelivery after
+        // that is queued again, which the trigger absorbs.
+        warn!(error = %e, "queued, but the delivery is not marked");
     }
     info!("queued");
     WebhookResponse::new(200, "queued")
@@ -204,19 +280,48 @@ fn expiry(now: Timestamp, ttl: Duration) -> Timestamp {
 }
 
 /// Checks `X-Hub-Signature-256` against every configured secret.
-fn verify_signature(
+fn verify_signature(header: Option<&str>, body: &[u8], secrets: &[Vec<u8>]) -> Result<(), String> {
+    check_signature(header, body, secrets).map_err(|bad| bad.reason(SIGNATURE_HEADER))
+}
+
+/// Why a `sha256=<hex>` signature header was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadSignature {
+    Missing,
+    Malformed,
+    Mismatch,
+}
+
+impl BadSignature {
+    /// The refusal's words, naming the header.
+    pub(crate) fn reason(self, header: &str) -> String {
+        match self {
+            BadSignature::Missing => format!("missing header {header}"),
+            BadSignature::Malformed => {
+                format!("malformed {header}: expected sha256=<64 hex digits>")
+            }
+            BadSignature::Mismatch => {
+                format!("{header} does not match the body signed with any configured secret")
+            }
+        }
+    }
+}
+
+/// Checks a `sha256=<hex HMAC-SHA256 of the body>` header against every
+/// configured secret.
+pub(crate) fn check_signature(
     header: Option<&str>,
     body: &[u8],
     secrets: &[Vec<u8>],
-) -> Result<(), &'static str> {
+) -> Result<(), BadSignature> {
     let Some(header) = header else {
-        return Err("missing header X-Hub-Signature-256");
+        return Err(BadSignature::Missing);
     };
     let signature = header
         .strip_prefix("sha256=")
         .filter(|hex| hex.len() == 64)
         .and_then(|hex| hex::decode(hex).ok())
-        .ok_or("malformed X-Hub-Signature-256: expected sha256=<64 hex digits>")?;
+        .ok_or(BadSignature::Malformed)?;
     // An empty secret would let anyone sign; a misconfiguration must not
     // open the door.
     let matches = secrets.iter().filter(|s| !s.is_empty()).any(|secret| {
@@ -230,7 +335,7 @@ fn verify_signature(
     if matches {
         Ok(())
     } else {
-        Err("X-Hub-Signature-256 does not match the body signed with any configured secret")
+        Err(BadSignature::Mismatch)
     }
 }
 

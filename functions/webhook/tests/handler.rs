@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
 use skiff_core::messages::{EventMessage, EventSource};
-use skiff_core::ports::PortError;
+use skiff_core::ports::{Clock, JobStore, PortError};
 use skiff_testkit::{Journal, ManualClock, MemoryQueue, MemoryStore};
 use skiff_webhook::{WebhookConfig, WebhookDeps, WebhookRequest, WebhookResponse, handle};
 
@@ -407,11 +407,68 @@ async fn each_rule_answers_with_its_status() {
 }
 
 #[tokio::test]
-async fn a_queued_delivery_costs_one_remember_and_one_send() {
+async fn a_queued_delivery_costs_a_claim_a_send_and_a_mark() {
     let world = World::new(config());
     let got = world.post(&delivery("pull_request", "d-1", PR_BODY)).await;
     assert_eq!(got.status, 200);
-    assert_eq!(world.port_calls(), ["remember", "send"]);
+    assert_eq!(world.port_calls(), ["claim", "send", "keep"]);
+}
+
+/// The lost-delivery defect: an attempt that died between recording the
+/// delivery and queueing it left a key behind, and every redelivery was
+/// answered "duplicate" and dropped. A claim that was never marked must
+/// turn a redelivery away only until it expires — with a 503, never a 200.
+#[tokio::test]
+async fn a_delivery_whose_attempt_died_before_queueing_is_taken_once_its_claim_expires() {
+    let world = World::new(config());
+    let now = world.clock.now();
+    // What the dead attempt left: its claim, and no message.
+    let claimed = world
+        .store
+        .claim(
+            "delivery/d-1",
+            now.checked_add(Duration::from_secs(60)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed, skiff_core::ports::Claim::Taken);
+    let req = delivery("pull_request", "d-1", PR_BODY);
+
+    let during = world.post(&req).await;
+    assert_eq!(during.status, 503, "{during:?}");
+    assert!(during.body.contains("try again"), "{during:?}");
+    assert!(world.sent().is_empty());
+
+    world.clock.advance(Duration::from_secs(60));
+    let after = world.post(&req).await;
+    assert_eq!((after.status, after.body.as_str()), (200, "queued"));
+    assert_eq!(world.sent().len(), 1);
+    let again = world.post(&req).await;
+    assert_eq!(
+        (again.status, again.body.as_str()),
+        (200, "duplicate delivery")
+    );
+    assert_eq!(world.sent().len(), 1);
+}
+
+/// A send that succeeded with a mark that failed: the delivery is queued
+/// (200), its claim keeps redeliveries out for the lease, and after it a
+/// redelivery is queued again — a second message the trigger absorbs,
+/// never a lost one.
+#[tokio::test]
+async fn a_queued_delivery_whose_mark_failed_is_answered_queued_and_taken_again_later() {
+    let world = World::new(config());
+    world
+        .store
+        .faults()
+        .next("keep", PortError::Unavailable("table throttled".into()));
+    let req = delivery("pull_request", "d-1", PR_BODY);
+    let first = world.post(&req).await;
+    assert_eq!((first.status, first.body.as_str()), (200, "queued"));
+    assert_eq!(world.post(&req).await.status, 503);
+    world.clock.advance(Duration::from_secs(61));
+    assert_eq!(world.post(&req).await.body, "queued");
+    assert_eq!(world.sent().len(), 2);
 }
 
 #[tokio::test]
@@ -476,7 +533,7 @@ async fn a_queue_failure_is_503_and_forgets_the_delivery_so_a_retry_succeeds() {
         world.store.keys().is_empty(),
         "the delivery must be forgotten"
     );
-    assert_eq!(world.port_calls(), ["remember", "send", "forget"]);
+    assert_eq!(world.port_calls(), ["claim", "send", "forget"]);
     let retried = world.post(&req).await;
     assert_eq!((retried.status, retried.body.as_str()), (200, "queued"));
     assert_eq!(world.sent().len(), 1);
@@ -488,11 +545,11 @@ async fn a_store_failure_is_503_and_queues_nothing() {
     world
         .store
         .faults()
-        .next("remember", PortError::Unavailable("table throttled".into()));
+        .next("claim", PortError::Unavailable("table throttled".into()));
     let got = world.post(&delivery("pull_request", "d-1", PR_BODY)).await;
     assert_eq!(got.status, 503, "{got:?}");
     assert!(world.sent().is_empty());
-    assert_eq!(world.port_calls(), ["remember"]);
+    assert_eq!(world.port_calls(), ["claim"]);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use skiff_core::ports::{LogStore, PortError, PortResult};
+use skiff_core::ports::{Listing, LogStore, MAX_LISTED, PortError, PortResult, StoredObject};
 
 use crate::error::port_error;
 
@@ -39,11 +39,37 @@ impl S3LogStore {
     /// Empty and `.` segments are dropped, so both stores agree on where
     /// `a//b/./c` lives.
     pub fn key(&self, path: &str, name: &str) -> PortResult<String> {
-        let mut parts: Vec<&str> = Vec::new();
-        if !self.prefix.is_empty() {
-            parts.push(&self.prefix);
+        let parts = self.segments(&[("path", path), ("name", name)])?;
+        let names_file = name
+            .rsplit('/')
+            .find(|s| !s.is_empty())
+            .is_some_and(|last| last != ".");
+        if !names_file {
+            return Err(PortError::Rejected(
+                format!("name {name:?} names no file").into(),
+            ));
         }
-        for (what, part) in [("path", path), ("name", name)] {
+        Ok(parts.join("/"))
+    }
+
+    /// The key prefix of the directory `path` (ending in `/`, or empty for
+    /// the bucket root), or `Rejected` as for [`S3LogStore::key`].
+    pub fn dir_prefix(&self, path: &str) -> PortResult<String> {
+        let parts = self.segments(&[("path", path)])?;
+        Ok(if parts.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", parts.join("/"))
+        })
+    }
+
+    /// The prefix's segments then each part's, empty and `.` ones dropped.
+    fn segments<'a>(&'a self, parts: &[(&str, &'a str)]) -> PortResult<Vec<&'a str>> {
+        let mut out: Vec<&str> = Vec::new();
+        if !self.prefix.is_empty() {
+            out.push(&self.prefix);
+        }
+        for &(what, part) in parts {
             if part.contains('\0') {
                 return Err(PortError::Rejected(
                     format!("{what} {part:?} contains NUL").into(),
@@ -58,18 +84,9 @@ impl S3LogStore {
                     .into(),
                 ));
             }
-            parts.extend(part.split('/').filter(|s| !s.is_empty() && *s != "."));
+            out.extend(part.split('/').filter(|s| !s.is_empty() && *s != "."));
         }
-        let names_file = name
-            .rsplit('/')
-            .find(|s| !s.is_empty())
-            .is_some_and(|last| last != ".");
-        if !names_file {
-            return Err(PortError::Rejected(
-                format!("name {name:?} names no file").into(),
-            ));
-        }
-        Ok(parts.join("/"))
+        Ok(out)
     }
 }
 
@@ -130,6 +147,51 @@ impl LogStore for S3LogStore {
             PortError::Unavailable(format!("GetObject {key}: reading the body: {e}").into())
         })?;
         Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    /// ListObjectsV2 under the directory's prefix, page by page (S3 returns
+    /// keys in byte order), until [`MAX_LISTED`] objects. "Folder" marker
+    /// objects (keys ending in `/`, as the console makes) are not objects
+    /// of the job.
+    #[tracing::instrument(skip(self), fields(bucket = %self.bucket))]
+    async fn list(&self, path: &str) -> PortResult<Listing> {
+        let prefix = self.dir_prefix(path)?;
+        let mut listing = Listing::default();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| port_error(&format!("ListObjectsV2 {prefix}"), e))?;
+            for object in page.contents() {
+                let Some(name) = object.key().and_then(|k| k.strip_prefix(prefix.as_str())) else {
+                    continue;
+                };
+                if name.is_empty() || name.ends_with('/') {
+                    continue;
+                }
+                if listing.objects.len() == MAX_LISTED {
+                    listing.truncated = true;
+                    return Ok(listing);
+                }
+                listing.objects.push(StoredObject {
+                    name: name.to_string(),
+                    size: object
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                });
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => return Ok(listing),
+            }
+        }
     }
 }
 

@@ -74,7 +74,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use jiff::Timestamp;
-use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
+use skiff_core::ports::{Claim, Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 /// Prefix of dedupe items' ids; job ids (Kubernetes names) never contain `#`.
@@ -563,7 +563,7 @@ impl JobStore for DynamoStore {
     }
 
     #[tracing::instrument(level = "debug", skip(self))]
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
+    async fn claim(&self, key: &str, expires: Timestamp) -> PortResult<Claim> {
         if key.is_empty() {
             return Err(PortError::Rejected("empty dedupe key".into()));
         }
@@ -573,16 +573,44 @@ impl JobStore for DynamoStore {
         let mut item = Item::new();
         item.insert("id".into(), s(format!("{DEDUPE_PREFIX}{key}")));
         item.insert("expires".into(), n(ceil_second(expires)));
-        let fresh = self
+        let put = self
             .put(
                 item,
                 "attribute_not_exists(#id) OR #e <= :now",
                 &[("#id", "id"), ("#e", "expires")],
                 vec![(":now", n(now))],
-                "remember",
+                "claim",
             )
             .await?;
-        Ok(fresh.is_ok())
+        Ok(match put {
+            Ok(()) => Claim::Taken,
+            // The condition failed on the item the call returns (ALL_OLD).
+            Err(old) => Claim::Held {
+                until: old
+                    .as_ref()
+                    .and_then(|i| i.get("expires"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .and_then(|secs| Timestamp::from_second(secs).ok())
+                    .unwrap_or(Timestamp::MAX),
+            },
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()> {
+        if key.is_empty() {
+            return Err(PortError::Rejected("empty dedupe key".into()));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(format!("{DEDUPE_PREFIX}{key}")))
+            .item("expires", n(ceil_second(expires)))
+            .send()
+            .await
+            .map_err(|e| port_error("keep", e))?;
+        Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip(self))]

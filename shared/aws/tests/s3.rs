@@ -155,3 +155,133 @@ async fn a_missing_bucket_is_rejected_not_none() {
     let get = store.get("logs/unit/1", "build-log.txt").await;
     assert!(matches!(get, Err(PortError::Rejected(_))), "get: {get:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Listing a job's directory (the deck's artifacts browser)
+
+fn listed(listing: &skiff_core::ports::Listing) -> Vec<(&str, u64)> {
+    listing
+        .objects
+        .iter()
+        .map(|o| (o.name.as_str(), o.size))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_listing_is_the_directorys_objects_relative_to_it_in_byte_order() {
+    let client = client().await;
+    let b = bucket(&client, "list").await;
+    let store = S3LogStore::new(client.clone(), b.clone(), "skiff".into());
+    let job = "pr-logs/pull/acme_widgets/42/pull-unit/1823";
+    for (path, name, bytes) in [
+        (job, "build-log.txt", &b"log\n"[..]),
+        (job, "artifacts/junit.xml", b"<testsuite/>"),
+        (job, "artifacts/e2e/junit_01.xml", b""),
+        (job, "artifacts.txt", b"12345"),
+        // A sibling build whose id extends this one's, and the job's marker.
+        (
+            "pr-logs/pull/acme_widgets/42/pull-unit/18230",
+            "build-log.txt",
+            b"x",
+        ),
+        (
+            "pr-logs/pull/acme_widgets/42/pull-unit",
+            "latest-build.txt",
+            b"1823",
+        ),
+    ] {
+        store
+            .put(path, name, bytes)
+            .await
+            .unwrap_or_else(|e| panic!("put {name}: {e}"));
+    }
+    // A "folder" the S3 console made, and an object outside the prefix.
+    for key in [
+        format!("skiff/{job}/artifacts/"),
+        format!("{job}/build-log.txt"),
+    ] {
+        client
+            .put_object()
+            .bucket(&b)
+            .key(&key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {key}: {e}"));
+    }
+    let listing = store
+        .list(job)
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    assert!(!listing.truncated);
+    assert_eq!(
+        listed(&listing),
+        [
+            ("artifacts.txt", 5),
+            ("artifacts/e2e/junit_01.xml", 0),
+            ("artifacts/junit.xml", 12),
+            ("build-log.txt", 4),
+        ]
+    );
+    assert_eq!(
+        store.list(&format!("{job}/")).await,
+        Ok(listing),
+        "a trailing slash names the same directory"
+    );
+    assert_eq!(
+        store.list("logs/none/1").await.map(|l| l.objects.len()),
+        Ok(0)
+    );
+}
+
+#[tokio::test]
+async fn a_listing_pages_through_s3_and_stops_at_the_cap() {
+    use skiff_core::ports::MAX_LISTED;
+    let client = client().await;
+    let b = bucket(&client, "many").await;
+    let store = std::sync::Arc::new(S3LogStore::new(client.clone(), b.clone(), String::new()));
+    let job = "logs/dump/7";
+    // One more object than a listing returns: ten full pages and one more.
+    let mut puts = tokio::task::JoinSet::new();
+    for chunk in (0..=MAX_LISTED)
+        .collect::<Vec<_>>()
+        .chunks(MAX_LISTED / 8 + 1)
+    {
+        let (store, chunk) = (store.clone(), chunk.to_vec());
+        puts.spawn(async move {
+            for i in chunk {
+                store
+                    .put(job, &format!("artifacts/case-{i:05}.txt"), b"ok")
+                    .await
+                    .unwrap_or_else(|e| panic!("put {i}: {e}"));
+            }
+        });
+    }
+    while let Some(done) = puts.join_next().await {
+        done.unwrap_or_else(|e| panic!("a put task: {e}"));
+    }
+    let listing = store
+        .list(job)
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    assert!(listing.truncated, "one object more than the cap");
+    assert_eq!(listing.objects.len(), MAX_LISTED);
+    assert_eq!(listing.objects[0].name, "artifacts/case-00000.txt");
+    assert_eq!(
+        listing.objects[MAX_LISTED - 1].name,
+        format!("artifacts/case-{:05}.txt", MAX_LISTED - 1),
+        "the first ones, in order, across pages"
+    );
+    assert!(listing.objects.iter().all(|o| o.size == 2));
+}
+
+#[tokio::test]
+async fn a_listing_that_could_leave_the_root_is_rejected_before_any_request() {
+    let store = S3LogStore::new(client().await, "skiff-never-made".into(), "p".into());
+    for path in ["..", "logs/../..", "/etc", "lo\0gs"] {
+        let got = store.list(path).await;
+        assert!(
+            matches!(got, Err(PortError::Rejected(_))),
+            "list {path:?}: {got:?}"
+        );
+    }
+}

@@ -23,11 +23,34 @@ pub const SLACK_REPORTER: &str = "slackreporter";
 // ---------------------------------------------------------------------------
 // Dedupe keys and leases
 
-/// A GitHub delivery was received and queued. Written by the webhook (a
-/// conditional write, so a redelivery is dropped); read by the redelivery
-/// function, which redelivers only deliveries Skiff never recorded.
+/// A GitHub delivery: claimed by the webhook for [`DELIVERY_CLAIM_LEASE`]
+/// before it queues the event, kept as a mark for the dedupe TTL once the
+/// event is queued. A live mark drops a redelivery as a duplicate; a live
+/// claim answers "try again" (an attempt is queuing it, or died doing so).
+/// Read by the redelivery function, which redelivers only deliveries that
+/// hold neither.
 pub fn delivery(guid: &str) -> String {
     format!("delivery/{guid}")
+}
+
+/// How long a webhook's claim on a delivery lives: longer than the webhook
+/// function may run (its timeout is 30 s), so a live attempt never loses its
+/// claim, and short, so a delivery whose attempt died is taken again soon.
+/// A [`delivery`] key that lives longer than this from now is a mark.
+pub const DELIVERY_CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether a held [`delivery`] key that lives until `until` is a mark, not a
+/// claim taken with `lease`: claims live at most one lease (plus a store's
+/// rounding to whole seconds), marks days.
+pub fn is_delivery_mark(
+    until: jiff::Timestamp,
+    now: jiff::Timestamp,
+    lease: std::time::Duration,
+) -> bool {
+    let claims_end = now
+        .checked_add(lease.saturating_mul(2))
+        .unwrap_or(jiff::Timestamp::MAX);
+    until > claims_end
 }
 
 /// A redelivery of attempt `attempt` of delivery `guid` was asked for.
@@ -131,6 +154,16 @@ pub const ACTED_ON: [&str; 6] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_key_living_past_two_leases_is_a_mark() {
+        let now = jiff::Timestamp::from_second(1_000_000).unwrap();
+        let lease = DELIVERY_CLAIM_LEASE;
+        let at = |s: i64| jiff::Timestamp::from_second(1_000_000 + s).unwrap();
+        assert!(!is_delivery_mark(at(60), now, lease), "a fresh claim");
+        assert!(!is_delivery_mark(at(61), now, lease), "a claim rounded up");
+        assert!(is_delivery_mark(at(7 * 24 * 3600), now, lease), "a mark");
+    }
 
     /// The keys are stored in live tables: a change of spelling orphans
     /// every key written before it (a redelivery would run twice).

@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod duration;
 pub mod event;
 pub mod gojson;
+pub mod junit;
 pub mod keys;
 pub mod messages;
 pub mod plan;

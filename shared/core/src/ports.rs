@@ -195,11 +195,31 @@ pub trait JobStore: Send + Sync {
     async fn list(&self, query: &JobQuery, limit: Option<usize>) -> PortResult<Vec<ProwJob>>;
     /// Deleting a record that does not exist is not an error.
     async fn delete(&self, id: &str) -> PortResult<()>;
-    /// Records `key` until `expires`. `Ok(true)` if it was not known (or had
-    /// expired), `Ok(false)` if it was: the basis of every "exactly once".
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool>;
-    /// Drops `key`, so the next `remember` of it succeeds again.
+    /// Records `key` until `expires` unless a live record of it exists:
+    /// [`Claim::Taken`] if it was not known (or had expired), else
+    /// [`Claim::Held`] with the expiry it has. The basis of every "exactly
+    /// once"; the expiry tells a short-lived claim from a long-lived mark.
+    async fn claim(&self, key: &str, expires: Timestamp) -> PortResult<Claim>;
+    /// Records `key` until `expires`, whether it was known or not (a claim
+    /// becomes a mark).
+    async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()>;
+    /// Drops `key`, so the next claim of it succeeds again.
     async fn forget(&self, key: &str) -> PortResult<()>;
+
+    /// [`JobStore::claim`], saying only whether this call took the key:
+    /// `Ok(true)` if it was not known (or had expired), `Ok(false)` if it was.
+    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
+        Ok(self.claim(key, expires).await? == Claim::Taken)
+    }
+}
+
+/// What [`JobStore::claim`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free; it is recorded now.
+    Taken,
+    /// A live record of the key exists until `until`.
+    Held { until: Timestamp },
 }
 
 // ---------------------------------------------------------------------------
@@ -713,12 +733,45 @@ pub trait CodeCommit: Send + Sync {
 
 /// Where a finished job's logs and metadata go, in Prow's artifact layout
 /// (`logs/<job>/<build>/…`, `pr-logs/pull/<org_repo>/<pr>/<job>/<build>/…`).
+///
+/// `path` and `name` are relative: a `..` segment, a leading `/` or a NUL is
+/// [`PortError::Rejected`] by every adapter, so nothing outside the store's
+/// root is ever read or written. `name` may have directories of its own
+/// (`artifacts/junit.xml`); `path` + `name` is the object, however the two
+/// are split.
 #[async_trait]
 pub trait LogStore: Send + Sync {
     /// Writes `name` (`build-log.txt`, `started.json`, `finished.json`, …)
     /// under the job's artifact path. Writing the same bytes twice is fine.
     async fn put(&self, path: &str, name: &str, bytes: &[u8]) -> PortResult<()>;
     async fn get(&self, path: &str, name: &str) -> PortResult<Option<Vec<u8>>>;
+    /// Every object under the directory `path` (Spyglass's artifact list):
+    /// names relative to `path`, in byte order, at most [`MAX_LISTED`] of
+    /// them (the first ones; [`Listing::truncated`] says when there were
+    /// more). A directory with nothing in it, or none at all, is empty.
+    async fn list(&self, path: &str) -> PortResult<Listing>;
+}
+
+/// The most objects one [`LogStore::list`] returns: a job that writes more
+/// (a test that dumps a file per case) still lists quickly, and a page
+/// showing them stays readable.
+pub const MAX_LISTED: usize = 10_000;
+
+/// One object under a listed directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredObject {
+    /// Relative to the listed path, `/`-separated (`artifacts/junit.xml`).
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// What [`LogStore::list`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    pub objects: Vec<StoredObject>,
+    /// More objects exist than were returned (more than [`MAX_LISTED`]).
+    pub truncated: bool,
 }
 
 // ---------------------------------------------------------------------------

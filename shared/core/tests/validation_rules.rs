@@ -317,7 +317,129 @@ rule!(
     decorated_jobs_need_utility_images_and_storage,
     &format!("periodics:\n- name: a\n  interval: 1h\n  decorate: true\n{SPEC}"),
     [
+        "jobs.yaml:4:13: error: periodics[0].decorate: invalid decoration config: GCS upload configuration is not specified (gcs_configuration)",
         "jobs.yaml:4:13: error: periodics[0].decorate: invalid decoration config: utility image config is not specified (set plank.default_decoration_config_entries or decoration_config.utility_images)"
+    ]
+);
+
+/// A decorated periodic: `{images}` and `{gcs}` are the flow mappings of
+/// `utility_images` and `gcs_configuration`, `{more}` more lines of
+/// `decoration_config`, `{job}` more lines of the job.
+fn decorated(images: &str, gcs: &str, more: &str, job: &str) -> String {
+    format!(
+        "periodics:\n- name: a\n  interval: 1h\n  decorate: true\n{job}  decoration_config:\n    utility_images: {images}\n    gcs_configuration: {gcs}\n{more}{SPEC}"
+    )
+}
+
+const IMAGES: &str = "{clonerefs: c, initupload: i, entrypoint: e, sidecar: s}";
+const GCS: &str = "{bucket: s3://logs, path_strategy: explicit}";
+
+rule!(
+    a_complete_decoration_config_has_no_problems,
+    &decorated(IMAGES, GCS, "", "  path_alias: k8s.io/a\n"),
+    []
+);
+
+rule!(
+    every_utility_image_must_be_set,
+    &decorated("{clonerefs: c, entrypoint: e}", GCS, "", ""),
+    [
+        "jobs.yaml:6:5: error: periodics[0].decoration_config.utility_images: invalid decoration config: the following utility images are not specified: initupload, sidecar"
+    ]
+);
+
+rule!(
+    unknown_utility_image_keys_are_errors_not_warnings,
+    &decorated(
+        "{clonerefs: c, initupload: i, entrypoint: e, sidecar: s, sidcar: t}",
+        GCS,
+        "",
+        ""
+    ),
+    [
+        "jobs.yaml:6:78: error: periodics[0].decoration_config.utility_images.sidcar: unknown utility image `sidcar` — did you mean `sidecar`? (known: clonerefs, initupload, entrypoint, sidecar); Prow ignores it, so the utility it was meant for runs another image or none",
+        "jobs.yaml:6:78: warning: periodics[0].decoration_config.utility_images.sidcar: unknown field `sidcar` — did you mean `sidecar`? (Prow ignores it silently)"
+    ]
+);
+
+#[test]
+fn unknown_utility_image_keys_in_the_defaults_are_errors() {
+    let config = "plank:\n  default_decoration_config_entries:\n  - config:\n      utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s, entrypont: x}\n";
+    let got = problems_with(config, "");
+    assert_eq!(
+        got,
+        vec![
+            "config.yaml:4:80: error: plank.default_decoration_config_entries[0].config.utility_images.entrypont: unknown utility image `entrypont` — did you mean `entrypoint`? (known: clonerefs, initupload, entrypoint, sidecar); Prow ignores it, so the utility it was meant for runs another image or none",
+            "config.yaml:4:80: warning: plank.default_decoration_config_entries[0].config.utility_images.entrypont: unknown field `entrypont` — did you mean `entrypoint`? (Prow ignores it silently)",
+        ],
+        "\n{}",
+        got.join("\n")
+    );
+}
+
+rule!(
+    the_upload_bucket_is_required,
+    &decorated(IMAGES, "{path_strategy: explicit}", "", ""),
+    [
+        "jobs.yaml:7:5: error: periodics[0].decoration_config.gcs_configuration.bucket: invalid decoration config: gcs_configuration.bucket is not set: the pod utilities would have nowhere to upload (set s3://<bucket> or gs://<bucket>)"
+    ]
+);
+
+rule!(
+    a_bucket_url_must_name_a_bucket,
+    &decorated(IMAGES, "{bucket: 's3://', path_strategy: explicit}", "", ""),
+    [
+        r#"jobs.yaml:7:33: error: periodics[0].decoration_config.gcs_configuration.bucket: invalid decoration config: gcs_configuration.bucket "s3://" names no bucket: expected <bucket>[/<path>] or <scheme>://<bucket>[/<path>]"#
+    ]
+);
+
+rule!(
+    upload_media_types_must_parse,
+    &decorated(
+        IMAGES,
+        "{bucket: s3://logs, path_strategy: explicit, mediaTypes: {log: 'text/'}}",
+        "",
+        ""
+    ),
+    [
+        r#"jobs.yaml:7:87: error: periodics[0].decoration_config.gcs_configuration.mediaTypes.log: invalid decoration config: invalid extension media type "text/" for "log": expected token after slash"#
+    ]
+);
+
+rule!(
+    oauth_token_and_ssh_keys_are_exclusive,
+    &decorated(
+        IMAGES,
+        GCS,
+        "    oauth_token_secret: {name: token, key: oauth}\n    ssh_key_secrets: [deploy-key]\n",
+        ""
+    ),
+    [
+        "jobs.yaml:8:5: error: periodics[0].decoration_config.oauth_token_secret: invalid decoration config: both OAuth token and SSH key secrets are specified: clonerefs uses one or the other"
+    ]
+);
+
+rule!(
+    path_alias_may_not_be_absolute,
+    &format!(
+        "presubmits:\n  o/r:\n  - name: a\n    path_alias: /etc/widgets\n{}",
+        SPEC.replace("  spec", "    spec")
+    ),
+    [
+        r#"jobs.yaml:4:17: error: presubmits.o/r[0].path_alias: path_alias "/etc/widgets" is absolute: it must be a relative path under $GOPATH/src (such as k8s.io/test-infra)"#
+    ]
+);
+
+rule!(
+    an_extra_ref_path_alias_may_not_leave_gopath_src,
+    &decorated(
+        IMAGES,
+        GCS,
+        "",
+        "  extra_refs:\n  - {org: o, repo: r, base_ref: main, path_alias: 'k8s.io/../../../etc'}\n"
+    ),
+    [
+        r#"jobs.yaml:6:51: error: periodics[0].extra_refs[0].path_alias: path_alias "k8s.io/../../../etc" leaves $GOPATH/src through `..`: it must be a relative path under $GOPATH/src (such as k8s.io/test-infra)"#
     ]
 );
 
@@ -485,3 +607,17 @@ fn a_build_cluster_is_exactly_one_kind() {
         ]
     );
 }
+
+// Prow validates a decoration config wherever one is written: a job that
+// only wants a per-job plank timeout still gets its pod decorated, so the
+// config must be complete.
+rule!(
+    a_decoration_config_on_an_undecorated_job_is_validated_too,
+    &format!(
+        "periodics:\n- name: a\n  interval: 1h\n  decoration_config: {{pod_running_timeout: 2s}}\n{SPEC}"
+    ),
+    [
+        "jobs.yaml:4:3: error: periodics[0].decoration_config: invalid decoration config: GCS upload configuration is not specified (gcs_configuration)",
+        "jobs.yaml:4:3: error: periodics[0].decoration_config: invalid decoration config: utility image config is not specified (set plank.default_decoration_config_entries or decoration_config.utility_images)"
+    ]
+);

@@ -5,6 +5,7 @@
 pub mod conformance;
 pub mod fs_logs;
 pub mod memory;
+pub mod podutils;
 pub mod process_cluster;
 pub mod queue;
 pub mod store;

@@ -1,5 +1,7 @@
 //! [`Cluster`] as local child processes, for `skiff dev`: each pod runs its
-//! first container's `command` + `args` on this machine.
+//! first container's `command` + `args` on this machine — or, when it is
+//! decorated, Prow's pod utilities around its test containers, natively
+//! (see [`crate::podutils`]).
 //!
 //! What a pod gets:
 //! - a fresh working directory `<work_dir>/<pod name>/` (a leftover one from an
@@ -14,7 +16,10 @@
 //!   when the main process exits whatever it left behind is killed, as a
 //!   container's processes die with its init process.
 //!
-//! The image is not pulled; volumes, init containers and sidecars are ignored.
+//! The image is not pulled. An undecorated pod's volumes, init containers and
+//! other containers are ignored; a decorated pod's `emptyDir` volumes are
+//! directories of its working directory, and its utilities run as
+//! Kubernetes would run their containers.
 //! At most `max_parallel` pods run at once; the rest wait in `Pending` without a
 //! start time, like pods no node has room for yet.
 //!
@@ -22,17 +27,19 @@
 //! forgotten them (dropping a [`ProcessCluster`] kills its running pods): the
 //! syncer sees them missing and recreates them, as Prow does when a node dies.
 //! A process that was killed outright (`kill -9`) drops nothing, so each
-//! running pod's process group id is also written to [`PGID_FILE`]; a new
+//! running pod's process group ids are also written to [`PGID_FILE`]; a new
 //! cluster on the same work dir kills the groups it finds there (checking
-//! through `/proc` that the group still runs in that pod's directory, so a
-//! reused id is never hit), and a job never runs twice at once.
+//! through `/proc` that the group still runs inside that pod's directory, so
+//! a reused id is never hit), and a job never runs twice at once.
 //! Deleting a pod forgets it but leaves its directory, so the log survives until
 //! the syncer has copied it ([`Cluster::pod_log`] still reads it then).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::pin::Pin;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -40,15 +47,18 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1 as core;
 use skiff_core::ports::{
-    Clock, Cluster, Created, PodInfo, PodPhase, PodRequest, PortError, PortResult,
+    Clock, Cluster, Created, LogStore, PodInfo, PodPhase, PodRequest, PortError, PortResult,
 };
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::watch;
+
+use crate::podutils::process::{self, Exit, Group, Procs, lock};
+use crate::podutils::{Ctx, DecoratedPod, Stop};
 
 /// The pod's log, in its working directory. A dot file, so `ls` and `*` in the
 /// job's scripts do not see it.
 pub const LOG_FILE: &str = ".skiff-pod.log";
 
-/// A running pod's process group id, in its working directory.
+/// A running pod's process group ids, one a line, in its working directory.
 pub const PGID_FILE: &str = ".skiff-pod.pgid";
 
 /// Between SIGTERM and SIGKILL. Shorter than Kubernetes' 30 s default: on a
@@ -68,13 +78,21 @@ impl ProcessCluster {
     /// `work_dir` holds one directory per pod; it is created when needed.
     /// `max_parallel` 0 is taken as 1 (a cluster that never runs anything is
     /// no use). `clock` stamps start and finish times; deadlines use real time.
-    pub fn new(work_dir: PathBuf, max_parallel: usize, clock: Arc<dyn Clock>) -> Self {
+    /// Decorated pods upload their logs and artifacts to `logs`, the store
+    /// the syncer and deck read.
+    pub fn new(
+        work_dir: PathBuf,
+        max_parallel: usize,
+        clock: Arc<dyn Clock>,
+        logs: Arc<dyn LogStore>,
+    ) -> Self {
         reap_orphans(&work_dir);
         Self {
             inner: Arc::new(Inner {
                 work_dir,
                 max_parallel: max_parallel.max(1),
                 clock,
+                logs,
                 state: Mutex::new(State::default()),
             }),
         }
@@ -85,6 +103,7 @@ struct Inner {
     work_dir: PathBuf,
     max_parallel: usize,
     clock: Arc<dyn Clock>,
+    logs: Arc<dyn LogStore>,
     state: Mutex<State>,
 }
 
@@ -121,48 +140,37 @@ enum Run {
 /// What to start, worked out from the spec at create time so a bad spec is
 /// rejected at once.
 struct Launch {
-    /// `Err(reason)` when there is nothing we can run.
-    argv: Result<(String, Vec<String>), String>,
-    env: Vec<(String, String)>,
+    what: What,
     deadline: Option<Duration>,
 }
 
+enum What {
+    /// The first container's command. `Err(reason)` when there is nothing
+    /// we can run.
+    Plain {
+        argv: Result<(String, Vec<String>), String>,
+        env: Vec<(String, String)>,
+    },
+    /// Prow's pod utilities around the test containers.
+    Decorated(Box<DecoratedPod>),
+}
+
 struct Handle {
-    group: Arc<Group>,
-    kill: Arc<Notify>,
+    procs: Arc<Procs>,
+    stop: Arc<watch::Sender<Option<Stop>>>,
+    /// How long stopping may take before we stop waiting.
+    stop_time: Duration,
     done: watch::Receiver<bool>,
+    task: tokio::task::AbortHandle,
 }
 
-/// A running pod's process group. The leader is reaped only under `reaped`'s
-/// lock, so while a signaller holds it unreaped the group id cannot have been
-/// reused by an unrelated process.
-struct Group {
-    pgid: libc::pid_t,
-    reaped: Mutex<bool>,
+/// How a pod's containers ended.
+struct Ended {
+    succeeded: bool,
+    reason: Option<String>,
 }
 
-impl Group {
-    fn signal(&self, signal: libc::c_int) {
-        let reaped = lock(&self.reaped);
-        if !*reaped {
-            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-            unsafe { libc::kill(-self.pgid, signal) };
-        }
-    }
-}
-
-enum Outcome {
-    Exited(io::Result<ExitStatus>),
-    DeadlineExceeded,
-    Deleted,
-    Lost,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded data stays consistent across our panics (plain field
-    // updates), so a poisoned lock is still usable.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+type Running = Pin<Box<dyn Future<Output = Ended> + Send>>;
 
 impl Inner {
     fn state(&self) -> MutexGuard<'_, State> {
@@ -188,72 +196,93 @@ impl Inner {
             return;
         };
         pod.start_time = Some(now);
-        let child = launch
-            .argv
-            .and_then(|(program, args)| spawn(name, &pod.dir, &program, &args, &launch.env));
-        let child = match child {
-            Ok(child) => child,
-            Err(reason) => {
-                tracing::warn!(pod = name, %reason, "pod cannot run");
-                pod.phase = PodPhase::Failed;
-                pod.finished_time = Some(now);
-                pod.reason = Some(reason);
-                return;
+        let procs = Arc::new(Procs::new(pod.dir.join(PGID_FILE)));
+        let (stop, stop_rx) = watch::channel(None);
+        let (run, stop_time): (Running, Duration) = match launch.what {
+            What::Plain { argv, env } => {
+                let started = argv
+                    .and_then(|(program, args)| spawn(name, &pod.dir, &program, &args, &env))
+                    .and_then(|child| {
+                        process::watch(child).map_err(|e| format!("ContainerCannotRun: {e}"))
+                    });
+                let (group, exit) = match started {
+                    Ok(started) => started,
+                    Err(reason) => {
+                        tracing::warn!(pod = name, %reason, "pod cannot run");
+                        pod.phase = PodPhase::Failed;
+                        pod.finished_time = Some(now);
+                        pod.reason = Some(reason);
+                        return;
+                    }
+                };
+                tracing::info!(pod = name, pid = group.pgid(), "pod started");
+                procs.add(&group);
+                pod.phase = PodPhase::Running;
+                let run = run_plain(name.to_owned(), group, exit, stop_rx, procs.clone());
+                (Box::pin(run), GRACE)
+            }
+            What::Decorated(decorated) => {
+                tracing::info!(pod = name, "decorated pod started");
+                let ctx = Ctx {
+                    pod: name.to_owned(),
+                    pod_log: pod.dir.join(LOG_FILE),
+                    clock: self.clock.clone(),
+                    logs: self.logs.clone(),
+                    procs: procs.clone(),
+                    stop: stop_rx,
+                };
+                let running = {
+                    let (cluster, name, uid) = (Arc::downgrade(self), name.to_owned(), pod.uid);
+                    Box::new(move || {
+                        if let Some(cluster) = cluster.upgrade() {
+                            cluster.mark_running(&name, uid);
+                        }
+                    })
+                };
+                // Kubernetes keeps a pod Pending while its init containers
+                // run; `running` moves it on.
+                let stop_time = decorated.stop_time();
+                let run = async move {
+                    let succeeded = decorated.run(ctx, running).await;
+                    Ended {
+                        succeeded,
+                        reason: None,
+                    }
+                };
+                (Box::pin(run), stop_time)
             }
         };
-        let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
-            // Cannot happen (pids fit pid_t); without a group id we could
-            // neither stop nor reap it safely, so it is reported, not run.
-            pod.phase = PodPhase::Failed;
-            pod.finished_time = Some(now);
-            pod.reason = Some("ContainerCannotRun: process id out of range".into());
-            return;
-        };
-        let group = Arc::new(Group {
-            pgid,
-            reaped: Mutex::new(false),
-        });
-        let (exit_tx, exit_rx) = oneshot::channel();
-        let waiter = {
-            let group = group.clone();
-            std::thread::Builder::new()
-                .name(format!("pod-{pgid}"))
-                .spawn(move || wait_and_reap(child, &group, exit_tx))
-        };
-        if let Err(e) = waiter {
-            // Nobody will reap it: stop it at least (it stays a zombie).
-            group.signal(libc::SIGKILL);
-            pod.phase = PodPhase::Failed;
-            pod.finished_time = Some(now);
-            pod.reason = Some(format!("ContainerCannotRun: cannot watch the process: {e}"));
-            return;
-        }
-        tracing::info!(pod = name, pid = pgid, "pod started");
-        if let Err(e) = std::fs::write(pod.dir.join(PGID_FILE), pgid.to_string()) {
-            tracing::warn!(pod = name, error = %e, "cannot record the process group");
-        }
-        let kill = Arc::new(Notify::new());
+        let stop = Arc::new(stop);
         let (done_tx, done_rx) = watch::channel(false);
-        pod.phase = PodPhase::Running;
-        pod.run = Run::Running(Handle {
-            group: group.clone(),
-            kill: kill.clone(),
-            done: done_rx,
-        });
-        state.running += 1;
-        tokio::spawn(supervise(
+        let task = tokio::spawn(supervise(
             Arc::downgrade(self),
             name.to_owned(),
             pod.uid,
-            group,
-            exit_rx,
-            kill,
+            run,
+            stop.clone(),
             done_tx,
             launch.deadline,
         ));
+        pod.run = Run::Running(Handle {
+            procs,
+            stop,
+            stop_time,
+            done: done_rx,
+            task: task.abort_handle(),
+        });
+        state.running += 1;
     }
 
-    fn finish(&self, name: &str, uid: u64, outcome: Outcome) {
+    fn mark_running(&self, name: &str, uid: u64) {
+        let mut state = self.state();
+        if let Some(pod) = state.pods.get_mut(name).filter(|p| p.uid == uid)
+            && pod.phase == PodPhase::Pending
+        {
+            pod.phase = PodPhase::Running;
+        }
+    }
+
+    fn finish(&self, name: &str, uid: u64, ended: Ended) {
         let now = self.clock.now();
         let mut state = self.state();
         state.running = state.running.saturating_sub(1);
@@ -263,24 +292,13 @@ impl Inner {
         pod.run = Run::Done;
         let _ = std::fs::remove_file(pod.dir.join(PGID_FILE));
         pod.finished_time = Some(now);
-        pod.phase = PodPhase::Failed;
-        match outcome {
-            Outcome::Exited(Ok(status)) if status.success() => {
-                pod.phase = PodPhase::Succeeded;
-                pod.all_succeeded = true;
-            }
-            Outcome::Exited(Ok(status)) => {
-                tracing::info!(pod = name, %status, "pod failed");
-            }
-            Outcome::Exited(Err(e)) => {
-                pod.reason = Some(format!("ContainerStatusUnknown: {e}"));
-            }
-            Outcome::DeadlineExceeded => pod.reason = Some("DeadlineExceeded".into()),
-            Outcome::Deleted => {}
-            Outcome::Lost => {
-                pod.reason = Some("ContainerStatusUnknown: lost track of the process".into());
-            }
-        }
+        pod.phase = if ended.succeeded {
+            PodPhase::Succeeded
+        } else {
+            PodPhase::Failed
+        };
+        pod.all_succeeded = ended.succeeded;
+        pod.reason = ended.reason;
     }
 }
 
@@ -289,7 +307,8 @@ impl Drop for Inner {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         for pod in state.pods.values() {
             if let Run::Running(handle) = &pod.run {
-                handle.group.signal(libc::SIGKILL);
+                handle.task.abort();
+                handle.procs.kill_all();
             }
         }
     }
@@ -313,12 +332,7 @@ fn spawn(
     command
         .args(args)
         .env_clear()
-        .envs(
-            ["PATH", "HOME", "LANG", "TMPDIR"]
-                .into_iter()
-                .filter_map(|k| std::env::var_os(k).map(|v| (k, v))),
-        )
-        .env("HOSTNAME", pod)
+        .envs(process::base_env(pod))
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -330,50 +344,49 @@ fn spawn(
     command.spawn().map_err(cannot)
 }
 
-/// Runs on its own thread: waits for the leader to exit without reaping it,
-/// kills what is left of its group (the leader's pid still pins the group id),
-/// then reaps.
-fn wait_and_reap(
-    mut child: std::process::Child,
-    group: &Group,
-    exit: oneshot::Sender<io::Result<ExitStatus>>,
-) {
-    let exited = loop {
-        // SAFETY: an all-zero siginfo_t is valid; waitid writes only into it.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let Ok(pid) = libc::id_t::try_from(group.pgid) else {
-            break false;
-        };
-        // SAFETY: `info` is a valid, exclusively borrowed siginfo_t.
-        let rc =
-            unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if rc == 0 {
-            break true;
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            break false;
+/// An undecorated pod: its process until it exits, or until it is stopped
+/// (SIGTERM to the group, SIGKILL after [`GRACE`]).
+async fn run_plain(
+    name: String,
+    group: Arc<Group>,
+    mut exit: Exit,
+    mut stop: watch::Receiver<Option<Stop>>,
+    procs: Arc<Procs>,
+) -> Ended {
+    let ended = tokio::select! {
+        status = &mut exit => match status {
+            Ok(Ok(status)) if status.success() => Ended { succeeded: true, reason: None },
+            Ok(Ok(status)) => {
+                tracing::info!(pod = %name, %status, "pod failed");
+                // A plain non-zero exit is the test failing, not the cluster.
+                Ended { succeeded: false, reason: None }
+            }
+            Ok(Err(e)) => Ended {
+                succeeded: false,
+                reason: Some(format!("ContainerStatusUnknown: {e}")),
+            },
+            Err(_) => Ended {
+                succeeded: false,
+                reason: Some("ContainerStatusUnknown: lost track of the process".into()),
+            },
+        },
+        () = crate::podutils::stopped(&mut stop) => {
+            terminate(&group, &mut exit).await;
+            Ended { succeeded: false, reason: None }
         }
     };
-    if exited {
-        group.signal(libc::SIGKILL);
-    }
-    let status = {
-        let mut reaped = lock(&group.reaped);
-        let status = child.wait();
-        *reaped = true;
-        status
-    };
-    let _ = exit.send(status);
+    procs.remove(&group);
+    ended
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Runs the pod to its end, stopping it when `activeDeadlineSeconds` runs
+/// out, then records how it ended.
 async fn supervise(
     cluster: Weak<Inner>,
     name: String,
     uid: u64,
-    group: Arc<Group>,
-    mut exit: oneshot::Receiver<io::Result<ExitStatus>>,
-    kill: Arc<Notify>,
+    mut run: Running,
+    stop: Arc<watch::Sender<Option<Stop>>>,
     done: watch::Sender<bool>,
     deadline: Option<Duration>,
 ) {
@@ -383,26 +396,39 @@ async fn supervise(
             None => std::future::pending().await,
         }
     };
-    let outcome = tokio::select! {
-        status = &mut exit => status.map_or(Outcome::Lost, Outcome::Exited),
+    let mut ended = tokio::select! {
+        ended = &mut run => ended,
         () = deadline => {
             tracing::info!(pod = %name, "pod ran past activeDeadlineSeconds");
-            terminate(&group, &mut exit).await;
-            Outcome::DeadlineExceeded
-        }
-        () = kill.notified() => {
-            terminate(&group, &mut exit).await;
-            Outcome::Deleted
+            request_stop(&stop, Stop::DeadlineExceeded);
+            run.await
         }
     };
+    if *stop.borrow() == Some(Stop::DeadlineExceeded) {
+        ended = Ended {
+            succeeded: false,
+            reason: Some("DeadlineExceeded".into()),
+        };
+    }
     if let Some(cluster) = cluster.upgrade() {
-        cluster.finish(&name, uid, outcome);
+        cluster.finish(&name, uid, ended);
         cluster.schedule();
     }
     let _ = done.send(true);
 }
 
-async fn terminate(group: &Group, exit: &mut oneshot::Receiver<io::Result<ExitStatus>>) {
+/// The first reason to stop a pod is the one that counts.
+fn request_stop(stop: &watch::Sender<Option<Stop>>, why: Stop) {
+    stop.send_if_modified(|s| {
+        let first = s.is_none();
+        if first {
+            *s = Some(why);
+        }
+        first
+    });
+}
+
+async fn terminate(group: &Group, exit: &mut Exit) {
     group.signal(libc::SIGTERM);
     if tokio::time::timeout(GRACE, &mut *exit).await.is_err() {
         group.signal(libc::SIGKILL);
@@ -433,27 +459,7 @@ fn validate_name(name: &str) -> PortResult<()> {
 }
 
 impl Launch {
-    fn from_spec(pod: &str, spec: &core::PodSpec) -> PortResult<Self> {
-        let Some(container) = spec.containers.first() else {
-            return Err(PortError::Rejected(
-                format!("pod {pod} has no containers").into(),
-            ));
-        };
-        let extra = spec.containers.len() - 1 + spec.init_containers.as_ref().map_or(0, Vec::len);
-        if extra > 0 {
-            tracing::warn!(
-                pod,
-                ignored = extra,
-                "only the first container runs locally"
-            );
-        }
-        if let Some(image) = &container.image {
-            tracing::info!(
-                pod,
-                image,
-                "image not pulled: the command runs on this machine"
-            );
-        }
+    fn from_spec(pod: &str, dir: &Path, spec: &core::PodSpec) -> PortResult<Self> {
         let deadline = match spec.active_deadline_seconds {
             None => None,
             Some(s) => match u64::try_from(s) {
@@ -466,126 +472,72 @@ impl Launch {
                 }
             },
         };
-
-        let mut env: Vec<(String, String)> = Vec::new();
-        for var in container.env.iter().flatten() {
-            if var.value_from.is_some() {
-                tracing::warn!(pod, var = %var.name, "valueFrom is not supported locally: variable skipped");
-                continue;
-            }
-            let value = expand(var.value.as_deref().unwrap_or(""), |k| lookup(&env, k));
-            env.retain(|(k, _)| *k != var.name);
-            env.push((var.name.clone(), value));
-        }
-
-        let command = container.command.as_deref().unwrap_or_default();
-        let args = container.args.as_deref().unwrap_or_default();
-        let mut argv = command
-            .iter()
-            .chain(args)
-            .map(|a| expand(a, |k| lookup(&env, k)));
-        let argv = match argv.next() {
-            Some(program) => {
-                if command.is_empty() {
-                    tracing::warn!(
-                        pod,
-                        "no command: the image's entrypoint cannot run here, so args[0] is run"
-                    );
-                }
-                Ok((program, argv.collect()))
-            }
-            None => Err(format!(
-                "ContainerCannotRun: container {:?} has neither command nor args; its image's \
-                 entrypoint cannot run on this machine, so set `command`",
-                container.name
-            )),
+        let decorated = DecoratedPod::plan(pod, dir, spec)
+            .map_err(|e| PortError::Rejected(format!("pod {pod}: {e}").into()))?;
+        let what = match decorated {
+            Some(decorated) => What::Decorated(Box::new(decorated)),
+            None => plain(pod, spec)?,
         };
-        Ok(Self {
-            argv,
-            env,
-            deadline,
-        })
+        Ok(Self { what, deadline })
     }
 }
 
-fn lookup(env: &[(String, String)], key: &str) -> Option<String> {
-    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-}
-
-/// Kubernetes' `$(VAR)` expansion in command, args and env values: `$(NAME)`
-/// becomes the value of an env var defined before it, stays as written if
-/// there is none; `$$` is a literal `$`.
-fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(input.len());
-    let (mut checkpoint, mut i) = (0, 0);
-    while i + 1 < bytes.len() {
-        if bytes[i] != b'$' {
-            i += 1;
-            continue;
-        }
-        out.push_str(&input[checkpoint..i]);
-        match bytes[i + 1] {
-            b'$' => {
-                out.push('$');
-                i += 2;
-            }
-            b'(' => match input[i + 2..].find(')') {
-                Some(len) => {
-                    let name = &input[i + 2..i + 2 + len];
-                    match lookup(name) {
-                        Some(value) => out.push_str(&value),
-                        None => {
-                            out.push_str("$(");
-                            out.push_str(name);
-                            out.push(')');
-                        }
-                    }
-                    i += 2 + len + 1;
-                }
-                None => {
-                    out.push_str("$(");
-                    i += 2;
-                }
-            },
-            _ => {
-                out.push('$');
-                i += 1;
-            }
-        }
-        checkpoint = i;
+/// An undecorated pod: its first container's command.
+fn plain(pod: &str, spec: &core::PodSpec) -> PortResult<What> {
+    let Some(container) = spec.containers.first() else {
+        return Err(PortError::Rejected(
+            format!("pod {pod} has no containers").into(),
+        ));
+    };
+    let extra = spec.containers.len() - 1 + spec.init_containers.as_ref().map_or(0, Vec::len);
+    if extra > 0 {
+        tracing::warn!(
+            pod,
+            ignored = extra,
+            "only the first container runs locally"
+        );
     }
-    out.push_str(&input[checkpoint..]);
-    out
+    if let Some(image) = &container.image {
+        tracing::info!(
+            pod,
+            image,
+            "image not pulled: the command runs on this machine"
+        );
+    }
+    let env = process::container_env(pod, container);
+    let command = container.command.as_deref().unwrap_or_default();
+    let args = container.args.as_deref().unwrap_or_default();
+    let mut argv = command
+        .iter()
+        .chain(args)
+        .map(|a| process::expand(a, |k| process::lookup(&env, k)));
+    let argv = match argv.next() {
+        Some(program) => {
+            if command.is_empty() {
+                tracing::warn!(
+                    pod,
+                    "no command: the image's entrypoint cannot run here, so args[0] is run"
+                );
+            }
+            Ok((program, argv.collect()))
+        }
+        None => Err(format!(
+            "ContainerCannotRun: container {:?} has neither command nor args; its image's \
+             entrypoint cannot run on this machine, so set `command`",
+            container.name
+        )),
+    };
+    Ok(What::Plain { argv, env })
 }
 
 /// Kills the process groups a previous cluster on `work_dir` left running
-/// (it was killed before it could stop them). A group is killed only if its
-/// leader still works in that pod's directory, so a reused id is left alone.
+/// (it was killed before it could stop them).
 fn reap_orphans(work_dir: &Path) {
     let Ok(dirs) = std::fs::read_dir(work_dir) else {
         return;
     };
     for dir in dirs.flatten() {
-        let file = dir.path().join(PGID_FILE);
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        let _ = std::fs::remove_file(&file);
-        let Ok(pgid) = text.trim().parse::<libc::pid_t>() else {
-            continue;
-        };
-        let cwd = std::fs::read_link(format!("/proc/{pgid}/cwd"));
-        let ours = match (cwd, std::fs::canonicalize(dir.path())) {
-            (Ok(cwd), Ok(pod_dir)) => cwd == pod_dir,
-            _ => false,
-        };
-        if pgid > 1 && ours {
-            tracing::warn!(pid = pgid, dir = %dir.path().display(), "killing a pod left running by an earlier skiff");
-            // SAFETY: kill(2) with a negative id signals that process group;
-            // the check above makes sure it is the pod's.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        }
+        process::reap_recorded(&dir.path(), &dir.path().join(PGID_FILE));
     }
 }
 
@@ -606,8 +558,8 @@ impl Cluster for ProcessCluster {
     #[tracing::instrument(skip_all, fields(pod = %pod.name))]
     async fn create_pod(&self, pod: &PodRequest) -> PortResult<Created> {
         validate_name(&pod.name)?;
-        let launch = Launch::from_spec(&pod.name, &pod.spec)?;
         let dir = self.inner.work_dir.join(&pod.name);
+        let launch = Launch::from_spec(&pod.name, &dir, &pod.spec)?;
         {
             let mut state = self.inner.state();
             if state.pods.contains_key(&pod.name) {
@@ -683,11 +635,12 @@ impl Cluster for ProcessCluster {
         }
     }
 
-    /// Returns once the pod's processes are gone (at most [`GRACE`] and a
-    /// little more); its directory stays.
+    /// Returns once the pod's processes are gone (at most [`GRACE`], or a
+    /// decorated test's grace period and the uploads, and a little more);
+    /// its directory stays.
     #[tracing::instrument(skip(self))]
     async fn delete_pod(&self, name: &str) -> PortResult<()> {
-        let (uid, kill, mut done) = {
+        let (uid, stop, stop_time, mut done) = {
             let mut state = self.inner.state();
             let Some(pod) = state.pods.get_mut(name) else {
                 return Ok(());
@@ -698,12 +651,17 @@ impl Cluster for ProcessCluster {
                 return Ok(());
             };
             pod.deleting = true;
-            (pod.uid, handle.kill.clone(), handle.done.clone())
+            (
+                pod.uid,
+                handle.stop.clone(),
+                handle.stop_time,
+                handle.done.clone(),
+            )
         };
-        kill.notify_one();
-        // The supervisor escalates to SIGKILL after GRACE; the margin covers a
+        request_stop(&stop, Stop::Deleted);
+        // The pod escalates to SIGKILL after its grace; the margin covers a
         // process stuck in the kernel, which we then stop waiting for.
-        let gone = tokio::time::timeout(GRACE + Duration::from_secs(3), done.wait_for(|d| *d));
+        let gone = tokio::time::timeout(stop_time + Duration::from_secs(3), done.wait_for(|d| *d));
         if gone.await.is_err() {
             tracing::warn!(
                 pod = name,
@@ -721,34 +679,6 @@ impl Cluster for ProcessCluster {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expansion_follows_kubernetes() {
-        let env = [
-            ("VAR_A".to_string(), "A".to_string()),
-            ("VAR_EMPTY".to_string(), String::new()),
-        ];
-        // Vectors from kubernetes third_party/forked/golang/expansion/expand_test.go.
-        let cases = [
-            ("$(VAR_A)", "A"),
-            ("___$(VAR_A)___", "___A___"),
-            ("$(VAR_A)-$(VAR_A)", "A-A"),
-            ("$(VAR_EMPTY)", ""),
-            ("$(VAR_DNE)", "$(VAR_DNE)"),
-            ("$$(VAR_A)", "$(VAR_A)"),
-            ("$$$(VAR_A)", "$A"),
-            ("$$$$(VAR_A)", "$$(VAR_A)"),
-            ("$(VAR_A", "$(VAR_A"),
-            ("$VAR_A", "$VAR_A"),
-            ("$", "$"),
-            ("f$", "f$"),
-            ("$()", "$()"),
-            ("é$(VAR_A)é", "éAé"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(expand(input, |k| lookup(&env, k)), want, "{input}");
-        }
-    }
 
     #[test]
     fn pod_names_are_dns_subdomains() {

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite::{params, params_from_iter};
-use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult, Why};
+use skiff_core::ports::{Claim, Clock, JobQuery, JobStore, PortError, PortResult, Why};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 use skiff_core::ports::SystemClock;
@@ -558,7 +558,7 @@ impl JobStore for SqliteStore {
     }
 
     #[tracing::instrument(level = "debug", skip(self))]
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
+    async fn claim(&self, key: &str, expires: Timestamp) -> PortResult<Claim> {
         if key.is_empty() {
             return Err(PortError::Rejected("empty dedupe key".into()));
         }
@@ -578,7 +578,39 @@ impl JobStore for SqliteStore {
                         params![key, expires],
                     )
                     .map_err(sql)?;
-                Ok(inserted == 1)
+                if inserted == 1 {
+                    return Ok(Claim::Taken);
+                }
+                let until: i64 = tx
+                    .query_row(
+                        "SELECT expires FROM dedupe_keys WHERE key = ?1",
+                        [&key],
+                        |row| row.get(0),
+                    )
+                    .map_err(sql)?;
+                Ok(Claim::Held {
+                    until: Timestamp::from_millisecond(until).unwrap_or(Timestamp::MAX),
+                })
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()> {
+        if key.is_empty() {
+            return Err(PortError::Rejected("empty dedupe key".into()));
+        }
+        let key = key.to_string();
+        let expires = millis(expires);
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO dedupe_keys (key, expires) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET expires = excluded.expires",
+                    params![key, expires],
+                )
+                .map_err(sql)?;
+                Ok(())
             })
             .await
     }

@@ -12,7 +12,12 @@ use skiff_core::ports::{Cluster, Created, PodInfo, PodPhase, PodRequest, PortErr
 use skiff_local::process_cluster::{GRACE, LOG_FILE, ProcessCluster};
 
 fn cluster(work: &Path, max_parallel: usize) -> ProcessCluster {
-    ProcessCluster::new(work.to_path_buf(), max_parallel, Arc::new(SystemClock))
+    ProcessCluster::new(
+        work.to_path_buf(),
+        max_parallel,
+        Arc::new(SystemClock),
+        Arc::new(skiff_local::memory::MemoryLogs::default()),
+    )
 }
 
 fn pod(name: &str, command: &[&str], args: &[&str]) -> PodRequest {

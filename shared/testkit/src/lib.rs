@@ -9,8 +9,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1 as core;
 use skiff_core::config::Config;
 use skiff_core::prowjob::{
-    KUBERNETES_AGENT, ObjectMeta, ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType,
-    Pull, Refs, TEKTON_AGENT, TektonPipelineRunSpec,
+    DecorationConfig, GcsConfiguration, KUBERNETES_AGENT, ObjectMeta, ProwJob, ProwJobSpec,
+    ProwJobState, ProwJobStatus, ProwJobType, Pull, Refs, TEKTON_AGENT, TektonPipelineRunSpec,
+    UtilityImages,
 };
 
 pub use skiff_local::memory::*;
@@ -84,6 +85,25 @@ pub fn presubmit(id: &str, job: &str, pr: i64, start: Timestamp) -> ProwJob {
             state: Some(ProwJobState::Triggered),
             ..ProwJobStatus::default()
         },
+    }
+}
+
+/// A complete decoration config, as a valid config gives every decorated
+/// job: Prow's utility images and an S3 bucket.
+pub fn decoration() -> DecorationConfig {
+    DecorationConfig {
+        utility_images: Some(UtilityImages {
+            clonerefs: "ecr.example/prow/clonerefs:v20260821".into(),
+            initupload: "ecr.example/prow/initupload:v20260821".into(),
+            entrypoint: "ecr.example/prow/entrypoint:v20260821".into(),
+            sidecar: "ecr.example/prow/sidecar:v20260821".into(),
+        }),
+        gcs_configuration: Some(GcsConfiguration {
+            bucket: "s3://skiff-logs".into(),
+            path_strategy: "explicit".into(),
+            ..GcsConfiguration::default()
+        }),
+        ..DecorationConfig::default()
     }
 }
 

@@ -1,20 +1,33 @@
 //! The job page (`/jobs/{id}`, `/view/…/{job}/{build}`): the handler that
-//! reads the log and `started.json`/`finished.json`, and the page (summary,
-//! refs, timeline, how to rerun, the log, the metadata).
+//! reads the log, `started.json`/`finished.json` and the job's artifact
+//! directory, and the page (a failed clone first, then summary, refs,
+//! timeline, how to rerun, the test results, the log, the artifacts, the
+//! metadata).
 
 use maud::{Markup, html};
 use skiff_core::prowjob::artifacts::{self, BUILD_LOG, FINISHED_JSON, STARTED_JSON};
 use skiff_core::prowjob::{ProwJob, ProwJobType, Refs};
 
+use super::lenses::{self, Metadata};
 use super::{
     Ctx, base_commit_link, duration, first_pull, layout, maybe_link, pull_commit_link, run_time,
     short_sha, state_badge, time,
 };
 use crate::log::{self, LogView};
 use crate::raw_log::live_log;
+use crate::spyglass::{self, Artifacts, CloneFailure, JunitFile};
 use crate::{Deps, Reply, ctx, filter, links};
 
-/// The log and metadata of a job, then its page.
+/// What the page shows from the job's artifact directory.
+#[derive(Default)]
+pub struct Lenses {
+    /// The directory and its listing; `None` before the job has one.
+    pub artifacts: Option<(String, Artifacts)>,
+    pub junit: Vec<JunitFile>,
+    pub clone: Option<CloneFailure>,
+}
+
+/// The log, metadata and artifacts of a job, then its page.
 pub async fn job_page(job: &ProwJob, deps: &Deps<'_>) -> Reply {
     let running = job.status.completion_time.is_none();
     let path = artifacts::artifact_path(job).ok();
@@ -27,7 +40,9 @@ pub async fn job_page(job: &ProwJob, deps: &Deps<'_>) -> Reply {
         "No log was stored for this job.".into()
     });
     let mut metadata = Vec::new();
+    let mut lenses = Lenses::default();
     if let Some(path) = &path {
+        let mut stored_log = None;
         match deps.logs.get(path, BUILD_LOG).await {
             Ok(Some(bytes)) => {
                 let (text, skipped) = log::tail(&bytes, deps.options.log_page_bytes);
@@ -35,6 +50,7 @@ pub async fn job_page(job: &ProwJob, deps: &Deps<'_>) -> Reply {
                     view: log::view(&text, &re, skipped),
                     bytes: bytes.len(),
                 };
+                stored_log = Some(bytes);
             }
             Ok(None) => {
                 // Not stored (yet): the pod's log while the pod is there.
@@ -50,6 +66,7 @@ pub async fn job_page(job: &ProwJob, deps: &Deps<'_>) -> Reply {
                 log_section = LogSection::None(format!("The log cannot be read right now ({e})."));
             }
         }
+        let mut stored_finished = None;
         for (name, implied) in [
             (
                 STARTED_JSON,
@@ -60,6 +77,11 @@ pub async fn job_page(job: &ProwJob, deps: &Deps<'_>) -> Reply {
             (FINISHED_JSON, artifacts::finished(job).map(|f| f.to_json())),
         ] {
             let stored = deps.logs.get(path, name).await.ok().flatten();
+            if name == FINISHED_JSON {
+                stored_finished = stored
+                    .as_deref()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+            }
             let (bytes, is_stored) = match (stored, implied) {
                 (Some(b), _) => (b, true),
                 (None, Some(b)) => (b, false),
@@ -71,8 +93,24 @@ pub async fn job_page(job: &ProwJob, deps: &Deps<'_>) -> Reply {
                 stored: is_stored,
             });
         }
+        let listing = deps.logs.list(path).await.map_err(|e| {
+            tracing::warn!(error = %e, job = %job.metadata.name, "cannot list the artifacts");
+            e.to_string()
+        });
+        if let Ok(l) = &listing {
+            lenses.junit = spyglass::junit_files(deps.logs, path, l).await;
+            lenses.clone = spyglass::clone_failure(
+                deps.logs,
+                path,
+                l,
+                stored_log.as_deref(),
+                stored_finished.as_ref(),
+            )
+            .await;
+        }
+        lenses.artifacts = Some((path.clone(), listing));
     }
-    let page = job_markup(&ctx(deps, running), job, &log_section, &metadata);
+    let page = job_markup(&ctx(deps, running), job, &log_section, &metadata, &lenses);
     Reply::html(200, page)
 }
 
@@ -82,14 +120,6 @@ fn pretty_json(bytes: &[u8]) -> String {
             .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into()),
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
-}
-
-/// `started.json` / `finished.json`: the stored document, or the one the
-/// record implies while none is stored.
-pub struct Metadata {
-    pub name: &'static str,
-    pub json: String,
-    pub stored: bool,
 }
 
 pub enum LogSection {
@@ -203,7 +233,13 @@ fn line(l: &crate::log::Line) -> Markup {
     }
 }
 
-pub fn job_markup(ctx: &Ctx, job: &ProwJob, log: &LogSection, metadata: &[Metadata]) -> Markup {
+pub fn job_markup(
+    ctx: &Ctx,
+    job: &ProwJob,
+    log: &LogSection,
+    metadata: &[Metadata],
+    lenses: &Lenses,
+) -> Markup {
     let s = &job.spec;
     let st = &job.status;
     let title = format!(
@@ -225,9 +261,12 @@ pub fn job_markup(ctx: &Ctx, job: &ProwJob, log: &LogSection, metadata: &[Metada
                     " · " a href=(links::pr(&r.org, &r.repo, p.number)) { "PR #" (p.number) " runs" }
                 }
                 @if !st.build_id.is_empty() { " · " a href=(links::raw_log(job)) { "Raw log" } }
+                @if !lenses.junit.is_empty() { " · " a href="#junit" { "Test results" } }
+                @if lenses.artifacts.is_some() { " · " a href="#artifacts" { "Artifacts" } }
                 " · " a href=(links::api(job)) { "JSON" }
             }
         }
+        @if let Some(c) = &lenses.clone { (lenses::clone_section(c)) }
         h2 { "Summary" }
         dl.kv {
             dt { "Type" } dd { (s.r#type.map_or("", |t| t.as_str())) }
@@ -278,6 +317,7 @@ pub fn job_markup(ctx: &Ctx, job: &ProwJob, log: &LogSection, metadata: &[Metada
         }
         h2 { "Rerun" }
         (rerun(job))
+        @if !lenses.junit.is_empty() { (lenses::junit_section(&lenses.junit)) }
         h2 #log { "Build log" }
         @match log {
             LogSection::Log { view, bytes } => {
@@ -290,11 +330,8 @@ pub fn job_markup(ctx: &Ctx, job: &ProwJob, log: &LogSection, metadata: &[Metada
             }
             LogSection::None(why) => { p { (why) } }
         }
-        @for m in metadata {
-            h2 { code { (m.name) } }
-            @if !m.stored { p.muted { "Not stored yet: what the job record says." } }
-            pre { code { (m.json) } }
-        }
+        @if let Some((dir, listing)) = &lenses.artifacts { (lenses::artifacts_section(dir, listing)) }
+        (lenses::metadata_section(metadata))
     };
     layout(ctx, &title, body)
 }

@@ -12,6 +12,7 @@ mod job;
 mod job_history;
 mod job_list;
 mod layout;
+mod lenses;
 mod pr_history;
 
 use jiff::Timestamp;

@@ -4,8 +4,14 @@
 //! The table is the state: rows are read back from the bot's earlier comments
 //! and merged by context (Prow's `parseIssueComments`), so no other storage
 //! is needed and a comment edited by a retry reads the same.
+//!
+//! Beyond Prow: when the reporter can read the jobs' artifacts, a section
+//! under the table names each failed row's failed tests (from its JUnit
+//! files: five, then how many more, and the job page). It is read back with
+//! the rows, so a row kept from an earlier comment keeps its tests; without
+//! it the comment is Prow's, byte for byte.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use skiff_core::config::prow::Plank;
 use skiff_core::ports::{Comment, JobQuery, PortError, PortResult};
@@ -16,6 +22,7 @@ use skiff_core::keys::{self, COMMENT_TAG};
 use skiff_core::prowjob::latest::latest_runs;
 
 use super::CommentReport;
+use super::checks::{code_span, failed_tests, named_tests};
 use crate::{ReporterDeps, later, template};
 
 /// How long a report may hold a pull request's comment lock before it is
@@ -27,6 +34,12 @@ const TABLE_RULE: &str = "--- | --- | --- | --- | ---";
 const ABOUT: &str = "This comment is kept up to date by Skiff's reporter: each row is the \
 latest failed run of a test on this pull request, and a row goes away once that test passes. \
 Comment `/test <name>` to run a single test again.";
+/// Heads the failed tests' section; [`case_lines`] finds it by this line.
+const TESTS_HEADER: &str = "Failed tests:";
+/// The failed tests' section at most, in characters: GitHub refuses a
+/// comment over 65,536, and the table must fit too. Rows past it keep
+/// their job page link in the table.
+const MAX_TESTS_SECTION: usize = 16_000;
 
 /// Updates the pull request's failure comment for `job` (Prow's
 /// `ReportComment`, with the `summary_comment_repos` variant).
@@ -60,6 +73,7 @@ pub(crate) async fn report(
         return Ok(CommentReport::NotCovered("no completed job to report"));
     };
 
+    let fresh = fresh_case_lines(&jobs, deps).await;
     let extra = report_template(&deps.config.prow.plank, refs).and_then(|t| {
         template::render(t, first)
             .inspect_err(|e| tracing::warn!(error = %e, "report template left out"))
@@ -70,7 +84,15 @@ pub(crate) async fn report(
     // names it): read without the lock first, and take it — two writes —
     // only to change something.
     let comments = deps.scm.list_comments(org, repo, pull.number).await?;
-    let unlocked = decide(&jobs, summary, extra.as_deref(), refs, &comments, deps);
+    let unlocked = decide(
+        &jobs,
+        summary,
+        extra.as_deref(),
+        &fresh,
+        refs,
+        &comments,
+        deps,
+    );
     if unlocked.is_unchanged() {
         return Ok(CommentReport::Unchanged);
     }
@@ -88,7 +110,16 @@ pub(crate) async fn report(
             .into(),
         ));
     }
-    let result = update(&jobs, summary, extra.as_deref(), refs, pull.number, deps).await;
+    let result = update(
+        &jobs,
+        summary,
+        extra.as_deref(),
+        &fresh,
+        refs,
+        pull.number,
+        deps,
+    )
+    .await;
     if let Err(e) = deps.store.forget(&lock).await {
         tracing::warn!(error = %e, lock, "comment lock not released; it expires by itself");
     }
@@ -122,6 +153,84 @@ async fn summary_jobs(
         .into_iter()
         .cloned()
         .collect())
+}
+
+/// The failed tests' line of each failed job of this report, by context,
+/// when the log store is at hand and the job's JUnit files name any.
+async fn fresh_case_lines(jobs: &[&ProwJob], deps: &ReporterDeps<'_>) -> BTreeMap<String, String> {
+    let mut lines = BTreeMap::new();
+    let Some(logs) = deps.logs else {
+        return lines;
+    };
+    for j in jobs {
+        if j.status.state != Some(ProwJobState::Failure) {
+            continue;
+        }
+        let tests = failed_tests(j, logs).await;
+        if !tests.is_empty() {
+            lines.insert(
+                j.spec.context.clone(),
+                format!(
+                    "- {}: {}",
+                    code_span(&j.spec.context),
+                    named_tests(&tests, &j.status.url)
+                ),
+            );
+        }
+    }
+    lines
+}
+
+/// The failed tests' lines for the merged `rows`: this report's own for its
+/// jobs, else the line an earlier comment had for that row; in row order,
+/// within [`MAX_TESTS_SECTION`].
+fn case_lines(
+    rows: &[String],
+    jobs: &[&ProwJob],
+    fresh: &BTreeMap<String, String>,
+    ours: &[&Comment],
+) -> Vec<String> {
+    let current: BTreeSet<&str> = jobs.iter().map(|j| j.spec.context.as_str()).collect();
+    let mut earlier: BTreeMap<String, String> = BTreeMap::new();
+    for c in ours {
+        earlier.extend(section_lines(&c.body));
+    }
+    let mut out = Vec::new();
+    let mut size = 0;
+    for row in rows {
+        let context = row_context(row);
+        let line = if current.contains(context) {
+            fresh.get(context)
+        } else {
+            earlier.get(&code_span(context))
+        };
+        if let Some(line) = line
+            && size + line.len() < MAX_TESTS_SECTION
+        {
+            size += line.len() + 1;
+            out.push(line.clone());
+        }
+    }
+    out
+}
+
+/// The failed tests' lines of a comment, by the context's code span.
+fn section_lines(body: &str) -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    let mut in_section = false;
+    for line in body.split('\n') {
+        if line == TESTS_HEADER {
+            in_section = true;
+        } else if line.trim().is_empty() {
+            in_section = false;
+        } else if in_section
+            && let Some(rest) = line.strip_prefix("- `")
+            && let Some((context, _)) = rest.split_once("`: ")
+        {
+            lines.push((format!("`{context}`"), line.to_owned()));
+        }
+    }
+    lines
 }
 
 /// `plank.report_templates` for `org/repo`, else `org`, else `*` (the
@@ -161,6 +270,7 @@ fn decide(
     jobs: &[&ProwJob],
     must_create: bool,
     extra: Option<&str>,
+    fresh: &BTreeMap<String, String>,
     refs: &Refs,
     comments: &[Comment],
     deps: &ReporterDeps<'_>,
@@ -178,8 +288,9 @@ fn decide(
         .iter()
         .any(|j| j.status.state == Some(ProwJobState::Aborted));
     let author = refs.pulls.first().map_or("", |p| p.author.as_str());
+    let cases = case_lines(&plan.rows, jobs, fresh, &ours);
     let body = (!plan.rows.is_empty() || (must_create && !aborted))
-        .then(|| body(author, &plan.rows, extra));
+        .then(|| body(author, &plan.rows, &cases, extra));
     let kept_body = plan
         .keep
         .and_then(|id| ours.iter().find(|c| c.id == id))
@@ -195,6 +306,7 @@ async fn update(
     jobs: &[&ProwJob],
     must_create: bool,
     extra: Option<&str>,
+    fresh: &BTreeMap<String, String>,
     refs: &Refs,
     number: i64,
     deps: &ReporterDeps<'_>,
@@ -205,7 +317,7 @@ async fn update(
         plan,
         body,
         kept_body,
-    } = decide(jobs, must_create, extra, refs, &comments, deps);
+    } = decide(jobs, must_create, extra, fresh, refs, &comments, deps);
 
     // Post before deleting: a failure in between then leaves an extra comment
     // (removed by the next report), never a lost row.
@@ -358,8 +470,10 @@ fn go_parse_bool(s: &str) -> Option<bool> {
 }
 
 /// The comment's text. Its layout is what [`table_rows`] reads back: the
-/// rule line, the rows, then a blank line.
-fn body(author: &str, rows: &[String], extra: Option<&str>) -> String {
+/// rule line, the rows, then a blank line; then, when there are any, the
+/// failed tests' lines under [`TESTS_HEADER`], which [`section_lines`]
+/// reads back.
+fn body(author: &str, rows: &[String], cases: &[String], extra: Option<&str>) -> String {
     let mut lines: Vec<String> = Vec::new();
     if rows.is_empty() {
         lines.push(format!("@{author}: every test **passed**."));
@@ -377,6 +491,11 @@ fn body(author: &str, rows: &[String], extra: Option<&str>) -> String {
         lines.push(TABLE_HEADER.to_owned());
         lines.push(TABLE_RULE.to_owned());
         lines.extend(rows.iter().cloned());
+        if !cases.is_empty() {
+            lines.push(String::new());
+            lines.push(TESTS_HEADER.to_owned());
+            lines.extend(cases.iter().cloned());
+        }
     }
     if let Some(extra) = extra {
         lines.push(String::new());
@@ -428,6 +547,7 @@ mod tests {
             body: body(
                 "alice",
                 &rows.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                &[],
                 None,
             ),
         }
@@ -439,7 +559,71 @@ mod tests {
     #[test]
     fn rows_survive_a_round_trip_through_the_body() {
         let rows = vec![UNIT_OLD.to_owned(), LINT_OLD.to_owned()];
-        assert_eq!(table_rows(&body("alice", &rows, Some("extra\ntext"))), rows);
+        assert_eq!(
+            table_rows(&body("alice", &rows, &[], Some("extra\ntext"))),
+            rows
+        );
+        // The failed tests' section is not part of the table, and reads back.
+        let cases = vec!["- `unit`: `TestA`, `TestB` ([job page](https://deck/u1))".to_owned()];
+        let with_cases = body("alice", &rows, &cases, Some("extra\ntext"));
+        assert_eq!(table_rows(&with_cases), rows);
+        assert_eq!(
+            section_lines(&with_cases),
+            [("`unit`".to_owned(), cases[0].clone())]
+        );
+    }
+
+    #[test]
+    fn failed_tests_follow_their_row_and_stay_within_the_cap() {
+        let earlier = Comment {
+            id: 7,
+            author: "skiff-bot".into(),
+            body: body(
+                "alice",
+                &[UNIT_OLD.to_owned(), LINT_OLD.to_owned()],
+                &[
+                    "- `unit`: `TestOld`".to_owned(),
+                    "- `lint`: `TestLint`".to_owned(),
+                ],
+                None,
+            ),
+        };
+        let failed = job("unit", ProwJobState::Failure);
+        let p = plan(&[&failed], &[&earlier]);
+        // lint's row is kept from the earlier comment, with its tests; unit's
+        // is this report's, with the tests it found now (or none).
+        let fresh = BTreeMap::from([("unit".to_owned(), "- `unit`: `TestNew`".to_owned())]);
+        assert_eq!(
+            case_lines(&p.rows, &[&failed], &fresh, &[&earlier]),
+            ["- `lint`: `TestLint`", "- `unit`: `TestNew`"]
+        );
+        assert_eq!(
+            case_lines(&p.rows, &[&failed], &BTreeMap::new(), &[&earlier]),
+            ["- `lint`: `TestLint`"]
+        );
+        // A hundred failed jobs with long lines: the section stops in time.
+        let rows: Vec<String> = (0..100)
+            .map(|i| format!("ctx{i} | sha | [link](u) | true | `/test ctx{i}`"))
+            .collect();
+        let jobs: Vec<ProwJob> = (0..100)
+            .map(|i| job(&format!("ctx{i}"), ProwJobState::Failure))
+            .collect();
+        let refs: Vec<&ProwJob> = jobs.iter().collect();
+        let fresh: BTreeMap<String, String> = (0..100)
+            .map(|i| {
+                (
+                    format!("ctx{i}"),
+                    format!("- `ctx{i}`: {}", "`TestX`, ".repeat(100)),
+                )
+            })
+            .collect();
+        let lines = case_lines(&rows, &refs, &fresh, &[]);
+        let size: usize = lines.iter().map(|l| l.len() + 1).sum();
+        assert!(
+            size <= MAX_TESTS_SECTION && lines.len() < 100,
+            "{size} {}",
+            lines.len()
+        );
     }
 
     #[test]

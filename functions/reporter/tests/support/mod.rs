@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use skiff_core::event::PullRequest;
 use skiff_core::keys::COMMENT_TAG;
-use skiff_core::ports::{Comment, CommitStatus, PortResult, Scm};
+use skiff_core::ports::{CheckRun, Comment, CommitStatus, PortResult, Scm};
 use skiff_core::prowjob::labels::IS_OPTIONAL;
 use skiff_core::prowjob::{ProwJob, ProwJobSpec, ProwJobState, ProwJobType, Pull, Refs};
 use skiff_testkit::{ManualClock, MemoryScm};
@@ -98,6 +98,31 @@ impl Scm for Guarded<'_> {
     async fn remove_label(&self, _: &str, _: &str, _: i64, _: &str) -> PortResult<()> {
         unreachable!("the reporter sets no labels")
     }
+    fn checks_supported(&self) -> bool {
+        self.0.checks_supported()
+    }
+    async fn create_check_run(&self, org: &str, repo: &str, run: &CheckRun) -> PortResult<i64> {
+        assert_eq!((org, repo), ("acme", "widgets"));
+        self.0.create_check_run(org, repo, run).await
+    }
+    async fn update_check_run(
+        &self,
+        org: &str,
+        repo: &str,
+        id: i64,
+        run: &CheckRun,
+    ) -> PortResult<()> {
+        assert_eq!((org, repo), ("acme", "widgets"));
+        self.0.update_check_run(org, repo, id, run).await
+    }
+    async fn find_check_run(
+        &self,
+        org: &str,
+        repo: &str,
+        run: &CheckRun,
+    ) -> PortResult<Option<i64>> {
+        self.0.find_check_run(org, repo, run).await
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -146,6 +171,49 @@ pub fn padded(description: &str) -> String {
 
 pub fn row(context: &str, url: &str) -> String {
     format!("{context} | {HEAD_SHA} | [link]({url}) | true | `/test {context}`")
+}
+
+/// A JUnit file as go-junit-report writes it: `failed` fail with the
+/// message `<name>: want 3, got 2`, then two pass, and one fails then
+/// passes on a rerun (flaky: not a failed test).
+pub fn junit(failed: &[&str]) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"github.com/acme/widgets\">\n",
+    );
+    for name in failed {
+        let escaped = name
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;");
+        xml.push_str(&format!(
+            "<testcase name=\"{escaped}\" classname=\"github.com/acme/widgets\" time=\"0.1\">\
+             <failure message=\"Failed\"><![CDATA[    widgets_test.go:42: {escaped}: want 3, got 2]]></failure></testcase>\n"
+        ));
+    }
+    for name in ["TestPasses", "TestAlsoPasses", "TestFlaky"] {
+        xml.push_str(&format!(
+            "<testcase name=\"{name}\" classname=\"github.com/acme/widgets\" time=\"0.1\"></testcase>\n"
+        ));
+    }
+    xml.push_str(
+        "<testcase name=\"TestFlaky\" classname=\"github.com/acme/widgets\" time=\"0.1\"><failure message=\"Failed\">once</failure></testcase>\n",
+    );
+    xml.push_str("</testsuite>\n</testsuites>\n");
+    xml
+}
+
+/// The failure comment with its failed tests' section, pinned word for
+/// word: the table, then `Failed tests:` and one line per failed row.
+pub fn failure_comment_with_tests(rows: &[String], tests: &[String]) -> String {
+    let plain = failure_comment(rows);
+    let table_end = format!("{}\n", rows.join("\n"));
+    let at = plain.find(&table_end).expect("the rows are in the comment") + table_end.len();
+    format!(
+        "{}\nFailed tests:\n{}\n{}",
+        &plain[..at],
+        tests.join("\n"),
+        &plain[at..]
+    )
 }
 
 /// The failure comment, pinned word for word.

@@ -20,12 +20,23 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::decorate::paths::go_path_join;
 use super::{ProwJob, ProwJobState, ProwJobType, Refs};
 use crate::gojson;
 
 pub const STARTED_JSON: &str = "started.json";
 pub const FINISHED_JSON: &str = "finished.json";
 pub const BUILD_LOG: &str = "build-log.txt";
+/// The job record as crier's GCS reporter uploads it.
+pub const PROWJOB_JSON: &str = "prowjob.json";
+/// initupload's copy of clonerefs' records.
+pub const CLONE_RECORDS_JSON: &str = "clone-records.json";
+/// initupload's human-readable clone log.
+pub const CLONE_LOG_TXT: &str = "clone-log.txt";
+
+/// The `metadata.uploader` crier marks its own documents with, so it never
+/// overwrites what the pod utilities uploaded.
+pub const CRIER_UPLOADER: &str = "crier";
 
 /// Why a job has no artifact path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,41 +132,6 @@ fn explicit_segment(org: &str, repo: &str) -> String {
     format!("{}_{}", org.trim_end_matches('/'), repo.replace('/', "_"))
 }
 
-/// Go's `path.Join`: the non-empty elements joined by `/`, then cleaned.
-fn go_path_join(elems: &[&str]) -> String {
-    let joined: Vec<&str> = elems.iter().copied().filter(|e| !e.is_empty()).collect();
-    if joined.is_empty() {
-        return String::new();
-    }
-    go_path_clean(&joined.join("/"))
-}
-
-/// Go's `path.Clean`: no empty or `.` elements, `..` resolved lexically
-/// (kept at the front of a relative path, dropped at the root).
-fn go_path_clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match out.last() {
-                Some(&last) if last != ".." => {
-                    out.pop();
-                }
-                _ if rooted => {}
-                _ => out.push(".."),
-            },
-            p => out.push(p),
-        }
-    }
-    let body = out.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_string(),
-        (false, false) => body,
-    }
-}
-
 /// testgrid's `metadata.Started`, the fields Prow fills, in its key order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Started {
@@ -169,6 +145,9 @@ pub struct Started {
     pub repos: BTreeMap<String, String>,
     #[serde(rename = "repo-commit", skip_serializing_if = "String::is_empty")]
     pub repo_commit: String,
+    /// Who wrote the document (`uploader: crier`), among other notes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
     /// Deprecated copy of `repo-commit`, still read by older tools.
     #[serde(rename = "repo-version", skip_serializing_if = "String::is_empty")]
     pub repo_version: String,
@@ -180,6 +159,9 @@ pub struct Finished {
     /// Unix seconds of the job's completion.
     pub timestamp: i64,
     pub passed: bool,
+    /// Notes of the run: the test's metadata file, or `uploader: crier`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
     /// The job's final state (`success`, `failure`, `error`, `aborted`).
     pub result: String,
     /// The commit tested (the sidecar's `revision`).
@@ -203,8 +185,55 @@ pub fn started(job: &ProwJob) -> Started {
             .unwrap_or_default(),
         repos,
         repo_commit: revision.clone(),
+        metadata: BTreeMap::new(),
         repo_version: revision,
     }
+}
+
+/// crier's `started.json` for a decorated job whose pod utilities wrote
+/// none (`downwardapi.PjToStarted`): the commit the main refs were cloned at
+/// when the clone records say, and `uploader: crier`.
+pub fn crier_started(
+    job: &ProwJob,
+    clone_records: &[super::decorate::options::CloneRecord],
+) -> Started {
+    let mut doc = started(job);
+    let cloned = job.spec.refs.as_ref().and_then(|refs| {
+        clone_records
+            .iter()
+            .find(|r| &r.refs == refs && !r.final_sha.is_empty())
+    });
+    if let Some(record) = cloned {
+        doc.repo_commit = record.final_sha.clone();
+        doc.repo_version = record.final_sha.clone();
+    }
+    doc.metadata
+        .insert("uploader".into(), CRIER_UPLOADER.into());
+    doc
+}
+
+/// crier's `finished.json` for a decorated job whose sidecar wrote none
+/// (`util.MarshalFinishedJSON`): the state in lowercase as the `result`,
+/// `uploader: crier`, no revision. `None` while the job is not complete.
+pub fn crier_finished(job: &ProwJob) -> Option<Finished> {
+    let mut doc = finished(job)?;
+    doc.revision = String::new();
+    doc.metadata
+        .insert("uploader".into(), CRIER_UPLOADER.into());
+    Some(doc)
+}
+
+/// `prowjob.json`: the record, indented with tabs as crier's
+/// `json.MarshalIndent` writes it.
+pub fn prowjob_json(job: &ProwJob) -> Vec<u8> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    // A record always serializes: it was read from JSON.
+    if serde::Serialize::serialize(job, &mut ser).is_err() {
+        out.clear();
+    }
+    out
 }
 
 /// `finished.json` for a complete job; `None` while it is still running.
@@ -214,6 +243,7 @@ pub fn finished(job: &ProwJob) -> Option<Finished> {
     Some(Finished {
         timestamp: completed.as_second(),
         passed: state == ProwJobState::Success,
+        metadata: BTreeMap::new(),
         result: state.as_str().to_string(),
         revision: revision(job),
     })
@@ -433,22 +463,6 @@ mod tests {
     }
 
     #[test]
-    fn path_clean_matches_go() {
-        let cases = [
-            ("", "."),
-            ("a/b", "a/b"),
-            ("a//b/./c/", "a/b/c"),
-            ("a/../../b", "../b"),
-            ("/../a", "/a"),
-            ("/", "/"),
-            ("a/b/..", "a"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(go_path_clean(input), want, "{input:?}");
-        }
-    }
-
-    #[test]
     fn started_json_has_prows_shape() {
         let mut pj = job(ProwJobType::Presubmit, Some(refs("acme", "widgets", &[42])));
         pj.spec.extra_refs = vec![Refs {
@@ -514,5 +528,40 @@ mod tests {
             let got = finished(&pj).map(|f| String::from_utf8(f.to_json()).unwrap());
             assert_eq!(got, Some(want), "{state:?}");
         }
+    }
+
+    /// crier's GCS reporter for a decorated job: its own documents say
+    /// `uploader: crier`, `result` is the lowercase state, no revision; the
+    /// main refs' cloned commit comes from the clone records.
+    #[test]
+    fn crier_documents_say_who_wrote_them() {
+        use crate::prowjob::decorate::options::CloneRecord;
+        let mut pj = job(ProwJobType::Presubmit, Some(refs("acme", "widgets", &[42])));
+        pj.status.start_time = Some("2026-11-23T10:00:00Z".parse().unwrap());
+        pj.status.state = Some(ProwJobState::Failure);
+        pj.status.completion_time = Some("2026-11-23T10:05:00Z".parse().unwrap());
+        let records = vec![CloneRecord {
+            refs: pj.spec.refs.clone().unwrap(),
+            final_sha: "merged1".into(),
+            ..CloneRecord::default()
+        }];
+        assert_eq!(
+            String::from_utf8(crier_started(&pj, &records).to_json()).unwrap(),
+            concat!(
+                r#"{"timestamp":1795428000,"pull":"42","repos":{"acme/widgets":"main:0a1b2c,42:sha42"},"#,
+                r#""repo-commit":"merged1","metadata":{"uploader":"crier"},"repo-version":"merged1"}"#
+            )
+        );
+        assert_eq!(
+            crier_finished(&pj).map(|f| String::from_utf8(f.to_json()).unwrap()),
+            Some(
+                r#"{"timestamp":1795428300,"passed":false,"metadata":{"uploader":"crier"},"result":"failure"}"#
+                    .to_string()
+            )
+        );
+        let json = String::from_utf8(prowjob_json(&pj)).unwrap();
+        assert!(json.starts_with("{\n\t\""), "tab-indented: {json}");
+        let back: ProwJob = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.status.state, Some(ProwJobState::Failure));
     }
 }

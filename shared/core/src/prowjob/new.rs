@@ -294,6 +294,68 @@ mod tests {
         assert_eq!(pj.api_version, "prow.k8s.io/v1");
     }
 
+    /// Prow's `DecorateRefs` and `CompletePrimaryRefs`: `blobless_fetch`
+    /// reaches every ref that does not say otherwise, sparse checkout only
+    /// the ref under test; without a decoration config neither moves.
+    #[test]
+    fn decoration_copies_blobless_fetch_to_every_ref_and_sparse_files_to_the_primary() {
+        use crate::prowjob::DecorationConfig;
+        let extra = |blobless: Option<bool>| Refs {
+            org: "acme".into(),
+            repo: "tools".into(),
+            blobless_fetch: blobless,
+            ..Refs::default()
+        };
+        let decoration = DecorationConfig {
+            blobless_fetch: Some(true),
+            sparse_checkout_files: vec!["go.mod".into(), "cmd/".into()],
+            ..DecorationConfig::default()
+        };
+        let cases = [
+            (
+                Some(decoration.clone()),
+                None,
+                Some(true),
+                vec!["go.mod", "cmd/"],
+            ),
+            (
+                Some(decoration),
+                Some(false),
+                Some(false),
+                vec!["go.mod", "cmd/"],
+            ),
+            (None, None, None, vec![]),
+        ];
+        for (dc, own, want_blobless, want_sparse) in cases {
+            let p = Postsubmit {
+                base: JobBase {
+                    name: "post-unit".into(),
+                    ..JobBase::default()
+                },
+                utility: UtilityConfig {
+                    decoration_config: dc.clone(),
+                    extra_refs: vec![extra(own)],
+                    ..UtilityConfig::default()
+                },
+                ..Postsubmit::default()
+            };
+            let primary = Refs {
+                blobless_fetch: own,
+                ..Refs::default()
+            };
+            let pj = new_postsubmit(&p, primary, "guid", job_id("k"), now());
+            let refs = pj.spec.refs.unwrap_or_default();
+            let why = format!("config {:?}, ref's own {own:?}", dc.is_some());
+            assert_eq!(refs.blobless_fetch, want_blobless, "{why}");
+            assert_eq!(refs.sparse_checkout_files, want_sparse, "{why}");
+            assert_eq!(pj.spec.extra_refs[0].blobless_fetch, want_blobless, "{why}");
+            assert!(
+                pj.spec.extra_refs[0].sparse_checkout_files.is_empty(),
+                "{why}: sparse checkout is the primary ref's alone"
+            );
+        }
+    }
+
     #[test]
     fn periodics_always_report() {
         let p = Periodic {

@@ -1,5 +1,5 @@
-//! The pod a job runs in: Prow's `ProwJobToPod` (`pkg/pod-utils/decorate/podspec.go`)
-//! for undecorated jobs, so a test written for Prow sees the same pod.
+//! The pod a job runs in: Prow's `ProwJobToPod` (`pkg/pod-utils/decorate/podspec.go`),
+//! so a test written for Prow sees the same pod.
 //!
 //! What Prow does to the job's `pod_spec`, and so does this:
 //! - the pod is named by the job id (a retry finds it already there);
@@ -8,22 +8,20 @@
 //!   look for that name); with several containers the names are kept;
 //! - `automountServiceAccountToken: false` unless the spec sets it or names a
 //!   service account: Kubernetes mounts the token by default, Prow does not;
-//! - the job's environment (`JOB_SPEC`, `BUILD_ID`, `PULL_*` …, sorted by name)
-//!   is appended to every container's own `env`;
+//! - an undecorated job's environment (`JOB_SPEC`, `BUILD_ID`, `PULL_*` …,
+//!   sorted by name) is appended to every container's own `env`;
+//! - a decorated job (one with a `decoration_config`) gets the pod utilities
+//!   ([`super::decorate`]): clonerefs, initupload and place-entrypoint init
+//!   containers, each test container run by entrypoint with the job's
+//!   environment plus `ARTIFACTS`, `GOPATH` and `ENTRYPOINT_OPTIONS`, and a
+//!   sidecar that uploads the logs. Entrypoint enforces the job's timeout, so
+//!   the pod has no `activeDeadlineSeconds` of Skiff's making (only one the
+//!   spec sets itself, decorated or not);
 //! - every container and init container without a `terminationMessagePolicy`
 //!   gets `FallbackToLogsOnError`, so an evicted or deleted pod still says why
 //!   it failed;
 //! - labels and annotations are the job's plus `prow.k8s.io/id`,
 //!   `prow.k8s.io/build-id` and `prow.k8s.io/plank-version`.
-//!
-//! **Decorated jobs are built as undecorated for now.** The pod utilities
-//! (clonerefs, initupload, entrypoint, sidecar) come with a later issue; until
-//! then a job with a `decoration_config` runs its own command unwrapped, gets
-//! no source checkout, its `decoration_config.timeout` (+ grace period)
-//! becomes the pod's `activeDeadlineSeconds`, and its log is copied by the
-//! syncer. Its environment is still the decorated one (`ARTIFACTS`,
-//! `GOPATH`, `JOB_SPEC` with the decoration config), so scripts see the values
-//! they will see once decoration lands.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +30,7 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::build_id::SNOWFLAKE_EPOCH_MS;
+use super::decorate::decorate;
 use super::jobspec::{JobSpec, JobSpecError, env_for_pod};
 use super::labels::{PLANK_VERSION, PROW_BUILD_ID, labels_and_annotations_for_job};
 use super::{DEFAULT_CLUSTER_ALIAS, KUBERNETES_AGENT, ProwJob};
@@ -60,16 +59,6 @@ pub fn pod_request(job: &ProwJob, build_id: &str, namespace: &str) -> Result<Pod
     let Some(pod_spec) = &job.spec.pod_spec else {
         return Err(PodError::MissingPodSpec(job.metadata.name.clone()));
     };
-    let env: Vec<core::EnvVar> =
-        env_for_pod(&JobSpec::new(&job.spec, build_id, &job.metadata.name))?
-            .into_iter()
-            .map(|(name, value)| core::EnvVar {
-                name,
-                value: Some(value),
-                value_from: None,
-            })
-            .collect();
-
     let mut spec = pod_spec.clone();
     spec.restart_policy = Some("Never".to_string());
     if let [only] = spec.containers.as_mut_slice() {
@@ -82,10 +71,23 @@ pub fn pod_request(job: &ProwJob, build_id: &str, namespace: &str) -> Result<Pod
     if spec.automount_service_account_token.is_none() && !has_service_account {
         spec.automount_service_account_token = Some(false);
     }
-    for c in &mut spec.containers {
-        c.env
-            .get_or_insert_with(Vec::new)
-            .extend(env.iter().cloned());
+    if job.spec.decoration_config.is_some() {
+        decorate(&mut spec, job, build_id)?;
+    } else {
+        let env: Vec<core::EnvVar> =
+            env_for_pod(&JobSpec::new(&job.spec, build_id, &job.metadata.name))?
+                .into_iter()
+                .map(|(name, value)| core::EnvVar {
+                    name,
+                    value: Some(value),
+                    value_from: None,
+                })
+                .collect();
+        for c in &mut spec.containers {
+            c.env
+                .get_or_insert_with(Vec::new)
+                .extend(env.iter().cloned());
+        }
     }
     let init = spec.init_containers.iter_mut().flatten();
     for c in init.chain(spec.containers.iter_mut()) {
@@ -95,27 +97,6 @@ pub fn pod_request(job: &ProwJob, build_id: &str, namespace: &str) -> Result<Pod
             .is_empty()
         {
             c.termination_message_policy = Some(FALLBACK_TO_LOGS_ON_ERROR.to_string());
-        }
-    }
-
-    // Until the pod utilities wrap the test, the job's timeout (entrypoint's
-    // `decoration_config.timeout`, default 2h, plus its grace period) becomes
-    // the pod's deadline: the test is stopped on time and the job fails, as
-    // entrypoint would make it.
-    if let Some(dc) = &job.spec.decoration_config {
-        let timeout = dc
-            .timeout
-            .unwrap_or(crate::duration::GoDuration::from_hours(2));
-        let grace = dc
-            .grace_period
-            .unwrap_or(crate::duration::GoDuration::from_secs(15));
-        let seconds =
-            (timeout.as_nanos().saturating_add(grace.as_nanos()) + 999_999_999) / 1_000_000_000;
-        if seconds > 0 {
-            spec.active_deadline_seconds = Some(
-                spec.active_deadline_seconds
-                    .map_or(seconds, |own| own.min(seconds)),
-            );
         }
     }
 
@@ -563,17 +544,24 @@ mod tests {
     }
 
     #[test]
-    fn decorated_jobs_run_undecorated_with_the_decorated_env() {
+    fn decorated_jobs_are_run_by_entrypoint_with_the_decorated_env() {
         let mut pj = presubmit();
         pj.spec.decoration_config = Some(crate::prowjob::DecorationConfig::default());
         let pod = pod_request(&pj, BUILD, "p").unwrap();
-        assert_eq!(pod.spec.containers.len(), 1);
-        assert!(pod.spec.init_containers.is_none());
+        let names: Vec<&str> = pod
+            .spec
+            .containers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["test", "sidecar"]);
+        let test = &pod.spec.containers[0];
         assert_eq!(
-            pod.spec.containers[0].command.as_deref(),
-            Some(&["make".to_string()][..])
+            test.command.as_deref(),
+            Some(&["/tools/entrypoint".to_string()][..])
         );
-        let env = pod.spec.containers[0].env.as_deref().unwrap_or_default();
+        assert_eq!(test.args, None, "make test moved into ENTRYPOINT_OPTIONS");
+        let env = test.env.as_deref().unwrap_or_default();
         let get = |n: &str| {
             env.iter()
                 .find(|e| e.name == n)
@@ -581,44 +569,51 @@ mod tests {
         };
         assert_eq!(get("ARTIFACTS").as_deref(), Some("/logs/artifacts"));
         assert_eq!(get("GOPATH").as_deref(), Some("/home/prow/go"));
-        // Entrypoint's default timeout (2h) plus grace (15s) bounds the pod.
-        assert_eq!(pod.spec.active_deadline_seconds, Some(7215));
+        assert!(
+            get("ENTRYPOINT_OPTIONS")
+                .unwrap_or_default()
+                .contains(r#""args":["make","test"]"#)
+        );
+        for c in pod.spec.init_containers.iter().flatten() {
+            assert_eq!(
+                c.termination_message_policy.as_deref(),
+                Some(FALLBACK_TO_LOGS_ON_ERROR),
+                "{}",
+                c.name
+            );
+        }
     }
 
+    /// Entrypoint enforces a decorated job's timeout; the pod's own deadline
+    /// is only ever the one its spec sets (the stand-in Skiff used before
+    /// decoration existed is gone).
     #[test]
-    fn the_job_timeout_becomes_the_pod_deadline_unless_the_spec_is_stricter() {
+    fn the_pod_deadline_is_only_the_specs_own() {
         use crate::duration::GoDuration;
-        let mut pj = presubmit();
-        pj.spec.decoration_config = Some(crate::prowjob::DecorationConfig {
+        let decorated = Some(crate::prowjob::DecorationConfig {
             timeout: Some(GoDuration::from_mins(10)),
-            grace_period: Some(GoDuration(1_500_000_000)),
+            grace_period: Some(GoDuration::from_secs(15)),
             ..Default::default()
         });
-        assert_eq!(
-            pod_request(&pj, BUILD, "p")
-                .unwrap()
-                .spec
-                .active_deadline_seconds,
-            Some(602)
-        );
-        if let Some(spec) = pj.spec.pod_spec.as_mut() {
-            spec.active_deadline_seconds = Some(60);
+        for (decoration, own, want) in [
+            (decorated.clone(), None, None),
+            (decorated, Some(60), Some(60)),
+            (None, None, None),
+            (None, Some(60), Some(60)),
+        ] {
+            let mut pj = presubmit();
+            pj.spec.decoration_config = decoration.clone();
+            if let Some(spec) = pj.spec.pod_spec.as_mut() {
+                spec.active_deadline_seconds = own;
+            }
+            let pod = pod_request(&pj, BUILD, "p").unwrap();
+            assert_eq!(
+                pod.spec.active_deadline_seconds,
+                want,
+                "decorated: {} own: {own:?}",
+                decoration.is_some()
+            );
         }
-        assert_eq!(
-            pod_request(&pj, BUILD, "p")
-                .unwrap()
-                .spec
-                .active_deadline_seconds,
-            Some(60)
-        );
-        pj.spec.decoration_config = None;
-        assert_eq!(
-            pod_request(&pj, BUILD, "p")
-                .unwrap()
-                .spec
-                .active_deadline_seconds,
-            Some(60)
-        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use skiff_core::ports::{JobQuery, JobStore, Message, PortError, PortResult, Queue};
+use skiff_core::ports::{Claim, JobQuery, JobStore, Message, PortError, PortResult, Queue};
 use skiff_core::prowjob::{
     API_VERSION, KIND, ObjectMeta, ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType,
     Pull, Refs,

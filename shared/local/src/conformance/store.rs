@@ -87,6 +87,7 @@ pub async fn job_store_conformance(store: &dyn JobStore) {
     list_is_newest_first_per_query(store).await;
     delete_is_idempotent(store).await;
     dedupe_keys_are_remembered_until_they_expire(store).await;
+    a_claim_says_how_long_a_held_key_lives(store).await;
     let after = list_ids(store, JobQuery::All, None).await;
     assert!(after.is_empty(), "the suite left records behind: {after:?}");
 }
@@ -529,6 +530,46 @@ async fn dedupe_keys_are_remembered_until_they_expire(store: &dyn JobStore) {
         "an empty key must be Rejected, got {err:?}"
     );
     for key in ["conf-key", "conf-old", "conf-race-key"] {
+        ok("cleanup", store.forget(key).await);
+    }
+}
+
+async fn a_claim_says_how_long_a_held_key_lives(store: &dyn JobStore) {
+    // Whole seconds: DynamoDB keeps expiries to the second.
+    let soon = Timestamp::constant(221_845_392_000, 0); // year 9000
+    let later = Timestamp::constant(221_845_392_600, 0);
+    assert_eq!(
+        ok("claim", store.claim("conf-claim", soon).await),
+        Claim::Taken,
+        "a free key is taken"
+    );
+    assert_eq!(
+        ok("claim again", store.claim("conf-claim", later).await),
+        Claim::Held { until: soon },
+        "a held key says when it expires, and the second claim changes nothing"
+    );
+    ok("keep", store.keep("conf-claim", later).await);
+    assert_eq!(
+        ok("claim after keep", store.claim("conf-claim", soon).await),
+        Claim::Held { until: later },
+        "keep moves the expiry of a held key"
+    );
+    ok("keep a new key", store.keep("conf-kept", soon).await);
+    assert!(
+        !ok(
+            "remember a kept key",
+            store.remember("conf-kept", later).await
+        ),
+        "keep records a key that was not known"
+    );
+    let past = Timestamp::constant(946_684_800, 0); // year 2000
+    ok("keep in the past", store.keep("conf-claim", past).await);
+    assert_eq!(
+        ok("claim after expiry", store.claim("conf-claim", soon).await),
+        Claim::Taken,
+        "an expired key is free again"
+    );
+    for key in ["conf-claim", "conf-kept"] {
         ok("cleanup", store.forget(key).await);
     }
 }

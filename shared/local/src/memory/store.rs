@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use skiff_core::ports::{Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
+use skiff_core::ports::{Claim, Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 use super::{Faults, Journal, lock};
@@ -22,7 +22,10 @@ pub struct StoreCalls {
     pub updates: usize,
     pub lists: usize,
     pub deletes: usize,
+    /// `claim` calls (each a conditional write on the real stores; `remember`
+    /// is one).
     pub remembers: usize,
+    pub keeps: usize,
     pub forgets: usize,
 }
 
@@ -281,18 +284,27 @@ impl JobStore for MemoryStore {
         Ok(())
     }
 
-    async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
-        self.call("remember", |c| c.remembers += 1)?;
+    async fn claim(&self, key: &str, expires: Timestamp) -> PortResult<Claim> {
+        self.call("claim", |c| c.remembers += 1)?;
         if key.is_empty() {
             return Err(PortError::Rejected("dedupe key is empty".into()));
         }
         let now = self.clock.now();
         let mut keys = lock(&self.keys);
-        if keys.get(key).is_some_and(|&exp| exp > now) {
-            return Ok(false);
+        if let Some(&until) = keys.get(key).filter(|&&exp| exp > now) {
+            return Ok(Claim::Held { until });
         }
         keys.insert(key.to_string(), expires);
-        Ok(true)
+        Ok(Claim::Taken)
+    }
+
+    async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()> {
+        self.call("keep", |c| c.keeps += 1)?;
+        if key.is_empty() {
+            return Err(PortError::Rejected("dedupe key is empty".into()));
+        }
+        lock(&self.keys).insert(key.to_string(), expires);
+        Ok(())
     }
 
     async fn forget(&self, key: &str) -> PortResult<()> {

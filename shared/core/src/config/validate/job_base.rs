@@ -89,9 +89,12 @@ impl Validator<'_> {
             }
         }
         self.cluster(at, &b.cluster);
-        if let (Some(dc), Some(spec)) = (&u.decoration_config, &b.spec)
-            && u.decorate == Some(true)
-        {
+        self.path_aliases(at, u);
+        self.utility_image_keys(at);
+        // Prow validates a decoration config wherever one is written, not
+        // only on decorated jobs: a job that sets one is decorated when its
+        // pod is built.
+        if let (Some(dc), Some(spec)) = (&u.decoration_config, &b.spec) {
             self.decoration(at, dc, spec);
         }
     }
@@ -150,10 +153,7 @@ impl Validator<'_> {
                 vec!["agent"],
                 "agent tekton-pipeline jobs require a pipeline_run_spec".to_string(),
             )
-        } else if u.decoration_config.is_some()
-            && u.decorate == Some(true)
-            && agent != KUBERNETES_AGENT
-        {
+        } else if u.decoration_config.is_some() && agent != KUBERNETES_AGENT {
             (
                 vec!["decoration_config"],
                 format!("decoration requires agent: kubernetes (found {agent:?})"),

@@ -6,13 +6,23 @@ use k8s_openapi::api::core::v1 as core;
 use super::{At, Validator};
 use crate::config::jobs::UtilityConfig;
 use crate::prowjob::ProwJobType;
+use crate::prowjob::decorate::paths::{CODE_MOUNT, LOGS_MOUNT, TOOLS_MOUNT};
+use crate::prowjob::decorate::podspec::{
+    CODE_VOLUME, GCS_CREDENTIALS_VOLUME, LOGS_VOLUME,
+    POD_UTILITY_CONTAINERS as POD_UTILS_CONTAINERS, S3_CREDENTIALS_VOLUME, TOOLS_VOLUME,
+};
 use crate::prowjob::jobspec::env_for_type;
 
-const POD_UTILS_CONTAINERS: [&str; 4] = ["clonerefs", "initupload", "place-entrypoint", "sidecar"];
-const DECORATION_VOLUMES: [&str; 5] =
-    ["logs", "code", "tools", "gcs-credentials", "s3-credentials"];
-const TEST_CONTAINER_MOUNTS: [&str; 3] = ["logs", "code", "tools"];
-const TEST_CONTAINER_MOUNT_PATHS: [&str; 3] = ["/logs", "/home/prow/go", "/tools"];
+/// Prow's `VolumeMounts`: names a job's own volumes may not take.
+const DECORATION_VOLUMES: [&str; 5] = [
+    LOGS_VOLUME,
+    CODE_VOLUME,
+    TOOLS_VOLUME,
+    GCS_CREDENTIALS_VOLUME,
+    S3_CREDENTIALS_VOLUME,
+];
+const TEST_CONTAINER_MOUNTS: [&str; 3] = [LOGS_VOLUME, CODE_VOLUME, TOOLS_VOLUME];
+const TEST_CONTAINER_MOUNT_PATHS: [&str; 3] = [LOGS_MOUNT, CODE_MOUNT, TOOLS_MOUNT];
 
 impl Validator<'_> {
     pub(super) fn pod_spec(

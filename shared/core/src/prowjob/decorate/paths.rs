@@ -19,6 +19,49 @@ pub const CLONE_LOG: &str = "/logs/clone.json";
 /// The entrypoint binary, once placed.
 pub const ENTRYPOINT_BINARY: &str = "/tools/entrypoint";
 
+/// `gcs_credentials_secret`, mounted for initupload and sidecar.
+pub const GCS_CREDENTIALS_MOUNT: &str = "/secrets/gcs";
+/// `s3_credentials_secret`, mounted for initupload and sidecar.
+pub const S3_CREDENTIALS_MOUNT: &str = "/secrets/s3-storage";
+/// The key the upload tools read in either credentials secret.
+pub const CREDENTIALS_FILE: &str = "service-account.json";
+/// Each of `ssh_key_secrets` is mounted at `<this>/<secret>`.
+pub const SSH_KEYS_MOUNT: &str = "/secrets/ssh";
+/// `oauth_token_secret`: the token is `<this>/<key>`.
+pub const OAUTH_MOUNT: &str = "/secrets/oauth";
+/// `github_app_private_key_secret`: the key is `<this>/<key>`.
+pub const GITHUB_APP_MOUNT: &str = "/secrets/github-app";
+/// `cookiefile_secret`: the cookie file is `<this>/<key>`.
+pub const COOKIEFILE_MOUNT: &str = "/secrets/cookiefile";
+/// clonerefs' scratch space (`known_hosts` goes here).
+pub const CLONEREFS_TMP_MOUNT: &str = "/tmp";
+
+/// Where a test container's output goes (`processLog`). `prefix` is the
+/// container's name in a pod of several test containers, empty otherwise,
+/// so a single-container job keeps the names every Prow tool knows.
+pub fn process_log(prefix: &str) -> String {
+    per_container(LOGS_MOUNT, prefix, "process-log.txt", "-log.txt")
+}
+
+/// Where entrypoint writes a test container's exit code (`markerFile`).
+pub fn marker_file(prefix: &str) -> String {
+    per_container(LOGS_MOUNT, prefix, "marker-file.txt", "-marker.txt")
+}
+
+/// The JSON a test container may write for `finished.json`'s metadata
+/// (`metadataFile`).
+pub fn metadata_file(prefix: &str) -> String {
+    per_container(ARTIFACTS_DIR, prefix, "metadata.json", "-metadata.json")
+}
+
+fn per_container(dir: &str, prefix: &str, single: &str, suffix: &str) -> String {
+    if prefix.is_empty() {
+        go_path_join(&[dir, single])
+    } else {
+        go_path_join(&[dir, &format!("{prefix}{suffix}")])
+    }
+}
+
 /// The host clonerefs assumes when a ref names neither an alias nor a link.
 const DEFAULT_HOST: &str = "github.com";
 
@@ -138,6 +181,16 @@ mod tests {
     }
 
     #[test]
+    fn one_test_container_keeps_prows_plain_file_names_several_are_prefixed() {
+        assert_eq!(process_log(""), "/logs/process-log.txt");
+        assert_eq!(marker_file(""), "/logs/marker-file.txt");
+        assert_eq!(metadata_file(""), "/logs/artifacts/metadata.json");
+        assert_eq!(process_log("e2e"), "/logs/e2e-log.txt");
+        assert_eq!(marker_file("e2e"), "/logs/e2e-marker.txt");
+        assert_eq!(metadata_file("e2e"), "/logs/artifacts/e2e-metadata.json");
+    }
+
+    #[test]
     fn go_path_clean_resolves_dots_like_go() {
         for (input, want) in [
             ("a/b/../c", "a/c"),
@@ -146,6 +199,10 @@ mod tests {
             ("/../a", "/a"),
             ("a/../..", ".."),
             ("", "."),
+            ("a/b", "a/b"),
+            ("a/../../b", "../b"),
+            ("/", "/"),
+            ("a/b/..", "a"),
         ] {
             assert_eq!(go_path_clean(input), want, "{input:?}");
         }
