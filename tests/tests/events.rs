@@ -186,12 +186,24 @@ async fn a_codecommit_push_reaches_the_trigger_through_the_eventbridge_rule() {
         .resources(event["resources"][0].as_str().unwrap_or_default())
         .time(aws_smithy_types::DateTime::from_secs(1_796_400_000))
         .build();
-    let put = events
-        .put_events()
-        .entries(entry)
-        .send()
-        .await
-        .expect("PutEvents");
+    // Another test creating its stack on the same moto has, for a moment,
+    // schedule rules with Lambda targets on the default bus; moto answers
+    // PutEvents 500 while one exists (infra/moto_stack.py removes them right
+    // after creation). So a 500 is tried again, briefly.
+    let mut attempts = 0;
+    let put = loop {
+        attempts += 1;
+        match events.put_events().entries(entry.clone()).send().await {
+            Ok(put) => break put,
+            Err(e)
+                if attempts < 50
+                    && e.raw_response().is_some_and(|r| r.status().as_u16() == 500) =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("PutEvents: {e:?}"),
+        }
+    };
     assert_eq!(put.failed_entry_count(), 0);
 
     // The rule delivers to this stack's events queue; the trigger plans the

@@ -662,24 +662,25 @@ async fn a_pod_running_past_its_jobs_pod_running_timeout_is_aborted_and_deleted(
         (Some(ProwJobState::Aborted), "Pod running timeout.", true)
     );
     let requests = w.take_requests();
+    // A per-job timeout lives in decoration_config, so the job is decorated:
+    // its sidecar uploads the log when the pod is deleted, and the syncer
+    // reads none.
     assert_eq!(
         requests.iter().map(line).collect::<Vec<_>>(),
-        [list(), get_log("j1", "test"), delete("j1")],
-        "the log is read before the pod is deleted"
+        [list(), delete("j1")],
+        "a decorated pod's log is the sidecar's to upload"
     );
     // Default delete options: the containers get their grace period.
-    assert_eq!(requests[2].body, "{}");
+    assert_eq!(requests[1].body, "{}");
     assert!(w.server.pod("j1").is_none());
     let path = w.path("j1");
-    assert_eq!(
-        w.logs.file(&path, "build-log.txt").as_deref(),
-        Some("=== RUN   TestWidgets\n")
-    );
+    assert_eq!(w.logs.file(&path, "build-log.txt"), None);
     assert!(
         w.logs
             .file(&path, "finished.json")
             .unwrap()
-            .contains(r#""passed":false,"result":"aborted""#)
+            .contains(r#""passed":false,"metadata":{"uploader":"crier"},"result":"aborted""#),
+        "crier's finished.json where the sidecar wrote none"
     );
 }
 
@@ -941,7 +942,7 @@ async fn a_delete_that_fails_after_a_timeout_is_retried_before_the_job_is_final(
         state(&w.job("j1")),
         (Some(ProwJobState::Aborted), "Pod running timeout.", true)
     );
-    assert_eq!(w.lines(), [list(), get_log("j1", "test"), delete("j1")]);
+    assert_eq!(w.lines(), [list(), delete("j1")]);
     assert!(w.server.pod("j1").is_none());
 }
 
