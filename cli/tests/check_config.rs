@@ -262,6 +262,6 @@ fn the_example_config_in_infra_is_valid() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "2 presubmits, 1 postsubmits, 5 periodics in 1 repos; 0 warnings\n"
+        "3 presubmits, 1 postsubmits, 6 periodics in 2 repos; 0 warnings\n"
     );
 }

@@ -8,14 +8,67 @@
 //! binaries, 30 runs each, and prints min / median / max next to the same
 //! figures for exec'ing `/bin/true` (the machine's floor and noise). With
 //! `SKIFF_FUNCTION_BINARIES=target/release` it measures binaries built
-//! beforehand (`cargo build --release --bins -p skiff-webhook …`), and any
-//! build of this harness can run it with `--bench`. Under `cargo test` it
-//! runs each binary once and checks it reached `next`.
+//! beforehand (`cargo build --release --bins -p skiff-webhook …`); a
+//! relative directory is taken from the workspace root, wherever cargo runs
+//! the bench from. Any build of this harness can run it with `--bench`.
+//! Under `cargo test` it runs each binary once and checks it reached `next`.
+//!
+//! It also times what a function does with the config on its first event:
+//! [`Bundle::load`] of the normalized JSON bundle of a kubernetes/test-infra
+//! sized config (~3,800 jobs; target: under 50 ms), the part of a cold start
+//! that grows with the config.
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use skiff_aws::config_source::Bundle;
+use skiff_core::config::load;
 use skiff_tests::binaries::{FUNCTIONS, binary};
 use skiff_tests::runtime_api::Function;
+
+#[path = "../../shared/core/benches/support/testinfra.rs"]
+mod testinfra;
+
+/// `SKIFF_FUNCTION_BINARIES`, resolved from the workspace root when relative
+/// (cargo runs a bench from its package's directory, `tests/`).
+fn binaries_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("SKIFF_FUNCTION_BINARIES")?);
+    if dir.is_absolute() {
+        return Some(dir);
+    }
+    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir))
+}
+
+fn function_binary(name: &str) -> PathBuf {
+    let Some(dir) = binaries_dir() else {
+        return binary(name);
+    };
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} does not exist (SKIFF_FUNCTION_BINARIES={:?}, a relative path is taken from the \
+         workspace root); build the functions first: cargo build --release --bins",
+        path.display(),
+        std::env::var_os("SKIFF_FUNCTION_BINARIES").unwrap_or_default(),
+    );
+    path
+}
+
+/// The bundle `skiff config push` would upload for the test-infra-shaped
+/// config (its first `files` files).
+fn bundle_bytes(files: usize) -> (Vec<u8>, usize) {
+    let sources: Vec<_> = testinfra::generate().into_iter().take(files).collect();
+    let loaded = load(&sources);
+    assert!(!loaded.has_errors(), "{}", loaded.summary());
+    let jobs = loaded.config.jobs.presubmit_count()
+        + loaded.config.jobs.postsubmit_count()
+        + loaded.config.jobs.periodics.len();
+    let names = sources.iter().map(|f| f.path.clone()).collect();
+    let bundle = Bundle::new(&loaded.config, names, jiff::Timestamp::UNIX_EPOCH)
+        .and_then(|b| b.to_json())
+        .expect("the bundle encodes");
+    (bundle, jobs)
+}
 
 fn env() -> Vec<(String, String)> {
     [
@@ -83,7 +136,7 @@ fn main() {
             println!("{:<11} {}", "/bin/true", summary(floor));
         }
         for f in FUNCTIONS {
-            let path = binary(f);
+            let path = function_binary(f);
             let mut times = Vec::new();
             for _ in 0..runs {
                 let function = Function::start(f, &path, &env(), &log).await;
@@ -104,4 +157,31 @@ fn main() {
         }
     });
     let _ = std::fs::remove_file(log);
+
+    // Unoptimized under `cargo test`: a tenth of the config keeps it quick.
+    let files = if bench {
+        testinfra::FILES
+    } else {
+        testinfra::FILES / 10
+    };
+    let (bytes, jobs) = bundle_bytes(files);
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let (config, _) = Bundle::load(&bytes, "s3://bench/config/bundle.json")
+            .unwrap_or_else(|e| panic!("the bundle loads: {e}"));
+        times.push(t.elapsed());
+        assert_eq!(
+            config.jobs.presubmit_count()
+                + config.jobs.postsubmit_count()
+                + config.jobs.periodics.len(),
+            jobs
+        );
+    }
+    println!(
+        "{:<11} {}  bundle {:.1} MB, {jobs} jobs",
+        "bundle load",
+        summary(times),
+        bytes.len() as f64 / 1_048_576.0
+    );
 }

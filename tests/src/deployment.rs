@@ -66,8 +66,20 @@ impl Deployment {
     /// Deploys the stack, pushes a config whose jobs are `jobs_yaml` (Prow's
     /// job config) running on the fake cluster, and starts the fakes.
     pub async fn new(hint: &str, jobs_yaml: &str, github: GitHub) -> Deployment {
+        Deployment::through(hint, jobs_yaml, github, None).await
+    }
+
+    /// As [`Deployment::new`], with the functions' AWS calls sent through
+    /// `functions_target` (a [`crate::fault::FaultProxy`] in front of moto)
+    /// after the counting proxy; the harness still talks to moto directly.
+    pub async fn through(
+        hint: &str,
+        jobs_yaml: &str,
+        github: GitHub,
+        functions_target: Option<&str>,
+    ) -> Deployment {
         let endpoint = moto::endpoint();
-        let proxy = CountingProxy::start(&endpoint).await;
+        let proxy = CountingProxy::start(functions_target.unwrap_or(&endpoint)).await;
         let sdk = moto::sdk_config(&endpoint).await;
         let name = unique(hint);
 
@@ -169,6 +181,13 @@ impl Deployment {
         let f = Arc::new(self.start_function(function, &[]).await);
         functions.insert(function.to_string(), f.clone());
         f
+    }
+
+    /// Replaces the warm container of `function` with a new one that has
+    /// `overrides` on top of its template environment.
+    pub async fn replace_function(&self, function: &str, overrides: &[(&str, &str)]) {
+        let f = Arc::new(self.start_function(function, overrides).await);
+        self.functions.lock().await.insert(function.to_string(), f);
     }
 
     /// Another container of `function`, with `overrides` on top of its

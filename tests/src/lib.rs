@@ -10,12 +10,15 @@
 //! - [`github`]: an HTTP-level fake of GitHub's API (no real GitHub can run
 //!   here), stateful where Skiff reads back what it wrote;
 //! - [`codecommit`]: an HTTP-level fake of CodeCommit's JSON protocol for the
-//!   calls moto does not implement.
+//!   calls moto does not implement;
+//! - [`fault`]: a proxy that fails the k-th AWS call of a scenario.
 
 pub mod binaries;
 pub mod codecommit;
 pub mod deployment;
+pub mod fault;
 pub mod github;
+pub mod jenkins;
 pub mod lambda;
 pub mod moto;
 pub mod runtime_api;

@@ -254,7 +254,7 @@ impl CountingProxy {
 /// `Service.Operation` of an AWS request: the JSON protocols name it in
 /// `X-Amz-Target` (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessageBatch`,
 /// `secretsmanager.GetSecretValue`); S3 by method and path.
-fn operation(req: &Request) -> String {
+pub(crate) fn operation(req: &Request) -> String {
     if let Some(target) = req
         .headers()
         .get("x-amz-target")

@@ -28,6 +28,9 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         ));
     }
     let config = Arc::new(loaded.config);
+    if args.config_path.is_none() {
+        super::example::ensure_example_repo();
+    }
     std::fs::create_dir_all(&args.state_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.state_dir.display()))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -98,7 +101,13 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         engine,
         sqlite,
         build_ids: Mutex::new(BuildIdGenerator::new()),
-        webhook: skiff_webhook::WebhookConfig::new(secrets),
+        webhook: {
+            let mut webhook = skiff_webhook::WebhookConfig::new(secrets);
+            if let Some(seconds) = args.reporting.claim_lease_seconds {
+                webhook.claim_lease = Duration::from_secs(seconds);
+            }
+            webhook
+        },
         eventbridge: skiff_webhook::eventbridge::EventBridgeConfig::new(admission),
         report_cursor: std::sync::atomic::AtomicI64::new(0),
         redelivery,

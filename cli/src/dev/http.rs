@@ -20,7 +20,21 @@ pub fn router(dev: Arc<Dev>) -> Router {
         .route("/hook", post(hook).layer(hook_limit))
         .route("/eventbridge", post(eventbridge).layer(eventbridge_limit))
         .fallback(deck)
+        .layer(axum::middleware::from_fn(answer_panics))
         .with_state(dev)
+}
+
+/// A handler that panics answers its request 500, with the cause logged;
+/// the server goes on serving the others.
+async fn answer_panics(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    match skiff_core::panic::catch(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(panicked) => {
+            tracing::error!(panic = %panicked.0, path, "a request handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error (logged)").into_response()
+        }
+    }
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {

@@ -4,10 +4,11 @@
 use super::*;
 
 /// Receives a batch, hands it to `handle`, and settles every message the way
-/// SQS and a Lambda's partial batch response would.
+/// SQS and a Lambda's partial batch response would. A panic fails only the
+/// message that causes it, as on Lambda (`skiff_core::panic::isolate_batch`).
 pub async fn drive_queue<F, Fut>(queue: &dyn Queue, max: usize, handle: F) -> usize
 where
-    F: FnOnce(Vec<Message>) -> Fut,
+    F: Fn(Vec<Message>) -> Fut,
     Fut: std::future::Future<Output = BatchOutcome>,
 {
     let messages = match queue.receive(max).await {
@@ -25,7 +26,7 @@ where
         .iter()
         .map(|m| (m.receipt.clone(), m.body.clone()))
         .collect();
-    let outcome = handle(messages).await;
+    let outcome = skiff_core::panic::isolate_batch(&messages, handle).await;
     let mut done = Vec::new();
     for (r, body) in sent {
         let later = outcome.retry_after.iter().find(|(x, _)| *x == r);
@@ -58,7 +59,8 @@ where
 }
 
 /// Runs `step` every `every` until `stop` turns true; a step returning
-/// `true` (it found work) runs again at once.
+/// `true` (it found work) runs again at once. A step that panics is logged
+/// and the loop goes on: one bad message or pass must not stop the service.
 fn every<F, Fut>(
     name: &'static str,
     every: Duration,
@@ -74,7 +76,13 @@ where
             if *stop.borrow() {
                 break;
             }
-            let busy = step().await;
+            let busy = match skiff_core::panic::catch(step()).await {
+                Ok(busy) => busy,
+                Err(panicked) => {
+                    tracing::error!(loop_name = name, panic = %panicked.0, "a step panicked; the loop goes on");
+                    false
+                }
+            };
             if busy {
                 continue;
             }
@@ -280,7 +288,14 @@ pub async fn report_step(dev: &Dev) -> usize {
         .map(String::as_str)
         .zip(changes.iter().map(|(_, j)| j.metadata.name.as_str()))
         .collect();
-    let retry_from = skiff_reporter::report_changes(&pairs, &deps).await;
+    // A panic stops at the record that causes it, as on Lambda.
+    let deps = &deps;
+    let retry_from = skiff_core::panic::isolate_in_order(
+        &pairs,
+        |(sequence, _)| sequence.to_string(),
+        |part| async move { skiff_reporter::report_changes(&part, deps).await },
+    )
+    .await;
     // Everything before the change to retry is done.
     let done = match retry_from {
         None => changes.last().map_or(after, |(seq, _)| *seq),

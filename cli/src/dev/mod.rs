@@ -17,10 +17,16 @@ use skiff_core::ports::{
 
 use crate::config_files::ConfigArgs;
 
+#[cfg(test)]
+mod abuse;
 mod build;
 mod codecommit;
+mod example;
 mod http;
 mod loops;
+#[cfg(test)]
+mod panics;
+mod server;
 
 pub use build::{build, build_with};
 pub use codecommit::CodeCommitDev;
@@ -114,6 +120,11 @@ pub struct ReportingArgs {
     /// region's events are planned from what they carry and results logged.
     #[arg(long)]
     pub codecommit_endpoint_url: Option<String>,
+    /// Seconds the webhook's claim on a delivery holds off another attempt
+    /// (default 60): a delivery whose attempt died is taken again after it.
+    /// Tests shorten it rather than wait a minute.
+    #[arg(long, hide = true)]
+    pub claim_lease_seconds: Option<u64>,
 }
 
 /// `--cluster`: which build clusters `skiff dev` uses.
@@ -320,18 +331,20 @@ async fn serve(args: &Args) -> Result<(), String> {
         }
     );
     println!("state in {}", args.state_dir.display());
-    // `/eventbridge` serves by the peer's address.
-    let app = router(dev.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop_http = stop.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = stop_http.wait_for(|s| *s).await;
-    });
+    // `/eventbridge` serves by the peer's address, which the server gives
+    // every request; the server sets the limits of dev/server.rs.
+    let server = server::serve(
+        listener,
+        router(dev.clone()),
+        server::Limits::default(),
+        stop.clone(),
+    );
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("stopping");
         let _ = stop_tx.send(true);
     });
-    let result = server.await.map_err(|e| e.to_string());
+    let result = server.await;
     signals.abort();
     for l in loops {
         let _ = l.await;

@@ -74,7 +74,20 @@ async fn handle(deck: &Deck, req: Request) -> Result<Response<Body>, lambda_http
         clusters: None,
         options: &deck.options,
     };
-    let resp = skiff_deck::handle(&deck_request(&req), &deps).await;
+    // A panic answers this request 500 and the container serves the next
+    // (skiff_core::panic); uncaught, Lambda would answer 502 without a cause.
+    let resp = match skiff_core::panic::catch(skiff_deck::handle(&deck_request(&req), &deps)).await
+    {
+        Ok(resp) => resp,
+        Err(panicked) => {
+            tracing::error!(panic = %panicked.0, path = req.uri().path(), "the deck panicked");
+            skiff_deck::DeckResponse {
+                status: 500,
+                headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+                body: b"internal error (logged)".to_vec(),
+            }
+        }
+    };
     let binary = resp.header("content-encoding").is_some();
     let mut out = Response::builder().status(resp.status);
     for (k, v) in &resp.headers {

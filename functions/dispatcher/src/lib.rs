@@ -29,8 +29,18 @@
 //! cluster refuses ends the job as `error` "start pipeline: …" (Prow's
 //! words); so does a cluster that cannot run Tekton (the local-process
 //! cluster) or has no Tekton installed. A spec that cannot be built ends it
-//! as `error` "error preparing resources: …". Jobs of other agents
-//! (`jenkins`) are left as they are.
+//! as `error` "error preparing resources: …".
+//!
+//! Jobs of agent `jenkins` are queued as builds on the Jenkins of the
+//! operator whose `label_selector` selects them (Prow's jenkins-operator;
+//! the rules are in [`skiff_core::run::jenkins`], the idempotent start in
+//! [`jenkins`]): the same per-job and queue limits, the operator's
+//! `max_concurrency` instead of plank's, and the record moved to `pending`
+//! "Jenkins job enqueued." once Jenkins accepted the build. A build Jenkins
+//! refuses (401/403 credentials, 404 job, a job without parameters), a job
+//! no operator selects, or an operator without a Jenkins ends the job as
+//! `error` saying why; a Jenkins that is down is retried, and ends the job
+//! once it has been failing for plank's `pod_pending_timeout`.
 //!
 //! Differences from plank: runs created in the same second are ordered by id
 //! (plank compares creation times only, so both would start). An existing pod
@@ -41,6 +51,8 @@
 //! limited jobs are started one at a time, oldest first.
 //! Like plank, the global limit is checked without a lock: two dispatchers
 //! working at once may each take the last slot.
+
+mod jenkins;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -56,6 +68,7 @@ use skiff_core::ports::{BatchOutcome, Clock, Cluster, JobQuery, JobStore, Messag
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::pod::cluster_name;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_core::run::jenkins::{JenkinsMasters, runs_on_jenkins};
 use skiff_core::run::{self, Start, is_dispatched};
 use tracing::{debug, info, warn};
 
@@ -85,9 +98,19 @@ pub struct Deps<'a> {
 }
 
 /// Handles one batch from the `dispatch` queue. Receipts not named in the
-/// outcome are done.
-#[tracing::instrument(skip_all, fields(messages = messages.len()))]
+/// outcome are done. No Jenkins is known: jenkins jobs end as `error`.
 pub async fn handle_batch(messages: &[Message], deps: &Deps<'_>) -> BatchOutcome {
+    handle_batch_with_jenkins(messages, deps, &JenkinsMasters::new()).await
+}
+
+/// [`handle_batch`], with the Jenkins masters of the jenkins operators (by
+/// their `label_selector`).
+#[tracing::instrument(skip_all, fields(messages = messages.len()))]
+pub async fn handle_batch_with_jenkins(
+    messages: &[Message],
+    deps: &Deps<'_>,
+    masters: &JenkinsMasters,
+) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     // Duplicates of one id in a batch share one decision.
     let mut receipts: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -120,20 +143,19 @@ pub async fn handle_batch(messages: &[Message], deps: &Deps<'_>) -> BatchOutcome
     // their pods are created together: one invocation waits for the API
     // server about once per batch instead of once per job. Limited jobs go
     // one at a time, oldest first, each counting the ones started before it.
-    let (limited, free): (Vec<ProwJob>, Vec<ProwJob>) = work
-        .into_iter()
-        .partition(|j| needs_counting(j, &deps.config.prow.plank));
+    let (limited, free): (Vec<ProwJob>, Vec<ProwJob>) =
+        work.into_iter().partition(|j| counted(j, deps.config));
     let mut decisions = join_all(free.into_iter().map(|job| async move {
         let id = job.metadata.name.clone();
         // Never loaded: only limited jobs read the view.
         let mut unused = View::default();
-        (id, dispatch(job, &mut unused, deps).await)
+        (id, dispatch(job, &mut unused, deps, masters).await)
     }))
     .await;
     let mut view = View::default();
     for job in limited {
         let id = job.metadata.name.clone();
-        decisions.push((id, dispatch(job, &mut view, deps).await));
+        decisions.push((id, dispatch(job, &mut view, deps, masters).await));
     }
 
     for (id, decision) in decisions {
@@ -187,7 +209,12 @@ impl View {
     }
 }
 
-async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decision {
+async fn dispatch(
+    mut job: ProwJob,
+    view: &mut View,
+    deps: &Deps<'_>,
+    masters: &JenkinsMasters,
+) -> Decision {
     let id = job.metadata.name.clone();
     for _ in 0..MAX_ATTEMPTS {
         if job.status.state != Some(ProwJobState::Triggered) {
@@ -195,10 +222,10 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
             return Decision::Done;
         }
         if !is_dispatched(&job) {
-            warn!(job_id = %id, agent = %job.spec.agent, "agent is neither kubernetes nor tekton-pipeline; not dispatching");
+            warn!(job_id = %id, agent = %job.spec.agent, "agent is not kubernetes, tekton-pipeline or jenkins; not dispatching");
             return Decision::Done;
         }
-        if needs_counting(&job, &deps.config.prow.plank) {
+        if counted(&job, deps.config) {
             let others = match view.load(deps.store).await {
                 Ok(jobs) => jobs,
                 Err(e) => {
@@ -206,46 +233,60 @@ async fn dispatch(mut job: ProwJob, view: &mut View, deps: &Deps<'_>) -> Decisio
                     return Decision::Retry;
                 }
             };
-            if let Some(why) = blocked(&job, others, &deps.config.prow.plank) {
+            let why = blocked(&job, others, &deps.config.prow.plank)
+                .or_else(|| jenkins::blocked(&job, others, deps.config));
+            if let Some(why) = why {
                 info!(job_id = %id, job = %job.spec.job, reason = %why, "waiting for a concurrency slot");
                 return Decision::Blocked;
             }
         }
 
         let now = deps.clock.now();
-        let Some(cluster) = deps.clusters.get(cluster_name(&job)) else {
-            let why = format!("unknown cluster {:?}", cluster_name(&job));
-            return finish_with_error(job, &why, view, deps).await;
-        };
-        let pod_namespace = deps.config.prow.pod_namespace();
-        let started =
-            run::start_run(&job, cluster.as_ref(), pod_namespace, deps.build_ids, now).await;
-        let build_id = match started {
-            Ok(Start::Created { build_id }) => build_id,
-            Ok(Start::AlreadyExists) => {
-                match run::adopt(&job, cluster.as_ref(), pod_namespace).await {
-                    Ok(Some(build_id)) => build_id,
-                    Ok(None) => {
-                        // Gone between the create and the list: try again later.
-                        return Decision::Retry;
-                    }
-                    Err(e) => {
-                        warn!(job_id = %id, error = %e, "cannot list the existing pod or run; retrying");
-                        return Decision::Retry;
+        let deck_url = &deps.config.prow.skiff.deck_url;
+        let next = if runs_on_jenkins(&job) {
+            match jenkins::start(&job, deps, masters, now).await {
+                jenkins::Started::Queued { build_id } => {
+                    run::jenkins::enqueued(&job, &build_id, deck_url, now)
+                }
+                jenkins::Started::Unprocessable(why) => {
+                    return finish_with_error(job, &why, view, deps).await;
+                }
+                jenkins::Started::Retry => return Decision::Retry,
+            }
+        } else {
+            let Some(cluster) = deps.clusters.get(cluster_name(&job)) else {
+                let why = format!("unknown cluster {:?}", cluster_name(&job));
+                return finish_with_error(job, &why, view, deps).await;
+            };
+            let pod_namespace = deps.config.prow.pod_namespace();
+            let started =
+                run::start_run(&job, cluster.as_ref(), pod_namespace, deps.build_ids, now).await;
+            let build_id = match started {
+                Ok(Start::Created { build_id }) => build_id,
+                Ok(Start::AlreadyExists) => {
+                    match run::adopt(&job, cluster.as_ref(), pod_namespace).await {
+                        Ok(Some(build_id)) => build_id,
+                        Ok(None) => {
+                            // Gone between the create and the list: try again later.
+                            return Decision::Retry;
+                        }
+                        Err(e) => {
+                            warn!(job_id = %id, error = %e, "cannot list the existing pod or run; retrying");
+                            return Decision::Retry;
+                        }
                     }
                 }
-            }
-            Ok(Start::Unprocessable(why)) => {
-                return finish_with_error(job, &why, view, deps).await;
-            }
-            Err(e) => {
-                warn!(job_id = %id, error = %e, "creating the pod or run failed; retrying");
-                return Decision::Retry;
-            }
+                Ok(Start::Unprocessable(why)) => {
+                    return finish_with_error(job, &why, view, deps).await;
+                }
+                Err(e) => {
+                    warn!(job_id = %id, error = %e, "creating the pod or run failed; retrying");
+                    return Decision::Retry;
+                }
+            };
+            run::pending(&job, &build_id, deck_url, now)
         };
-
-        let deck_url = &deps.config.prow.skiff.deck_url;
-        let next = match run::pending(&job, &build_id, deck_url, now) {
+        let next = match next {
             Ok(next) => next,
             Err(e) => {
                 warn!(job_id = %id, error = %e, "cannot move the job to pending");
@@ -300,7 +341,14 @@ async fn finish_with_error(
 
 /// Whether any limit applies to the job, so the incomplete jobs are needed.
 fn needs_counting(job: &ProwJob, plank: &Plank) -> bool {
-    plank.max_concurrency > 0 || job.spec.max_concurrency > 0 || !job.spec.job_queue_name.is_empty()
+    (plank.max_concurrency > 0 && !runs_on_jenkins(job))
+        || job.spec.max_concurrency > 0
+        || !job.spec.job_queue_name.is_empty()
+}
+
+/// [`needs_counting`], or a jenkins job whose operator has a limit.
+fn counted(job: &ProwJob, config: &Config) -> bool {
+    needs_counting(job, &config.prow.plank) || jenkins::operator_limit(job, config) > 0
 }
 
 /// FIFO order: start time, then id, so that no two runs tie.
@@ -311,8 +359,13 @@ fn fifo_key(job: &ProwJob) -> (Option<Timestamp>, &str) {
 /// Why `job` may not start now, given the incomplete jobs; `None` if it may.
 fn blocked(job: &ProwJob, others: &[ProwJob], plank: &Plank) -> Option<String> {
     let is_pending = |j: &ProwJob| j.status.state == Some(ProwJobState::Pending);
-    if plank.max_concurrency > 0 {
-        let pending = others.iter().filter(|j| is_pending(j)).count();
+    // Plank's limit counts plank's pods (and runs); a jenkins operator has
+    // its own.
+    if plank.max_concurrency > 0 && !runs_on_jenkins(job) {
+        let pending = others
+            .iter()
+            .filter(|j| is_pending(j) && !runs_on_jenkins(j))
+            .count();
         if pending as i64 >= plank.max_concurrency {
             return Some(format!(
                 "{pending} jobs pending, plank.max_concurrency is {}",

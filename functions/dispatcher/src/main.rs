@@ -13,6 +13,7 @@ use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::store::DynamoStore;
+use skiff_core::panic::isolate_batch;
 use skiff_core::ports::Clock;
 use skiff_core::ports::SystemClock;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
@@ -60,7 +61,12 @@ async fn handle(
                 clock: &SystemClock,
                 build_ids: &d.build_ids,
             };
-            skiff_dispatcher::handle_batch(&messages, &deps).await
+            // A panic fails only the message that causes it (skiff_core::panic).
+            let deps = &deps;
+            isolate_batch(&messages, |batch| async move {
+                skiff_dispatcher::handle_batch(&batch, deps).await
+            })
+            .await
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot load the config: every message is retried");

@@ -20,6 +20,7 @@ use skiff_aws::logs::S3LogStore;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::store::DynamoStore;
 use skiff_core::config::Config;
+use skiff_core::panic::{isolate_batch, isolate_in_order};
 use skiff_core::ports::{Chat, Clock, PortError, Scm, SystemClock};
 use skiff_lambda::scm::{ChatSource, ScmSource};
 use skiff_lambda::sqs;
@@ -118,7 +119,15 @@ async fn handle(
                             }
                         })
                         .collect();
-                    let retry_from = skiff_reporter::report_changes(&jobs, &ready.deps(r)).await;
+                    // A panic stops the batch at the record that causes it
+                    // (skiff_core::panic), as any failure does.
+                    let deps = &ready.deps(r);
+                    let retry_from = isolate_in_order(
+                        &jobs,
+                        |(sequence, _)| sequence.to_string(),
+                        |part| async move { skiff_reporter::report_changes(&part, deps).await },
+                    )
+                    .await;
                     stream::response(retry_from.as_deref())
                 }
                 Err(e) => {
@@ -131,7 +140,13 @@ async fn handle(
         ReporterEvent::Queue(batch) => {
             let messages = sqs::messages(&batch);
             let outcome = match &ready {
-                Ok(ready) => skiff_reporter::handle_reports(&messages, &ready.deps(r)).await,
+                Ok(ready) => {
+                    let deps = &ready.deps(r);
+                    isolate_batch(&messages, |batch| async move {
+                        skiff_reporter::handle_reports(&batch, deps).await
+                    })
+                    .await
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot start: every message is retried");
                     sqs::retry_all(&messages)

@@ -73,6 +73,20 @@
 //! its pending tekton jobs are started again and end as `error` with the
 //! cluster's reason.
 //!
+//! # Jobs run on Jenkins (agent `jenkins`)
+//!
+//! Prow's jenkins-operator, with the rules and differences written down in
+//! [`skiff_core::run::jenkins`] and the calls in [`jenkins`]: the queue item
+//! or build carrying the job's `PROW_JOB_ID` decides — queued → still
+//! "Jenkins job enqueued."; running → "Jenkins job running." with the build
+//! number; `SUCCESS` → `success`, `UNSTABLE`/`FAILURE` → `failure`,
+//! `ABORTED` → `aborted`, a build that vanished → `error` "Error finding
+//! Jenkins job."; plank's pending and running timeouts apply (the queue
+//! item is cancelled, the build stopped). The console log is copied as
+//! `build-log.txt` with `started.json`, `finished.json` and `prowjob.json`.
+//! Aborted jobs (a superseded presubmit too) have their build stopped or
+//! their queue item cancelled, then are completed.
+//!
 //! # Differences from Prow, on purpose
 //!
 //! - **Revival count.** Plank increments `pod_revival_count` and then returns
@@ -96,6 +110,7 @@
 //!   time is used.
 
 mod finish;
+mod jenkins;
 mod logs;
 mod pods;
 mod tekton;
@@ -113,6 +128,7 @@ use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::pipeline_run::runs_as_pipeline_run;
 use skiff_core::prowjob::pod::cluster_name;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
+use skiff_core::run::jenkins::{JenkinsMasters, runs_on_jenkins};
 use skiff_core::run::{is_dispatched, superseded};
 use tracing::info;
 
@@ -166,6 +182,8 @@ pub struct SyncReport {
     pub redispatched: usize,
     /// Calls that failed and will be tried again next pass.
     pub failures: usize,
+    /// Requests to Jenkins (queue and build listings, console logs, stops).
+    pub jenkins_calls: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,17 +196,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One pass over every incomplete job. Fails only when the jobs cannot be
 /// listed; anything else that fails is logged, counted and retried next pass.
-#[tracing::instrument(skip_all)]
+/// No Jenkins is known: pending jenkins jobs end as `error`.
 pub async fn sync(deps: &Deps<'_>) -> Result<SyncReport> {
-    // A pass's state machine is large (every per-job step inlined); on the
-    // heap it does not weigh on the caller's stack.
-    Box::pin(sync_pass(deps)).await
+    sync_with_jenkins(deps, &JenkinsMasters::new()).await
 }
 
-async fn sync_pass(deps: &Deps<'_>) -> Result<SyncReport> {
+/// [`sync`], with the Jenkins masters of the jenkins operators (by their
+/// `label_selector`).
+#[tracing::instrument(skip_all)]
+pub async fn sync_with_jenkins(deps: &Deps<'_>, jenkins: &JenkinsMasters) -> Result<SyncReport> {
+    // A pass's state machine is large (every per-job step inlined); on the
+    // heap it does not weigh on the caller's stack.
+    Box::pin(sync_pass(deps, jenkins)).await
+}
+
+async fn sync_pass(deps: &Deps<'_>, jenkins: &JenkinsMasters) -> Result<SyncReport> {
     let now = deps.clock.now();
     let mut pass = Pass {
         deps,
+        jenkins,
         now,
         report: SyncReport::default(),
     };
@@ -207,9 +233,13 @@ async fn sync_pass(deps: &Deps<'_>) -> Result<SyncReport> {
     let runs = pass.list_pipeline_runs(&jobs).await;
 
     let mut redispatch = Vec::new();
+    let mut on_jenkins = Vec::new();
     for job in jobs.into_iter().flatten() {
         let as_run = runs_as_pipeline_run(&job);
         match job.status.state {
+            Some(ProwJobState::Pending | ProwJobState::Aborted) if runs_on_jenkins(&job) => {
+                on_jenkins.push(job);
+            }
             Some(ProwJobState::Pending) if as_run => {
                 let Some(listed) = runs.get(&pass.run_key(&job)) else {
                     // Unknown cluster or failed listing: already logged.
@@ -238,12 +268,15 @@ async fn sync_pass(deps: &Deps<'_>) -> Result<SyncReport> {
             _ => {}
         }
     }
+    pass.sync_jenkins(on_jenkins).await;
     pass.redispatch(redispatch).await;
     Ok(pass.report)
 }
 
 struct Pass<'d, 'a> {
     deps: &'d Deps<'a>,
+    /// The Jenkins masters by operator `label_selector`.
+    jenkins: &'d JenkinsMasters,
     now: Timestamp,
     report: SyncReport,
 }

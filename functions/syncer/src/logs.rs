@@ -71,6 +71,9 @@ impl Pass<'_, '_> {
             files.push((PROWJOB_JSON, artifacts::prowjob_json(job)));
             return self.put_all(job, &path, files).await;
         }
+        if let BuildLog::Text(text) = log {
+            files.push((BUILD_LOG, text.as_bytes().to_vec()));
+        }
         if let BuildLog::Run { namespace, run } = log {
             let text = pipeline_run::build_log(job, namespace, run);
             files.push((BUILD_LOG, text.into_bytes()));
@@ -180,6 +183,8 @@ pub(crate) enum BuildLog<'a> {
     None,
     /// The log of the job's pod on this cluster.
     Pod(&'a dyn Cluster),
+    /// A log already read (a Jenkins build's console).
+    Text(&'a str),
     /// The summary of the job's PipelineRun in `namespace`
     /// ([`pipeline_run::build_log`]); `run` as last listed, if it was.
     Run {

@@ -7,6 +7,7 @@ use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::queue::SqsQueue;
 use skiff_aws::store::DynamoStore;
+use skiff_core::panic::isolate_batch;
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::ports::SystemClock;
 use skiff_core::ports::{Clock, PortError};
@@ -75,7 +76,12 @@ async fn handle(
                 codecommit: &codecommit,
                 clock: &SystemClock,
             };
-            skiff_trigger::handle_batch(&messages, &deps).await
+            // A panic fails only the message that causes it (skiff_core::panic).
+            let deps = &deps;
+            isolate_batch(&messages, |batch| async move {
+                skiff_trigger::handle_batch(&batch, deps).await
+            })
+            .await
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot start: every message is retried");

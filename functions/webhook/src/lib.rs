@@ -145,8 +145,26 @@ pub struct WebhookDeps<'a> {
 }
 
 /// Handles one delivery.
+///
+/// A panic is answered 500 with its cause logged, and the process (or Lambda
+/// container) goes on serving. Where it struck decides what a redelivery
+/// finds, as for a crash (the module doc's table): at worst a claim, which
+/// expires.
 #[tracing::instrument(name = "webhook", skip_all, fields(delivery = field::Empty, event = field::Empty))]
 pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResponse {
+    match skiff_core::panic::catch(respond(req, deps)).await {
+        Ok(resp) => resp,
+        Err(panicked) => {
+            tracing::error!(panic = %panicked.0, "the webhook panicked");
+            WebhookResponse::new(
+                500,
+                "internal error (logged); the delivery may not be queued: redeliver it",
+            )
+        }
+    }
+}
+
+async fn respond(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResponse {
     let config = deps.config;
     if req.body.len() > config.max_body_bytes {
         info!(bytes = req.body.len(), "refused: body too large");

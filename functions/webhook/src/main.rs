@@ -13,6 +13,7 @@ struct Webhook {
     events: SqsQueue,
     secrets: SecretsCache,
     secret_id: String,
+    claim_lease: std::time::Duration,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,12 +23,18 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = env.required("SKIFF_TABLE")?;
     let events_url = env.required("SKIFF_EVENTS_QUEUE_URL")?;
     let secret_id = env.required("SKIFF_HMAC_SECRET_ID")?;
+    // Tests shorten it; deployed, the template leaves the default (60 s).
+    let claim_lease = env.seconds(
+        "SKIFF_WEBHOOK_CLAIM_LEASE_SECONDS",
+        skiff_core::keys::DELIVERY_CLAIM_LEASE,
+    )?;
     let sdk = skiff_lambda::sdk_config().await;
     let webhook = Webhook {
         store: DynamoStore::new(client::dynamodb(&sdk), table),
         events: SqsQueue::new(client::sqs(&sdk), events_url),
         secrets: SecretsCache::new(client::secretsmanager(&sdk)),
         secret_id,
+        claim_lease,
     };
     let webhook = &webhook;
     lambda_http::run(service_fn(move |req| handle(webhook, req))).await
@@ -36,13 +43,14 @@ async fn main() -> Result<(), lambda_http::Error> {
 async fn handle(webhook: &Webhook, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let resp = match webhook.secrets.get(&webhook.secret_id).await {
         Ok(secret) => {
-            let config = WebhookConfig::new(
+            let mut config = WebhookConfig::new(
                 secret
                     .lines()
                     .iter()
                     .map(|s| s.expose().as_bytes().to_vec())
                     .collect(),
             );
+            config.claim_lease = webhook.claim_lease;
             let deps = WebhookDeps {
                 store: &webhook.store,
                 events: &webhook.events,

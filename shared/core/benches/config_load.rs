@@ -1,11 +1,14 @@
-//! Load + validate a generated Prow config of 5,000 jobs in 200 repos, with
-//! presets, decoration defaults, release-branch duplicates and matrix jobs.
+//! Load + validate two generated Prow configs: 5,000 jobs in 200 repos (presets,
+//! decoration defaults, release-branch duplicates and matrix jobs), and one of
+//! kubernetes/test-infra's shape (605 files, ~3,800 jobs, ~6 MB of YAML).
 //!
-//! `cargo bench -p skiff-core --bench config_load` reports the median. The same
-//! config is also written to `target/bench-config/` so the whole-process peak
-//! memory can be measured with the CLI:
+//! `cargo bench -p skiff-core --bench config_load` reports the medians. The
+//! configs are also written to `target/bench-config/` and
+//! `target/bench-config-testinfra/` so the whole process (time, peak memory)
+//! can be measured with the CLI:
 //! `/usr/bin/time -v target/release/skiff check-config --config-path
-//! target/bench-config/config.yaml --job-config-path target/bench-config/jobs`.
+//! target/bench-config-testinfra/config.yaml --job-config-path
+//! target/bench-config-testinfra/jobs`.
 
 use std::fmt::Write;
 use std::hint::black_box;
@@ -13,6 +16,9 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use skiff_core::config::{FileRole, SourceFile, load};
+
+#[path = "support/testinfra.rs"]
+mod testinfra;
 
 const REPOS: usize = 200;
 const PRESETS: usize = 10;
@@ -115,8 +121,10 @@ fn generate() -> Vec<SourceFile> {
     files
 }
 
-fn write_out(files: &[SourceFile]) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-config");
+fn write_out(files: &[SourceFile], dir: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target")
+        .join(dir);
     for f in files {
         let path = root.join(&f.path);
         if let Some(dir) = path.parent() {
@@ -126,19 +134,22 @@ fn write_out(files: &[SourceFile]) {
     }
 }
 
+fn job_count(loaded: &skiff_core::config::Loaded) -> usize {
+    loaded.config.jobs.presubmit_count()
+        + loaded.config.jobs.postsubmit_count()
+        + loaded.config.jobs.periodics.len()
+}
+
 fn bench(c: &mut Criterion) {
     let files = generate();
     let loaded = load(&files);
-    let jobs = loaded.config.jobs.presubmit_count()
-        + loaded.config.jobs.postsubmit_count()
-        + loaded.config.jobs.periodics.len();
-    assert_eq!(jobs, 5_000, "{}", loaded.summary());
+    assert_eq!(job_count(&loaded), 5_000, "{}", loaded.summary());
     assert!(
         !loaded.has_errors(),
         "{:#?}",
         &loaded.diagnostics[..5.min(loaded.diagnostics.len())]
     );
-    write_out(&files);
+    write_out(&files, "bench-config");
     let bytes: usize = files.iter().map(|f| f.text.len()).sum();
     eprintln!(
         "generated: {} ({} files, {bytes} bytes of YAML)",
@@ -154,5 +165,44 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The test-infra-shaped config, whole and by phase: YAML parsing alone (the
+/// tree with marks), then load + validate (what `skiff check-config` spends).
+fn bench_testinfra(c: &mut Criterion) {
+    let files = testinfra::generate();
+    let loaded = load(&files);
+    let jobs = job_count(&loaded);
+    assert!((3_700..=3_900).contains(&jobs), "{}", loaded.summary());
+    assert!(
+        !loaded.has_errors(),
+        "{:#?}",
+        &loaded.diagnostics[..5.min(loaded.diagnostics.len())]
+    );
+    write_out(&files, "bench-config-testinfra");
+    let bytes: usize = files.iter().map(|f| f.text.len()).sum();
+    assert!(
+        (5_500_000..=7_000_000).contains(&bytes),
+        "{bytes} bytes of YAML"
+    );
+    eprintln!(
+        "generated (test-infra shape): {} ({} files, {bytes} bytes of YAML)",
+        loaded.summary(),
+        files.len()
+    );
+
+    let mut group = c.benchmark_group("testinfra");
+    group.sample_size(10);
+    group.bench_function("yaml_parse_605_files", |b| {
+        b.iter(|| {
+            for f in &files {
+                let _ = black_box(skiff_core::yaml::parse(black_box(&f.text)));
+            }
+        })
+    });
+    group.bench_function("load_validate_3800_jobs_605_files", |b| {
+        b.iter(|| black_box(load(black_box(&files))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_testinfra);
 criterion_main!(benches);

@@ -75,6 +75,13 @@ pub fn dispatch_waiting(job_id: &str) -> String {
     format!("dispatch-waiting/{job_id}")
 }
 
+/// The dispatcher asked Jenkins for `job_id`'s build (or is asking). A later
+/// delivery that finds it held looks for the build by its `PROW_JOB_ID`
+/// before queueing one, so a lost answer never starts a second build.
+pub fn jenkins_start(job_id: &str) -> String {
+    format!("jenkins-start/{job_id}")
+}
+
 /// The first time the pod log of `job_id`'s build `build_id` could not be
 /// read. Written and read by the syncer (with [`log_window`]) to give up on a
 /// log that stays unreadable.

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::prowjob::ProwJob;
 
+mod review;
+pub use review::*;
+
 // ---------------------------------------------------------------------------
 // Errors shared by the ports
 
@@ -210,6 +213,21 @@ pub trait JobStore: Send + Sync {
     /// `Ok(true)` if it was not known (or had expired), `Ok(false)` if it was.
     async fn remember(&self, key: &str, expires: Timestamp) -> PortResult<bool> {
         Ok(self.claim(key, expires).await? == Claim::Taken)
+    }
+
+    /// Keeps `value` under `key` until `expires`, replacing what was there:
+    /// a cache of facts that never change for their key (OWNERS files by
+    /// tree SHA). A store that keeps nothing (the default) only costs the
+    /// caller the reads the cache would have saved.
+    async fn put_value(&self, key: &str, value: &str, expires: Timestamp) -> PortResult<()> {
+        let _ = (key, value, expires);
+        Ok(())
+    }
+
+    /// The value kept under `key`, unless it expired.
+    async fn get_value(&self, key: &str) -> PortResult<Option<String>> {
+        let _ = key;
+        Ok(None)
     }
 }
 
@@ -438,6 +456,64 @@ pub trait Cluster: Send + Sync {
 }
 
 // ---------------------------------------------------------------------------
+// Jenkins
+
+/// Where a build of a Prow job stands in Jenkins (Prow's `Build`:
+/// `IsEnqueued`, `IsRunning`, then the result).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JenkinsStatus {
+    /// Waiting in Jenkins' queue: the queue item's id and Jenkins' reason
+    /// (`Waiting for next available executor`).
+    Queued { item: u64, why: String },
+    /// Building (a matrix build may carry a result while its cells run).
+    Running,
+    /// Done, with Jenkins' result: `SUCCESS`, `UNSTABLE`, `FAILURE`,
+    /// `ABORTED`, `NOT_BUILT`.
+    Finished { result: String },
+}
+
+/// A queue item or build that carries a `PROW_JOB_ID` parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JenkinsBuild {
+    /// The `PROW_JOB_ID` parameter: the job record it runs.
+    pub prow_job_id: String,
+    /// The `BUILD_ID` parameter: where its artifacts are filed.
+    pub build_id: String,
+    /// Jenkins' build number; `None` while queued.
+    pub number: Option<u64>,
+    pub status: JenkinsStatus,
+    /// When the build started (Jenkins' `timestamp`); `None` while queued.
+    pub started: Option<Timestamp>,
+}
+
+/// A Jenkins master, as Prow's jenkins-operator drives it. `job` is the
+/// job's URL path below the Jenkins root, already escaped
+/// (`job/folder/job/name`; see [`crate::run::jenkins::job_path`]). A CSRF
+/// crumb, when Jenkins asks for one, is the adapter's business.
+#[async_trait]
+pub trait Jenkins: Send + Sync {
+    /// The Jenkins root URL, for messages.
+    fn url(&self) -> &str;
+    /// `POST {job}/buildWithParameters`: queues a build. The queue item's id
+    /// when Jenkins says it (`Location`). Never retried by the adapter: an
+    /// answer lost after Jenkins queued the build is found again by
+    /// [`Jenkins::queued`] / [`Jenkins::builds`].
+    async fn build(&self, job: &str, parameters: &[(String, String)]) -> PortResult<Option<u64>>;
+    /// Queue items with a `PROW_JOB_ID` parameter (one `GET queue/api/json`).
+    async fn queued(&self) -> PortResult<Vec<JenkinsBuild>>;
+    /// The job's builds with a `PROW_JOB_ID` parameter (one `GET
+    /// {job}/api/json`); a job Jenkins does not have has none, as in Prow.
+    async fn builds(&self, job: &str) -> PortResult<Vec<JenkinsBuild>>;
+    /// The build's console log (`consoleText`).
+    async fn console_text(&self, job: &str, number: u64) -> PortResult<String>;
+    /// Stops a running build (`POST {job}/{number}/stop`); a build that is
+    /// gone is [`PortError::NotFound`].
+    async fn stop(&self, job: &str, number: u64) -> PortResult<()>;
+    /// Takes a queue item out of the queue (`POST queue/cancelItem`).
+    async fn cancel_queued(&self, item: u64) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------
 // Scm
 
 /// A commit status (GitHub's `POST /repos/{o}/{r}/statuses/{sha}`).
@@ -505,6 +581,172 @@ pub trait Scm: Send + Sync {
     async fn add_label(&self, org: &str, repo: &str, number: i64, label: &str) -> PortResult<()>;
     async fn remove_label(&self, org: &str, repo: &str, number: i64, label: &str)
     -> PortResult<()>;
+
+    // -- the review plugins' calls (GitHub only; see `no_review_calls`) --
+
+    /// A pull request's files with their line counts (what `changed_files`
+    /// lists, in the same call).
+    async fn pull_files(&self, org: &str, repo: &str, number: i64) -> PortResult<Vec<PullFile>> {
+        let _ = number;
+        Err(no_review_calls(org, repo, "pull request files"))
+    }
+    /// Every label the repository has (`GET /repos/{o}/{r}/labels`).
+    async fn repo_labels(&self, org: &str, repo: &str) -> PortResult<Vec<String>> {
+        Err(no_review_calls(org, repo, "repository labels"))
+    }
+    /// The issue's comments, oldest first, with their times.
+    async fn issue_comments(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+    ) -> PortResult<Vec<IssueComment>> {
+        let _ = number;
+        Err(no_review_calls(org, repo, "issue comments"))
+    }
+    /// The pull request's reviews, oldest first.
+    async fn reviews(&self, org: &str, repo: &str, number: i64) -> PortResult<Vec<PullReview>> {
+        let _ = number;
+        Err(no_review_calls(org, repo, "reviews"))
+    }
+    /// The logins of the repository's collaborators.
+    async fn collaborators(&self, org: &str, repo: &str) -> PortResult<Vec<String>> {
+        Err(no_review_calls(org, repo, "collaborators"))
+    }
+    /// Whether `login` is an active member of the team `team` (a slug) of `org`.
+    async fn is_team_member(&self, org: &str, team: &str, login: &str) -> PortResult<bool> {
+        let _ = (team, login);
+        Err(no_review_calls(org, "*", "team membership"))
+    }
+    /// `login`'s permission on the repository: `admin`, `maintain`, `write`,
+    /// `triage`, `read` or `none`.
+    async fn permission(&self, org: &str, repo: &str, login: &str) -> PortResult<String> {
+        let _ = login;
+        Err(no_review_calls(org, repo, "permissions"))
+    }
+    /// Where a branch points now, commit and tree.
+    async fn branch_head(&self, org: &str, repo: &str, branch: &str) -> PortResult<BranchHead> {
+        let _ = branch;
+        Err(no_review_calls(org, repo, "branches"))
+    }
+    /// The whole tree `sha` (a tree or commit SHA), recursively.
+    async fn tree(&self, org: &str, repo: &str, sha: &str) -> PortResult<Tree> {
+        let _ = sha;
+        Err(no_review_calls(org, repo, "git trees"))
+    }
+    /// A file's text at `git_ref` (contents API); `None` if there is no such file.
+    async fn file_content(
+        &self,
+        org: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> PortResult<Option<String>> {
+        let _ = (path, git_ref);
+        Err(no_review_calls(org, repo, "file contents"))
+    }
+    /// The tree SHA of commit `sha`.
+    async fn commit_tree(&self, org: &str, repo: &str, sha: &str) -> PortResult<String> {
+        let _ = sha;
+        Err(no_review_calls(org, repo, "commits"))
+    }
+    /// The numbers of the pull requests `author` opened in the repository
+    /// (GitHub's search `is:pr repo:o/r author:u`).
+    async fn pulls_by_author(&self, org: &str, repo: &str, author: &str) -> PortResult<Vec<i64>> {
+        let _ = author;
+        Err(no_review_calls(org, repo, "issue search"))
+    }
+    /// The open pull requests into `base`.
+    async fn open_pulls(
+        &self,
+        org: &str,
+        repo: &str,
+        base: &str,
+    ) -> PortResult<Vec<crate::event::PullRequest>> {
+        let _ = base;
+        Err(no_review_calls(org, repo, "pull request lists"))
+    }
+    /// The combined status of `sha`.
+    async fn combined_status(
+        &self,
+        org: &str,
+        repo: &str,
+        sha: &str,
+    ) -> PortResult<CombinedStatus> {
+        let _ = sha;
+        Err(no_review_calls(org, repo, "combined statuses"))
+    }
+    /// Who last added `label` to the issue (its events), if anyone did.
+    async fn last_labeler(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        label: &str,
+    ) -> PortResult<Option<String>> {
+        let _ = (number, label);
+        Err(no_review_calls(org, repo, "issue events"))
+    }
+    /// Assigns `logins`; the ones GitHub did not assign (not collaborators,
+    /// or past its ten assignees). Assigning an assignee is a no-op.
+    async fn assign(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        logins: &[String],
+    ) -> PortResult<Vec<String>> {
+        let _ = (number, logins);
+        Err(no_review_calls(org, repo, "assignees"))
+    }
+    /// Removes assignees; removing one who is not assigned is a no-op.
+    async fn unassign(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        logins: &[String],
+    ) -> PortResult<()> {
+        let _ = (number, logins);
+        Err(no_review_calls(org, repo, "assignees"))
+    }
+    /// Requests reviews from users and teams (slugs of the repo's org); the
+    /// users GitHub refused. Requesting twice is a no-op.
+    async fn request_review(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        users: &[String],
+        teams: &[String],
+    ) -> PortResult<Vec<String>> {
+        let _ = (number, users, teams);
+        Err(no_review_calls(org, repo, "review requests"))
+    }
+    /// Withdraws review requests; withdrawing one not made is a no-op.
+    async fn unrequest_review(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        users: &[String],
+        teams: &[String],
+    ) -> PortResult<()> {
+        let _ = (number, users, teams);
+        Err(no_review_calls(org, repo, "review requests"))
+    }
+    /// Opens or closes an issue or pull request; setting the state it has
+    /// is a no-op.
+    async fn set_issue_state(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        state: IssueState,
+    ) -> PortResult<()> {
+        let _ = (number, state);
+        Err(no_review_calls(org, repo, "issue states"))
+    }
 
     /// Whether check runs can be written here: GitHub's Checks API accepts
     /// them from GitHub Apps only, never from a personal token.

@@ -621,3 +621,123 @@ rule!(
         "jobs.yaml:4:3: error: periodics[0].decoration_config: invalid decoration config: utility image config is not specified (set plank.default_decoration_config_entries or decoration_config.utility_images)"
     ]
 );
+
+// --- agent: jenkins (Prow's jenkins_operators, Skiff's skiff.jenkins) -----
+
+const JENKINS_JOB: &str = "periodics:\n- name: unit\n  interval: 1h\n  agent: jenkins\n";
+
+/// A single operator and its Jenkins: the valid base the cases below break.
+const ONE_OPERATOR: &str = "jenkins_operators:\n- max_concurrency: 2\nskiff:\n  jenkins:\n  - url: https://ci.example.com\n    user: prow\n    token_file: /etc/jenkins/token\n";
+
+/// Each case: config.yaml, jobs.yaml, and exactly the problems they make.
+#[test]
+fn jenkins_operators_and_their_jenkins_must_match() {
+    let two = "jenkins_operators:\n- label_selector: master=a\n- label_selector: master=b\nskiff:\n  jenkins:\n  - label_selector: master=a\n    url: https://a.example\n  - label_selector: master=b\n    url: https://b.example\n";
+    let labelled = |master: &str| format!("{JENKINS_JOB}  labels:\n    master: {master}\n");
+    let cases: Vec<(&str, String, String, Vec<&str>)> = vec![
+        (
+            "one operator with its Jenkins runs every jenkins job",
+            ONE_OPERATOR.into(),
+            JENKINS_JOB.into(),
+            vec![],
+        ),
+        (
+            "several operators select by label",
+            two.into(),
+            labelled("b"),
+            vec![],
+        ),
+        (
+            "a jenkins job without any operator",
+            String::new(),
+            JENKINS_JOB.into(),
+            vec![
+                "jobs.yaml:4:10: error: periodics[0].agent: agent jenkins needs a jenkins_operators entry in config.yaml (and a skiff.jenkins entry saying where its Jenkins is)",
+            ],
+        ),
+        (
+            "a jenkins job no operator selects",
+            two.into(),
+            labelled("c"),
+            vec![
+                r#"jobs.yaml:4:10: error: periodics[0].agent: no jenkins_operators label_selector selects this job's labels ("master=a", "master=b"): add the operator's label under labels:"#,
+            ],
+        ),
+        (
+            "an operator without its Jenkins",
+            "jenkins_operators:\n- max_concurrency: 1\n".into(),
+            String::new(),
+            vec![
+                r#"config.yaml:2:3: error: jenkins_operators[0]: no skiff.jenkins entry has label_selector "": add one saying where this operator's Jenkins is (url, user, token_file or token_secret_arn)"#,
+            ],
+        ),
+        (
+            "a Jenkins without its operator",
+            "jenkins_operators:\n- label_selector: master=a\n- label_selector: master=b\nskiff:\n  jenkins:\n  - label_selector: master=a\n    url: https://a.example\n  - label_selector: master=b\n    url: https://b.example\n  - label_selector: master=c\n    url: https://c.example\n".into(),
+            String::new(),
+            vec![
+                r#"config.yaml:10:21: error: skiff.jenkins[2].label_selector: no jenkins_operators entry has label_selector "master=c" (they have: "master=a", "master=b")"#,
+            ],
+        ),
+        (
+            "a single operator takes no selector (Prow)",
+            "jenkins_operators:\n- label_selector: master=a\nskiff:\n  jenkins:\n  - label_selector: master=a\n    url: https://a.example\n".into(),
+            String::new(),
+            vec![
+                "config.yaml:2:19: error: jenkins_operators[0].label_selector: label_selector is invalid when used for a single jenkins-operator (Prow refuses it): remove it here and in skiff.jenkins",
+            ],
+        ),
+        (
+            "several operators each need a selector",
+            "jenkins_operators:\n- max_concurrency: 1\n- label_selector: master=b\nskiff:\n  jenkins:\n  - url: https://a.example\n  - label_selector: master=b\n    url: https://b.example\n".into(),
+            String::new(),
+            vec![
+                "config.yaml:2:3: error: jenkins_operators[0].label_selector: selector overlap: cannot use an empty label_selector with multiple jenkins_operators",
+            ],
+        ),
+        (
+            "a selector that does not parse",
+            "jenkins_operators:\n- label_selector: master in (a\n- label_selector: master=b\nskiff:\n  jenkins:\n  - label_selector: master in (a\n    url: https://a.example\n  - label_selector: master=b\n    url: https://b.example\n".into(),
+            String::new(),
+            vec![
+                r#"config.yaml:2:19: error: jenkins_operators[0].label_selector: invalid label selector "master in (a": a `(` without its `)`"#,
+            ],
+        ),
+        (
+            "negative limits",
+            "jenkins_operators:\n- max_concurrency: -1\n  max_goroutines: -2\nskiff:\n  jenkins:\n  - url: https://a.example\n".into(),
+            String::new(),
+            vec![
+                "config.yaml:2:20: error: jenkins_operators[0].max_concurrency: controller has invalid max_concurrency (-1), it needs to be a non-negative number",
+                "config.yaml:3:19: error: jenkins_operators[0].max_goroutines: controller has invalid max_goroutines (-2), it needs to be a positive number",
+            ],
+        ),
+        (
+            "a Jenkins URL, one token source, and auth that adds up",
+            "jenkins_operators:\n- max_concurrency: 1\nskiff:\n  jenkins:\n  - url: ci.example.com\n    token_file: /t\n    token_secret_arn: arn:aws:secretsmanager:us-east-1:1:secret:t\n".into(),
+            String::new(),
+            vec![
+                // A missing key is reported at its entry.
+                "config.yaml:5:5: error: skiff.jenkins[0].user: basic auth needs a user: set user, or bearer: true if the token is a bearer token",
+                r#"config.yaml:5:10: error: skiff.jenkins[0].url: "ci.example.com" is not a Jenkins URL: expected http(s)://host[/path]"#,
+                "config.yaml:7:23: error: skiff.jenkins[0].token_secret_arn: token_file and token_secret_arn are exclusive: the token comes from one place",
+            ],
+        ),
+        (
+            "a bearer token names no user",
+            "jenkins_operators:\n- max_concurrency: 1\nskiff:\n  jenkins:\n  - url: https://a.example\n    user: prow\n    bearer: true\n    token_file: /t\n".into(),
+            String::new(),
+            vec![
+                "config.yaml:6:11: error: skiff.jenkins[0].user: a bearer token names no user: remove user, or set bearer: false for basic auth",
+            ],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, config, jobs, want) in cases {
+        let got = problems_with(&config, &jobs);
+        if got != want {
+            wrong.push(format!("{name}:\n  got:  {got:?}\n  want: {want:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::de::DeserializeOwned;
 
@@ -43,14 +44,15 @@ pub(super) struct Loader {
 
 /// Loads every file, then applies defaults and presets and validates.
 pub fn load(files: &[SourceFile]) -> Loaded {
-    let mut loader = Loader {
-        diags: Diagnostics::default(),
-        config: Config::default(),
-        presets: Vec::new(),
-        decorate_all_jobs: None,
-    };
-    for f in files {
-        loader.file(f);
+    let mut loader = Loader::new();
+    // Job files are read on every core, then merged in file order, so the
+    // result is the one reading them one by one gives.
+    let parts = job_files(files);
+    for (f, part) in files.iter().zip(parts) {
+        match part {
+            Some(part) => loader.absorb(part),
+            None => loader.file(f),
+        }
     }
     loader.config.jobs.decorate_all_jobs = loader.decorate_all_jobs.unwrap_or(false);
     super::finalize::finalize(&mut loader);
@@ -61,7 +63,102 @@ pub fn load(files: &[SourceFile]) -> Loaded {
     }
 }
 
+/// At most this many threads read job files: parsing is the work, and past
+/// a few cores the merge and the allocator dominate.
+const MAX_READERS: usize = 4;
+
+/// Each job file read on its own [`Loader`], indexed like `files`; `None`
+/// for the files that are not job configs (read in order by the caller).
+/// A job file touches nothing another file wrote, so reading them apart
+/// and merging in order is the same as reading them in turn.
+fn job_files(files: &[SourceFile]) -> Vec<Option<Loader>> {
+    let read = |f: &SourceFile| {
+        (f.role == FileRole::JobConfig).then(|| {
+            let mut part = Loader::new();
+            part.file(f);
+            part
+        })
+    };
+    let readers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_READERS)
+        .min(files.len());
+    if readers < 2 {
+        return files.iter().map(read).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Option<Loader>> = files.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..readers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        if let Some(part) = read(f) {
+                            done.push((i, part));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(done) => {
+                    for (i, part) in done {
+                        out[i] = Some(part);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    out
+}
+
 impl Loader {
+    fn new() -> Self {
+        Loader {
+            diags: Diagnostics::default(),
+            config: Config::default(),
+            presets: Vec::new(),
+            decorate_all_jobs: None,
+        }
+    }
+
+    /// Merges what one job file added, as if it had been read on `self`.
+    fn absorb(&mut self, part: Loader) {
+        for d in part.diags.into_sorted() {
+            self.diags
+                .push(d.severity, &d.file, d.mark, d.field, d.message);
+        }
+        let jobs = part.config.jobs;
+        self.config.jobs.presets.extend(jobs.presets);
+        for (repo, list) in jobs.presubmits {
+            self.config
+                .jobs
+                .presubmits
+                .entry(repo)
+                .or_default()
+                .extend(list);
+        }
+        for (repo, list) in jobs.postsubmits {
+            self.config
+                .jobs
+                .postsubmits
+                .entry(repo)
+                .or_default()
+                .extend(list);
+        }
+        self.config.jobs.periodics.extend(jobs.periodics);
+        self.presets.extend(part.presets);
+        if part.decorate_all_jobs.is_some() {
+            self.decorate_all_jobs = part.decorate_all_jobs;
+        }
+    }
+
     fn file(&mut self, f: &SourceFile) {
         let file: Arc<str> = Arc::from(f.path.as_str());
         let doc = match yaml::parse(&f.text) {
@@ -215,11 +312,16 @@ impl Loader {
 
     fn plugin_config(&mut self, file: &Arc<str>, root: &Node) {
         let mut known: Vec<&'static str> = plugins::MODELLED_KEYS.to_vec();
+        known.extend_from_slice(plugins::SECTION_KEYS);
         known.extend_from_slice(plugins::UNUSED_KEYS);
+        // The review plugins' sections are read as one mapping, as
+        // config.yaml's modelled sections are, then validated together.
+        let mut sections = Vec::new();
         for e in root.entries() {
             let key = e.key.as_str();
             match key {
                 "plugins" => self.plugins_section(file, e),
+                _ if plugins::SECTION_KEYS.contains(&key) => sections.push(e.clone()),
                 "triggers" => {
                     let path = Path::Root("triggers");
                     if let Some(t) = self.typed::<Vec<Trigger>>(file, &e.value, &path) {
@@ -235,6 +337,15 @@ impl Loader {
                 _ => self.unknown_top_level(file, e, &known, "plugins.yaml"),
             }
         }
+        let node = Node {
+            value: Value::Map(sections),
+            mark: root.mark,
+        };
+        let path = Path::Root("");
+        if let Some(s) = self.typed::<plugins::Sections>(file, &node, &path) {
+            self.config.plugins.sections = s;
+        }
+        super::validate::plugin_config(&mut self.diags, file, &node, root, &self.config.plugins);
     }
 
     /// `plugins:` in either of Prow's forms: `org: [trigger, …]` (old) or
@@ -242,7 +353,26 @@ impl Loader {
     fn plugins_section(&mut self, file: &Arc<str>, e: &Entry) {
         let root = Path::Root("plugins");
         let mut out = BTreeMap::new();
+        // Prow reads the whole map in the old form first and falls back to
+        // the new one, so an entry in the other form fails the file there.
+        let old_form = e
+            .value
+            .entries()
+            .iter()
+            .all(|org| matches!(org.value.value, Value::Seq(_)));
         for org in e.value.entries() {
+            if !old_form && matches!(org.value.value, Value::Seq(_)) {
+                self.diags.error(
+                    file,
+                    org.value.mark,
+                    format!("plugins.{}", org.key),
+                    format!(
+                        "`{}` uses the old list form while other entries use `{{plugins: [...], excluded_repos: [...]}}`; Prow reads `plugins:` in one form only and rejects a mix: write `{}: {{plugins: [...]}}`",
+                        org.key, org.key
+                    ),
+                );
+                continue;
+            }
             let path = Path::Key(&root, &org.key);
             let parsed = match &org.value.value {
                 Value::Seq(_) => {

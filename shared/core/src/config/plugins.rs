@@ -1,10 +1,14 @@
 //! Prow's `plugins.yaml` (`pkg/plugins/config.go`): which plugins each org or repo
-//! enables, and the `triggers:` section the trigger plugin reads. Other plugin
-//! sections are accepted and reported as not used by Skiff.
+//! enables, the `triggers:` section the trigger plugin reads, and the sections
+//! of the review plugins Skiff runs (`sections`). Other plugin sections are
+//! accepted and reported as not used by Skiff.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+mod sections;
+pub use sections::*;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -54,6 +58,9 @@ pub struct PluginConfig {
     pub plugins: BTreeMap<String, OrgPlugins>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
+    /// The review plugins' sections (`lgtm:`, `approve:`, `external_plugins:` …).
+    #[serde(flatten)]
+    pub sections: Sections,
 }
 
 impl PluginConfig {
@@ -90,18 +97,73 @@ impl PluginConfig {
             .get(org)
             .is_some_and(|p| has(p) && !p.excluded_repos.iter().any(|r| r == repo))
     }
+
+    /// Prow's `getPlugins`: the org entry's plugins (unless the repo is in its
+    /// `excluded_repos`), then the `org/repo` entry's, each name once.
+    pub fn enabled_plugins(&self, org: &str, repo: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let org_entry = self
+            .plugins
+            .get(org)
+            .filter(|p| !p.excluded_repos.iter().any(|r| r == repo));
+        let repo_entry = self.plugins.get(&format!("{org}/{repo}"));
+        for p in org_entry.into_iter().chain(repo_entry) {
+            for name in &p.plugins {
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The external plugins of `org/repo`: the org's entries, then the
+    /// repo's (matched by exact key; `excluded_repos` does not apply, as in
+    /// Prow's hook).
+    pub fn external_plugins_for(&self, org: &str, repo: &str) -> Vec<&ExternalPlugin> {
+        let ext = &self.sections.external_plugins;
+        ext.get(org)
+            .into_iter()
+            .chain(ext.get(&format!("{org}/{repo}")))
+            .flatten()
+            .collect()
+    }
+
+    /// The `approve:` entry for `org/repo` (repo beats org), or the defaults.
+    pub fn approve_for(&self, org: &str, repo: &str) -> Approve {
+        let mut a = for_repo(&self.sections.approve, |a| &a.repos, org, repo)
+            .cloned()
+            .unwrap_or_default();
+        if a.command_help_link.is_empty() {
+            a.command_help_link = DEFAULT_COMMAND_HELP_LINK.to_string();
+        }
+        if a.pr_process_link.is_empty() {
+            a.pr_process_link = DEFAULT_PR_PROCESS_LINK.to_string();
+        }
+        a
+    }
+
+    /// The `lgtm:` entry for `org/repo` (repo beats org), or the defaults.
+    pub fn lgtm_for(&self, org: &str, repo: &str) -> Lgtm {
+        for_repo(&self.sections.lgtm, |l| &l.repos, org, repo)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The `welcome:` entry for `org/repo` (repo beats org), or the defaults.
+    pub fn welcome_for(&self, org: &str, repo: &str) -> Welcome {
+        for_repo(&self.sections.welcome, |w| &w.repos, org, repo)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
-/// plugins.yaml sections Skiff modelled.
+/// plugins.yaml sections Skiff modelled (besides [`SECTION_KEYS`]).
 pub const MODELLED_KEYS: &[&str] = &["plugins", "triggers"];
 
 /// plugins.yaml sections Skiff accepts and does not use.
 pub const UNUSED_KEYS: &[&str] = &[
-    "external_plugins",
-    "owners",
-    "approve",
     "blockades",
-    "blunderbuss",
     "rifle",
     "bugzilla",
     "branch_cleaner",
@@ -113,8 +175,6 @@ pub const UNUSED_KEYS: &[&str] = &[
     "golint",
     "goose",
     "heart",
-    "label",
-    "lgtm",
     "jira",
     "milestone_applier",
     "release_note",
@@ -125,10 +185,6 @@ pub const UNUSED_KEYS: &[&str] = &[
     "retitle",
     "slack",
     "sigmention",
-    "size",
-    "welcome",
-    "override",
-    "help",
     "invalid_commit_msg",
 ];
 
@@ -166,6 +222,7 @@ mod tests {
                     ..Trigger::default()
                 },
             ],
+            ..PluginConfig::default()
         }
     }
 

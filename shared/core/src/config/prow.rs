@@ -134,6 +134,46 @@ impl Plank {
     }
 }
 
+/// One of Prow's `jenkins_operators`: which jenkins jobs it runs and its
+/// limits (`pkg/config` `JenkinsOperator` and `Controller`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JenkinsOperator {
+    /// The ProwJobs this operator runs, as a Kubernetes label selector
+    /// (`master=ci.example.com`). Empty with a single operator (Prow refuses
+    /// one then); required with several.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label_selector: String,
+    /// Go template for a job's URL. Parsed; Skiff links every job, jenkins
+    /// ones too, to its dashboard's view of the job's artifacts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub job_url_template: String,
+    /// Deprecated single report template; `report_templates["*"]`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub report_template: String,
+    /// Extra text for the failure comment, by `org/repo`, `org` or `*`.
+    /// Parsed; the reporter uses `plank.report_templates` for every job.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub report_templates: BTreeMap<String, String>,
+    /// At most this many of the operator's jobs pending (queued or building
+    /// in Jenkins) at once; 0 = unlimited.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_concurrency: i64,
+    /// Prow's sync goroutines (default 20): here, at most this many Jenkins
+    /// calls of one syncer pass in flight at once for this operator.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_goroutines: i64,
+}
+
+impl JenkinsOperator {
+    /// `max_goroutines`, or Prow's default of 20.
+    pub fn max_goroutines(&self) -> usize {
+        usize::try_from(self.max_goroutines)
+            .ok()
+            .filter(|&n| n > 0)
+            .unwrap_or(20)
+    }
+}
+
 /// sinker: garbage collection of jobs and pods.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sinker {
@@ -270,6 +310,40 @@ pub struct SkiffConfig {
     /// How results are reported beyond Prow's `github_reporter`.
     #[serde(default, skip_serializing_if = "Reporting::is_empty")]
     pub reporting: Reporting,
+    /// The Jenkins of each `jenkins_operators` entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jenkins: Vec<JenkinsMaster>,
+}
+
+/// Where a `jenkins_operators` entry's Jenkins is, and how Skiff signs in
+/// (`skiff.jenkins`): the Jenkins counterpart of Prow's jenkins-operator
+/// flags (`--jenkins-url`, `--jenkins-user`, `--jenkins-token-file`,
+/// `--jenkins-bearer-token-file`, `--skip-tls-verify`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JenkinsMaster {
+    /// The `label_selector` of the operator this Jenkins serves, the same
+    /// string (empty for a single operator).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label_selector: String,
+    /// The Jenkins root URL (`https://ci.example.com`).
+    pub url: String,
+    /// With a token: basic auth as this user.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    /// A file holding the API token (`skiff dev`); a trailing newline is
+    /// not part of it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_file: String,
+    /// A Secrets Manager secret holding the API token (on AWS).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_secret_arn: String,
+    /// The token is a bearer token (`Authorization: Bearer`), not a basic-auth
+    /// password.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bearer: bool,
+    /// Accept any TLS certificate (a Jenkins with a self-signed one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_verify: bool,
 }
 
 /// Skiff's reporting options (`skiff.reporting`). Repos are named as in
@@ -352,6 +426,9 @@ pub struct ProwConfig {
     /// Parsed; not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_repo_config: Option<serde_json::Value>,
+    /// Prow's jenkins-operators: who runs the jobs of agent `jenkins`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jenkins_operators: Vec<JenkinsOperator>,
     #[serde(default)]
     pub skiff: SkiffConfig,
 }
@@ -375,6 +452,7 @@ pub const MODELLED_KEYS: &[&str] = &[
     "pod_namespace",
     "prowjob_namespace",
     "in_repo_config",
+    "jenkins_operators",
     "skiff",
 ];
 
@@ -390,7 +468,6 @@ pub const UNUSED_PROW_KEYS: &[&str] = &[
     "gangway",
     "moonraker",
     "scheduler",
-    "jenkins_operators",
     "log_level",
     "push_gateway",
     "owners_dir_denylist",

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use facts::{FactError, Facts};
+pub(crate) use trigger::pr_refs;
 pub use trigger::{Context, plan_event};
 
 use crate::config::{Postsubmit, Presubmit};

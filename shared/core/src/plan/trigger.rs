@@ -81,7 +81,7 @@ fn target(pr: &PullRequest) -> Target {
 }
 
 /// Prow's `createRefs` for a pull request.
-fn pr_refs(pr: &PullRequest, base_sha: &str) -> Refs {
+pub(crate) fn pr_refs(pr: &PullRequest, base_sha: &str) -> Refs {
     let link = &pr.repo.html_url;
     Refs {
         org: pr.repo.org.clone(),

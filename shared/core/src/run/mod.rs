@@ -3,8 +3,10 @@
 //! `syncPendingJob`), and which runs a newer one supersedes. Pure rules and
 //! functions over the [`Cluster`](crate::ports::Cluster) port; the dispatcher
 //! and the syncer carry them out against the job store. A PipelineRun's
-//! outcome rule is [`crate::prowjob::pipeline_run::decide`].
+//! outcome rule is [`crate::prowjob::pipeline_run::decide`]; a Jenkins
+//! build's is [`jenkins::decide`].
 
+pub mod jenkins;
 pub mod pod;
 pub mod start;
 pub mod superseded;
@@ -19,8 +21,9 @@ pub use start::{
 };
 pub use superseded::superseded;
 
-/// Whether Skiff's dispatcher starts the job: agent `kubernetes` (a pod) or
-/// `tekton-pipeline` (a PipelineRun). Only these count for the limits.
+/// Whether Skiff's dispatcher starts the job: agent `kubernetes` (a pod),
+/// `tekton-pipeline` (a PipelineRun) or `jenkins` (a Jenkins build). Only
+/// these count for the limits.
 pub fn is_dispatched(job: &ProwJob) -> bool {
-    runs_in_pod(job) || runs_as_pipeline_run(job)
+    runs_in_pod(job) || runs_as_pipeline_run(job) || jenkins::runs_on_jenkins(job)
 }

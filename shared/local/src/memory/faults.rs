@@ -1,6 +1,7 @@
 //! What a test makes go wrong in a twin: the next calls of a method fail
 //! with the errors given, in order, or every call fails while the port is
-//! down.
+//! down, or the next call panics (a bug in the adapter or its caller, for the
+//! tests that prove a panic fails only its own message or request).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use super::lock;
 pub struct Faults {
     next: Mutex<HashMap<String, VecDeque<PortError>>>,
     down: Mutex<Option<PortError>>,
+    panics: Mutex<HashMap<String, usize>>,
 }
 
 impl Faults {
@@ -37,8 +39,27 @@ impl Faults {
         *lock(&self.down) = None;
     }
 
+    /// The next `times` calls of `method` panic (before any scripted error).
+    pub fn panic_next(&self, method: &str, times: usize) {
+        *lock(&self.panics).entry(method.to_string()).or_default() += times;
+    }
+
     /// The outcome the twin's `method` must give before doing its work.
     pub fn check(&self, method: &str) -> PortResult<()> {
+        let panics = {
+            let mut panics = lock(&self.panics);
+            match panics.get_mut(method) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    true
+                }
+                _ => false,
+            }
+        };
+        // Outside the lock: the twin stays usable after the panic.
+        if panics {
+            panic!("injected panic in {method}");
+        }
         if let Some(e) = lock(&self.down).clone() {
             return Err(e);
         }
@@ -69,5 +90,15 @@ mod tests {
         assert_eq!(f.check("ack"), Err(PortError::Unavailable("down".into())));
         f.recover();
         assert_eq!(f.check("ack"), Ok(()));
+    }
+
+    #[test]
+    fn a_scripted_panic_happens_as_often_as_asked_then_calls_go_through() {
+        let f = Faults::default();
+        f.panic_next("send", 1);
+        assert_eq!(f.check("ack"), Ok(()));
+        let caught = std::panic::catch_unwind(|| f.check("send"));
+        assert!(caught.is_err(), "the first send panics");
+        assert_eq!(f.check("send"), Ok(()), "the second goes through");
     }
 }

@@ -13,6 +13,7 @@
 mod clock;
 mod cluster;
 mod faults;
+mod jenkins;
 mod logs;
 mod queue;
 mod scm;
@@ -21,6 +22,7 @@ mod store;
 pub use clock::ManualClock;
 pub use cluster::{MemoryCluster, clusters};
 pub use faults::Faults;
+pub use jenkins::MemoryJenkins;
 pub use logs::MemoryLogs;
 pub use queue::MemoryQueue;
 pub use scm::{MemoryScm, ScmCall};

@@ -28,6 +28,10 @@
 //!   `couldn't find remote ref`, `not our ref`): a local path that is
 //!   missing will not appear by waiting, and a test of it must end in
 //!   seconds.
+//! - A `clone_uri` that is a relative path names a repository relative to
+//!   the directory `skiff dev` runs in (git would read it relative to the
+//!   clone, which never means anything): the example config's repository
+//!   under `.skiff/` is cloned that way.
 
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
@@ -476,11 +480,21 @@ impl CloneJob {
 /// GitHub's.
 pub(crate) fn uri(refs: &Refs) -> String {
     if !refs.clone_uri.is_empty() {
-        refs.clone_uri.clone()
+        from_here(&refs.clone_uri)
     } else if !refs.repo_link.is_empty() {
         format!("{}.git", refs.repo_link)
     } else {
         format!("https://github.com/{}/{}.git", refs.org, refs.repo)
+    }
+}
+
+/// A relative local path made absolute against the current directory; any
+/// other URI as it is.
+fn from_here(uri: &str) -> String {
+    let relative = on_this_machine(uri) && !uri.starts_with('/') && !uri.starts_with("file://");
+    match std::env::current_dir() {
+        Ok(here) if relative => here.join(uri).to_string_lossy().into_owned(),
+        _ => uri.to_string(),
     }
 }
 
@@ -530,6 +544,16 @@ mod tests {
         assert_eq!(uri(&r), "https://git.example.com/acme/widgets.git");
         r.clone_uri = "/srv/git/widgets.git".into();
         assert_eq!(uri(&r), "/srv/git/widgets.git");
+        r.clone_uri = ".skiff/example-repos/hello.git".into();
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(
+            uri(&r),
+            here.join(".skiff/example-repos/hello.git")
+                .to_string_lossy(),
+            "a relative path is read from where skiff dev runs"
+        );
+        r.clone_uri = "git@github.com:acme/widgets.git".into();
+        assert_eq!(uri(&r), "git@github.com:acme/widgets.git");
     }
 
     /// Only a repository on this machine that git says is missing is

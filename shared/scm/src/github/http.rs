@@ -104,6 +104,7 @@ impl GitHubScm {
         path: &str,
         body: Option<&Value>,
     ) -> PortResult<Reply> {
+        refuse_dot_segments(verb, path)?;
         let mut renewed = false;
         let mut attempt = 0;
         loop {
@@ -328,6 +329,31 @@ fn encode(s: &str, keep_slash: bool) -> String {
     out
 }
 
+/// Refuses a path with a `.` or `..` segment, literal or percent-encoded.
+///
+/// Org, repo and login names come from signed but outside payloads, and none
+/// of GitHub's can be `.` or `..`; a payload naming `..` would otherwise turn
+/// `/orgs/{org}/members/{login}` into another endpoint. Escaping is not
+/// enough: URL parsers (WHATWG's, the `url` crate's) and servers read `%2e`
+/// as a dot when they resolve dot segments.
+fn refuse_dot_segments(verb: Verb, path: &str) -> PortResult<()> {
+    let path_only = path.split(['?', '#']).next().unwrap_or_default();
+    let dotted = path_only.split('/').find(|segment| {
+        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+        decoded == "." || decoded == ".."
+    });
+    match dotted {
+        Some(segment) => Err(PortError::Rejected(
+            format!(
+                "{} {path}: refused: the path segment {segment:?} is a dot segment (an org, repo or user name from an event cannot be `.` or `..`)",
+                verb.as_str()
+            )
+            .into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The `rel="next"` target of a `Link` header, reduced to its path and query:
 /// the page is fetched from the configured API, so a link naming another host
 /// never receives the token.
@@ -393,6 +419,32 @@ mod tests {
         assert_eq!(seg("kind/bug fix:x"), "kind%2Fbug%20fix%3Ax");
         assert_eq!(seg_keep_slash("release/1.2"), "release/1.2");
         assert_eq!(seg("ünï"), "%C3%BCn%C3%AF");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_literal_or_encoded_and_dotted_names_pass() {
+        for (path, refused) in [
+            ("/orgs/../members/x", true),
+            ("/orgs/./members/x", true),
+            ("/repos/acme/%2E%2E/statuses/abc", true),
+            ("/repos/acme/.%2e/pulls/1", true),
+            ("/repos/%2e/widgets/pulls/1", true),
+            ("/repos/acme/w/git/ref/heads/a/../b", true),
+            ("/repos/acme/widgets/pulls/1?x=..", false),
+            ("/repos/acme/.github/pulls/1", false),
+            ("/repos/acme/...", false),
+            ("/repos/acme/widgets..v2/pulls/1", false),
+        ] {
+            let got = refuse_dot_segments(Verb::Get, path);
+            assert_eq!(got.is_err(), refused, "{path}: {got:?}");
+            if let Err(e) = got {
+                assert!(matches!(e, PortError::Rejected(_)), "{path}: {e}");
+                assert!(e.to_string().contains("dot segment"), "{e}");
+            }
+        }
+        // What seg() makes of a hostile name is refused, not sent.
+        let path = format!("/orgs/{}/members/{}", seg(".."), seg("x"));
+        assert!(refuse_dot_segments(Verb::Get, &path).is_err(), "{path}");
     }
 
     #[test]

@@ -36,6 +36,9 @@ impl Validator<'_> {
             );
         }
         self.agent(at, b, u);
+        if b.agent == JENKINS_AGENT {
+            self.jenkins_operator(at, b, t);
+        }
         if let Some(spec) = &b.spec {
             self.pod_spec(at, spec, u, t);
         }
@@ -175,6 +178,39 @@ impl Validator<'_> {
             return;
         };
         self.error(at, &msg.0, msg.1);
+    }
+
+    /// A jenkins job is run by the operator whose `label_selector` selects
+    /// its ProwJobs' labels (its own and the ones Prow adds); none is an
+    /// error, not a job that stays triggered.
+    fn jenkins_operator(&mut self, at: &At, b: &JobBase, t: ProwJobType) {
+        let operators = &self.prow.jenkins_operators;
+        let spec = crate::prowjob::ProwJobSpec {
+            r#type: Some(t),
+            job: b.name.clone(),
+            ..Default::default()
+        };
+        let (labels, _) = crate::prowjob::labels::labels_and_annotations_for_spec(
+            &spec,
+            &b.labels,
+            &BTreeMap::new(),
+        );
+        if crate::run::jenkins::operator_for(operators, &labels).is_some() {
+            return;
+        }
+        let msg = if operators.is_empty() {
+            "agent jenkins needs a jenkins_operators entry in config.yaml (and a skiff.jenkins entry saying where its Jenkins is)".to_string()
+        } else {
+            let selectors: Vec<String> = operators
+                .iter()
+                .map(|o| format!("{:?}", o.label_selector))
+                .collect();
+            format!(
+                "no jenkins_operators label_selector selects this job's labels ({}): add the operator's label under labels:",
+                selectors.join(", ")
+            )
+        };
+        self.error(at, &["agent"], msg);
     }
 
     fn labels(&mut self, at: &At, labels: &BTreeMap<String, String>) {

@@ -7,6 +7,7 @@ mod branches;
 mod decoration;
 mod job_base;
 mod periodics;
+mod plugins;
 mod pod_spec;
 mod presubmits;
 mod prow_config;
@@ -17,6 +18,7 @@ use super::prow::ProwConfig;
 use crate::diagnostics::{Diagnostics, Mark};
 use branches::RegexCache;
 
+pub(super) use plugins::plugin_config;
 pub(super) use prow_config::prow_config;
 
 pub(super) fn validate(l: &mut Loader) {
