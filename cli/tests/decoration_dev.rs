@@ -225,6 +225,8 @@ fn decorated_jobs_clone_merge_run_and_upload_as_prow_does() {
         ..GitHub::default()
     };
     gh.pulls.insert("acme/widgets#7".into(), pull.clone());
+    gh.branch_heads
+        .insert("acme/widgets:main".into(), base.clone());
     let (_gh, github) = fake_github(gh);
     let (config, jobs) = config(&repo, &missing);
     let dev = start(dir.path(), &github, &config, &jobs);

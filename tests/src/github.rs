@@ -117,6 +117,9 @@ pub struct GitHub {
     /// The payload of each delivery sent by [`deliver`], by GUID:
     /// `(event, body)`, what a redelivery sends again.
     pub payloads: BTreeMap<String, (String, String)>,
+    /// `org/repo:branch` → the branch's head SHA; a branch not listed is at
+    /// `base000`.
+    pub branch_heads: BTreeMap<String, String>,
 }
 
 /// A webhook GitHub delivers to: its URL and its secret.
@@ -441,10 +444,17 @@ fn route(
                 .collect();
             reply(200, Value::Array(files))
         }
-        ("GET", ["repos", _, _, "git", "ref", "heads", ..]) => reply(
-            200,
-            json!({"ref": "refs/heads/main", "object": {"sha": "base000", "type": "commit"}}),
-        ),
+        ("GET", ["repos", org, repo, "git", "ref", "heads", branch @ ..]) => {
+            let branch = branch.join("/");
+            let sha = gh
+                .branch_heads
+                .get(&format!("{org}/{repo}:{branch}"))
+                .map_or("base000", String::as_str);
+            reply(
+                200,
+                json!({"ref": format!("refs/heads/{branch}"), "object": {"sha": sha, "type": "commit"}}),
+            )
+        }
         ("POST", ["repos", _, _, "statuses", sha]) => {
             if gh.gone_shas.iter().any(|g| g == sha) {
                 return not_found();
