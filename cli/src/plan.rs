@@ -18,7 +18,7 @@ use crate::config_files::{self, ConfigArgs};
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// What a webhook (or CodeCommit event) would start.
-    Event(EventArgs),
+    Event(Box<EventArgs>),
     /// Which periodic runs are due at a tick.
     Periodics(PeriodicsArgs),
 }
@@ -58,6 +58,17 @@ pub struct EventArgs {
     /// Also list every job that would not run, and why.
     #[arg(long)]
     pub explain: bool,
+    /// The repo's in-repo config (its `.prow.yaml`, or its `.prow/`
+    /// directory), planned with as the trigger would read it.
+    #[arg(long)]
+    pub prow_yaml: Option<PathBuf>,
+    /// The labels the repository has (the label plugin applies only those).
+    #[arg(long, value_delimiter = ',')]
+    pub repo_labels: Option<Vec<String>>,
+    /// A checkout of the repository at its base branch: its OWNERS files
+    /// (approve, blunderbuss) and `.generated_files` (size).
+    #[arg(long)]
+    pub repo_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -231,6 +242,10 @@ fn plan_event_cmd(a: &EventArgs) -> Result<Value, String> {
         event::github::parse(&a.event, &body)
     }
     .map_err(|e| format!("--payload {}: {e}", a.payload.display()))?;
+    let config = match &a.prow_yaml {
+        Some(path) => with_in_repo(config, &event, path)?,
+        None => config,
+    };
     let mut pull_request = match &a.pull_request {
         Some(p) => Some(
             event::github::parse_pull_request(&read(p, "--pull-request")?)
@@ -282,7 +297,55 @@ fn plan_event_cmd(a: &EventArgs) -> Result<Value, String> {
     };
     let plan = futures_executor::block_on(plan_event(&ctx, &event, &mut facts))
         .map_err(|e| e.to_string())?;
-    Ok(plan_json(&plan, a.explain))
+    let mut out = plan_json(&plan, a.explain);
+    if a.event != "codecommit" {
+        // The review plugins, as the trigger runs them beside it.
+        let mut dry = crate::plan_plugins::DryFacts {
+            trusted: a.trusted.clone(),
+            bot: a.bot.clone(),
+            pull_request: facts.pull_request.clone(),
+            changed_files: facts.changed_files.clone(),
+            repo_labels: a.repo_labels.clone(),
+            repo_dir: a.repo_dir.clone(),
+            config: config.clone(),
+            said: Vec::new(),
+        };
+        let plugins =
+            crate::plan_plugins::plan(&mut dry, &a.event, &body, &a.delivery, now, a.explain)?;
+        if let Value::Object(o) = &mut out {
+            o.insert("plugins".into(), plugins);
+        }
+    }
+    Ok(out)
+}
+
+/// The central config plus the in-repo jobs at `path` of the event's repo;
+/// a problem in them stops the dry run (the trigger would comment it).
+fn with_in_repo(config: Config, event: &Event, path: &Path) -> Result<Config, String> {
+    let repo = match event {
+        Event::PullRequest(e) => &e.pr.repo,
+        Event::Comment(e) => &e.repo,
+        Event::Push(e) => &e.repo,
+        Event::Rerun(e) => &e.repo,
+        Event::Ignored { .. } => return Ok(config),
+    };
+    let repo = repo.full_name();
+    if let Some(note) = crate::inrepo::not_enabled(&config, &repo) {
+        return Err(note);
+    }
+    let files = crate::inrepo::read(path)?;
+    let loaded = config::inrepo::load(&config, &repo, &files);
+    let mut stderr = std::io::stderr().lock();
+    for d in &loaded.diagnostics {
+        let _ = writeln!(stderr, "{d}");
+    }
+    if loaded.has_errors() {
+        return Err(format!(
+            "--prow-yaml {}: the in-repo config has errors (listed above)",
+            path.display()
+        ));
+    }
+    Ok(config::inrepo::merged(&config, &repo, &loaded.jobs))
 }
 
 /// A job record as the plan prints it: its spec's fields, plus id and labels.

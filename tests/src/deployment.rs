@@ -171,6 +171,13 @@ impl Deployment {
         }
     }
 
+    /// Replaces the config bundle with `config_yaml` + `jobs_yaml`. Call it
+    /// before any function has run: a warm one re-checks the bundle only
+    /// every 30 s.
+    pub async fn push_config(&self, config_yaml: &str, jobs_yaml: &str) {
+        push_config(&self.sdk, &self.stack, config_yaml, jobs_yaml).await
+    }
+
     /// The warm container of `function` (a binary name), started on first use
     /// with the environment template.yaml gives it.
     pub async fn function(&self, function: &str) -> Arc<Function> {

@@ -189,9 +189,8 @@ async fn forward(State(state): State<ProxyState>, req: Request) -> Response {
             _ => None,
         }
     };
-    match strike {
-        Some(fault @ (Fault::ServerError | Fault::Throttle)) => return injected(fault, &op),
-        _ => {}
+    if let Some(fault @ (Fault::ServerError | Fault::Throttle)) = strike {
+        return injected(fault, &op);
     }
     let answer = pass(&state, req).await;
     match strike {

@@ -24,6 +24,12 @@ use axum::routing::any;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+#[path = "github_files.rs"]
+mod files;
+#[path = "github_review.rs"]
+mod review;
+pub use review::{HEAD_SHA, Review, TREE_SHA};
+
 /// One request the fake received, and what it answered.
 #[derive(Clone, Debug)]
 pub struct Seen {
@@ -120,6 +126,12 @@ pub struct GitHub {
     /// `org/repo:branch` → the branch's head SHA; a branch not listed is at
     /// `base000`.
     pub branch_heads: BTreeMap<String, String>,
+    /// What the review plugins read and write (github_review.rs).
+    pub review: Review,
+    /// `org/repo@sha` → `path → text`: the repository's files at a commit,
+    /// served by the git trees and contents APIs for that commit (other
+    /// commits fall through to [`Review::files`]).
+    pub repo_files: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A webhook GitHub delivers to: its URL and its secret.
@@ -184,7 +196,7 @@ impl GitHub {
             .collect()
     }
 
-    fn next(&mut self) -> i64 {
+    pub(crate) fn next(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
     }
@@ -411,7 +423,8 @@ fn route(
                 not_found()
             }
         }
-        ("GET", ["repos", _, _, "collaborators", _]) => not_found(),
+        _ if let Some(answer) = files::route(gh, method, &parts, query) => answer,
+        _ if let Some(answer) = review::route(gh, method, &parts, body) => answer,
         ("GET", ["repos", org, repo, "pulls", n, ..])
             if gh.failing_pulls.contains(&format!("{org}/{repo}#{n}")) =>
         {
@@ -508,14 +521,7 @@ fn route(
             reply(200, json!({"total_count": runs.len(), "check_runs": runs}))
         }
         ("GET", ["repos", org, repo, "issues", n, "comments"]) => {
-            let key = format!("{org}/{repo}#{n}");
-            let list: Vec<Value> = gh
-                .comments
-                .iter()
-                .filter(|c| c.1 == key)
-                .map(|c| json!({"id": c.0, "body": c.3, "user": {"login": "skiff-bot"}}))
-                .collect();
-            reply(200, Value::Array(list))
+            reply(200, review::comments(gh, &format!("{org}/{repo}#{n}")))
         }
         ("POST", ["repos", org, repo, "issues", n, "comments"]) => {
             let id = gh.next();
@@ -565,9 +571,11 @@ fn route(
         }
         ("DELETE", ["repos", org, repo, "issues", n, "labels", label]) => {
             let key = format!("{org}/{repo}#{n}");
+            // The name is one percent-encoded path segment (`do-not-merge%2Fhold`).
+            let label = review::percent_decode(label);
             let labels = gh.labels.entry(key).or_default();
             let before = labels.len();
-            labels.retain(|l| l != label);
+            labels.retain(|l| *l != label);
             if labels.len() == before {
                 reply(404, json!({"message": "Label does not exist"}))
             } else {

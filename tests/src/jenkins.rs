@@ -465,7 +465,7 @@ fn route(
             return text(404, "<html>Not Found</html>");
         }
         let mut builds: Vec<&Build> = j.builds.iter().filter(|b| b.job == job).collect();
-        builds.sort_by(|a, b| b.number.cmp(&a.number));
+        builds.sort_by_key(|b| std::cmp::Reverse(b.number));
         let list: Vec<Value> = builds
             .iter()
             .map(|b| {

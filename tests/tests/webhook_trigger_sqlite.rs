@@ -121,6 +121,7 @@ impl Local {
             scm: &self.scm,
             codecommit: &[],
             clock: self.clock.as_ref(),
+            external: None,
         };
         let outcome = handle_batch(&batch, &deps).await;
         if !crash {

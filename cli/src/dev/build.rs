@@ -83,6 +83,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         super::codecommit::served_region(|name| std::env::var(name).ok()),
     )
     .await?;
+    let jenkins = skiff_jenkins::masters_from_files(&config)?;
     let engine = Engine {
         config,
         regexes: Regexes::default(),
@@ -96,6 +97,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         reports: Arc::new(reports),
         chat,
         codecommit,
+        jenkins,
     };
     Ok(Arc::new(Dev {
         engine,

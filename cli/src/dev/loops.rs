@@ -198,6 +198,22 @@ pub fn spawn_loops(
     loops
 }
 
+/// The HTTP client external plugins are reached with, made once.
+fn external_plugins() -> Option<&'static dyn skiff_core::ports::HookForwarder> {
+    static FORWARDER: std::sync::OnceLock<Option<skiff_scm::HttpForwarder>> =
+        std::sync::OnceLock::new();
+    FORWARDER
+        .get_or_init(|| match skiff_scm::HttpForwarder::new() {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(error = %e, "external plugins will not be reached");
+                None
+            }
+        })
+        .as_ref()
+        .map(|f| f as &dyn skiff_core::ports::HookForwarder)
+}
+
 pub async fn trigger_step(dev: &Dev) -> usize {
     let e = &dev.engine;
     drive_queue(e.events.as_ref(), 10, |messages| async move {
@@ -215,6 +231,7 @@ pub async fn trigger_step(dev: &Dev) -> usize {
             scm: e.scm.as_ref(),
             codecommit: &codecommit,
             clock: e.clock.as_ref(),
+            external: external_plugins(),
         };
         skiff_trigger::handle_batch(&messages, &deps).await
     })
@@ -231,7 +248,7 @@ pub async fn dispatch_step(dev: &Dev) -> usize {
             clock: e.clock.as_ref(),
             build_ids: &dev.build_ids,
         };
-        skiff_dispatcher::handle_batch(&messages, &deps).await
+        skiff_dispatcher::handle_batch_with_jenkins(&messages, &deps, &e.jenkins).await
     })
     .await
 }
@@ -248,7 +265,7 @@ pub async fn sync_step(dev: &Dev) {
         build_ids: &dev.build_ids,
         redispatch_after: Duration::from_secs(60),
     };
-    if let Err(err) = skiff_syncer::sync(&deps).await {
+    if let Err(err) = skiff_syncer::sync_with_jenkins(&deps, &e.jenkins).await {
         tracing::warn!(error = %err, "sync failed");
     }
 }

@@ -207,6 +207,9 @@ pub struct Engine {
     pub chat: Option<Arc<dyn skiff_core::ports::Chat>>,
     /// CodeCommit in the region served.
     pub codecommit: CodeCommitDev,
+    /// The Jenkins of each jenkins operator (`skiff.jenkins`, tokens from
+    /// `token_file`), by its `label_selector`.
+    pub jenkins: skiff_core::run::jenkins::JenkinsMasters,
 }
 
 /// Reads the HMAC secrets, one per line, or makes one on first start.

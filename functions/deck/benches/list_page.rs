@@ -8,7 +8,12 @@
 //!   through `skiff_deck::handle`, the newest 10,000 records read from a
 //!   SQLite store in a file (decoded from JSON), filtered, rendered and
 //!   gzip-compressed for a browser that accepts it;
-//! - `store read …`: that read alone, to show where the time goes;
+//! - `handler: GET /` and `/?state=failure` page through the store's index
+//!   ([`JobStore::page`]); `/?repo+state` still reads the newest 10,000
+//!   records (a repo is not indexed), for comparison;
+//! - `store page …`: the indexed page read alone (200 records and the
+//!   counts per state);
+//! - `store read …`: reading all 10,000 records, what `/` did before paging;
 //! - `render …`: the page over records already in memory.
 
 use std::hint::black_box;
@@ -17,7 +22,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
-use skiff_core::ports::{JobQuery, JobStore};
+use skiff_core::ports::{JobQuery, JobStore, PageQuery};
 use skiff_deck::{DeckOptions, DeckRequest, DeckResponse, Deps, assets, fixtures, render_list};
 use skiff_local::fs_logs::FsLogStore;
 use skiff_local::memory::ManualClock;
@@ -137,6 +142,27 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rt.block_on(seeded.send(black_box(&req))))
         },
     );
+    g.bench_function(
+        "handler: GET /?state=failure over 10000 SQLite jobs, gzip",
+        |b| {
+            let req = browser_get("/?state=failure");
+            b.iter(|| rt.block_on(seeded.send(black_box(&req))))
+        },
+    );
+    g.bench_function("store page: first 200 of 10000 SQLite, with counts", |b| {
+        let q = PageQuery {
+            query: JobQuery::All,
+            job_type: None,
+            state: None,
+            offset: 0,
+            limit: 200,
+            window: JOBS,
+        };
+        b.iter(|| {
+            rt.block_on(seeded.store.page(black_box(&q)))
+                .map(|p| p.jobs.len())
+        })
+    });
     g.bench_function("store read: newest 10000 of SQLite", |b| {
         b.iter(|| {
             rt.block_on(seeded.store.list(black_box(&JobQuery::All), Some(JOBS)))

@@ -8,7 +8,7 @@
 //! means "no filter" (what an untouched form field submits); unknown
 //! parameters are ignored, as in Prow.
 
-use skiff_core::ports::JobQuery;
+use skiff_core::ports::{JobQuery, PageQuery};
 use skiff_core::prowjob::{DEFAULT_CLUSTER_ALIAS, ProwJob, ProwJobState, ProwJobType, Refs};
 
 /// Rows on one page of the job list unless `limit` says otherwise.
@@ -292,6 +292,34 @@ impl ListFilter {
         // Not `Incomplete` for `state=pending`: the page counts every state
         // among the jobs the other filters select.
         JobQuery::All
+    }
+
+    /// The page as the store can read it from its indexes, over the newest
+    /// `window` records; `None` when a filter needs the records themselves
+    /// (repo, author, pull, cluster, a job pattern).
+    pub fn page_query(&self, window: usize) -> Option<PageQuery> {
+        if self.repo.is_some()
+            || self.author.is_some()
+            || self.pull.is_some()
+            || self.cluster.is_some()
+        {
+            return None;
+        }
+        let query = match &self.job {
+            None => JobQuery::All,
+            Some(g) if g.is_literal() => JobQuery::Job {
+                name: g.as_string(),
+            },
+            Some(_) => return None,
+        };
+        Some(PageQuery {
+            query,
+            job_type: self.r#type,
+            state: self.state,
+            offset: (self.page - 1).saturating_mul(self.limit),
+            limit: self.limit,
+            window,
+        })
     }
 
     pub fn matches(&self, job: &ProwJob) -> bool {

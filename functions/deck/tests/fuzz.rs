@@ -5,8 +5,9 @@
 //! never reflects markup it was sent.
 //!
 //! CI runs a bounded number of cases (printed with their time);
-//! `SKIFF_FUZZ_CASES=N` runs N. Failures are saved under
-//! `proptest-regressions/` and replayed first on every later run.
+//! `SKIFF_FUZZ_CASES=N` runs N. Failures are saved in
+//! `fuzz.proptest-regressions` beside this file and replayed first on every
+//! later run.
 
 use std::time::Instant;
 
@@ -125,7 +126,8 @@ fn any_path_and_query_is_answered_without_a_panic_a_5xx_or_reflected_markup() {
     let config = Config {
         cases: cases(),
         source_file: Some(file!()),
-        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+        // Beside this file: tests/fuzz.proptest-regressions.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
             "proptest-regressions",
         ))),
         ..Config::default()

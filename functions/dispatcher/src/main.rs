@@ -5,19 +5,22 @@
 //! of its message, not as a retry of the original: a wait is not a failure
 //! and must not walk the message to the dead-letter queue.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::queue::SqsQueue;
+use skiff_aws::secrets::SecretsCache;
 use skiff_aws::store::DynamoStore;
 use skiff_core::panic::isolate_batch;
 use skiff_core::ports::Clock;
 use skiff_core::ports::SystemClock;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
+use skiff_core::run::jenkins::JenkinsMasters;
 use skiff_lambda::clusters::Clusters;
+use skiff_lambda::per_config::PerConfig;
 use skiff_lambda::sqs;
 
 struct Dispatcher {
@@ -25,6 +28,9 @@ struct Dispatcher {
     dispatch: SqsQueue,
     config: S3ConfigSource,
     clusters: Clusters,
+    /// The Jenkins of each jenkins operator, tokens from `token_secret_arn`.
+    jenkins: PerConfig<JenkinsMasters>,
+    secrets: Arc<SecretsCache>,
     build_ids: Mutex<BuildIdGenerator>,
 }
 
@@ -39,6 +45,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         store: DynamoStore::new(client::dynamodb(&sdk), table),
         dispatch: SqsQueue::new(client::sqs(&sdk), dispatch_url),
         config: skiff_lambda::config_source(&env, &sdk)?,
+        secrets: Arc::new(SecretsCache::new(client::secretsmanager(&sdk))),
+        jenkins: PerConfig::default(),
         clusters: Clusters::new(sdk),
         build_ids: skiff_lambda::build_ids(),
     };
@@ -54,6 +62,9 @@ async fn handle(
     let outcome = match d.config.current(SystemClock.now()).await {
         Ok(config) => {
             let clusters = d.clusters.get(&config);
+            let jenkins = d
+                .jenkins
+                .get(&config, |c| skiff_jenkins::aws::masters(c, &d.secrets));
             let deps = skiff_dispatcher::Deps {
                 store: &d.store,
                 clusters: &clusters,
@@ -62,9 +73,9 @@ async fn handle(
                 build_ids: &d.build_ids,
             };
             // A panic fails only the message that causes it (skiff_core::panic).
-            let deps = &deps;
+            let (deps, jenkins) = (&deps, jenkins.as_ref());
             isolate_batch(&messages, |batch| async move {
-                skiff_dispatcher::handle_batch(&batch, deps).await
+                skiff_dispatcher::handle_batch_with_jenkins(&batch, deps, jenkins).await
             })
             .await
         }

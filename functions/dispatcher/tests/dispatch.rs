@@ -372,10 +372,10 @@ async fn duplicate_messages_in_a_batch_create_one_pod() {
 }
 
 #[tokio::test]
-async fn jobs_of_other_agents_are_not_dispatched() {
+async fn jobs_of_agents_skiff_does_not_run_are_not_dispatched() {
     let w = World::new();
     let mut job = presubmit("j1", "pull-widgets-unit", 42, ts(T0));
-    job.spec.agent = "jenkins".into();
+    job.spec.agent = "knative-build".into();
     w.store.put(job);
     assert_eq!(w.deliver(&["j1"]).await, BatchOutcome::default());
     assert_eq!(w.state("j1"), Some(ProwJobState::Triggered));

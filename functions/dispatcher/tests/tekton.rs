@@ -173,12 +173,12 @@ async fn tekton_jobs_share_the_concurrency_limits() {
 }
 
 #[tokio::test]
-async fn jenkins_jobs_stay_triggered_and_cost_no_call() {
+async fn a_jenkins_job_with_no_jenkins_known_ends_as_error_and_touches_no_cluster() {
     let w = World::new();
     let mut j = job("j1");
     j.spec.agent = "jenkins".into();
     w.store.put(j);
     assert_eq!(w.deliver(&["j1"]).await, BatchOutcome::default());
-    assert_eq!(w.state("j1"), Some(ProwJobState::Triggered));
+    assert_eq!(w.state("j1"), Some(ProwJobState::Error));
     assert!(w.cluster.calls().is_empty());
 }

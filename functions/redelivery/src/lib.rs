@@ -24,7 +24,12 @@
 //! the requests a finished one made. The claim is taken before the webhook's
 //! key is probed, so only one run probes a delivery, and the probe is over
 //! before the redelivery it may lead to is requested (a probe overlapping
-//! the redelivery would make the webhook drop it as a duplicate).
+//! the redelivery would make the webhook drop it as a duplicate). The claim
+//! is a 10-minute lease until GitHub accepted the request, and only then the
+//! 4-day "requested" mark: a run that dies between claiming and requesting
+//! loses nothing (the lease expires, a later sweep asks), and one that dies
+//! between requesting and marking can at worst ask twice, which the webhook
+//! drops as a duplicate delivery.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,6 +49,11 @@ pub const DEFAULT_SETTLE: Duration = Duration::from_secs(10 * 60);
 /// How long "redelivery requested" is remembered: longer than GitHub keeps
 /// deliveries, so none is requested twice.
 const REQUESTED_TTL: Duration = Duration::from_secs(4 * 24 * 3600);
+/// How long a sweep holds an attempt while it probes and requests it. Only
+/// once GitHub accepted the request does the claim become the long
+/// "requested" mark: a sweep that dies in between leaves a claim that
+/// expires, so the next sweep after it asks again instead of never.
+const REQUEST_LEASE: Duration = Duration::from_secs(10 * 60);
 /// The answer to a delivery larger than the webhook takes (GitHub's 25 MB
 /// cap, or Lambda's 6 MB request limit before the function is invoked):
 /// redelivering it can only fail the same way.
@@ -168,7 +178,7 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
         let claim = keys::redelivery(guid, latest.id);
         if !deps
             .store
-            .remember(&claim, later(now, REQUESTED_TTL))
+            .remember(&claim, later(now, REQUEST_LEASE))
             .await?
         {
             report.already_requested += 1;
@@ -197,6 +207,12 @@ async fn sweep_hook(hook: &Hook, deps: &Deps<'_>, report: &mut SweepReport) -> P
         match deps.github.redeliver(hook, latest.id).await {
             Ok(()) => {
                 info!(%hook, guid, attempt = latest.id, event = %latest.event, "redelivery requested");
+                if let Err(e) = deps.store.keep(&claim, later(now, REQUESTED_TTL)).await {
+                    // The lease still holds it for this sweep and the next;
+                    // should GitHub not list the redelivery by then, asking
+                    // again is harmless: the webhook drops the duplicate.
+                    warn!(claim, error = %e, "cannot mark the redelivery as requested; the lease holds it");
+                }
                 report.redelivered.push(guid.to_owned());
             }
             Err(e) => {

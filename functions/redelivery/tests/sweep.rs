@@ -63,6 +63,9 @@ struct FakeDeliveries {
     unreadable: Mutex<Vec<String>>,
     /// Attempt ids whose redelivery request fails.
     refused: Mutex<Vec<i64>>,
+    /// Attempt ids whose redelivery request kills the sweep (a panic standing
+    /// for a crash) before GitHub accepts it, once each.
+    dies: Mutex<Vec<i64>>,
     /// Every redelivery request GitHub accepted: `(hook, attempt id)`.
     requests: Mutex<Vec<(String, i64)>>,
     /// Every `since` a listing was asked with.
@@ -106,6 +109,14 @@ impl HookDeliveries for FakeDeliveries {
     }
 
     async fn redeliver(&self, hook: &Hook, id: i64) -> PortResult<()> {
+        let dies = {
+            let mut dies = lock(&self.dies);
+            let found = dies.iter().position(|d| *d == id);
+            found.map(|i| dies.remove(i)).is_some()
+        };
+        if dies {
+            panic!("the sweep dies requesting attempt {id}");
+        }
         if lock(&self.refused).contains(&id) {
             return Err(PortError::Unavailable(
                 format!("POST attempts {id}: HTTP 500").into(),
@@ -582,4 +593,62 @@ async fn a_hook_that_cannot_be_read_does_not_stop_the_others() {
         }
     );
     assert_eq!(github.requests(), [("app".to_string(), 11)]);
+}
+
+#[tokio::test]
+async fn a_sweep_that_dies_between_its_claim_and_the_request_loses_nothing() {
+    let hook = repo_hook();
+    let world = World::new(vec![hook.clone()]);
+    let github = FakeDeliveries::with(
+        &hook,
+        vec![attempt(11, "g-lost", "pull_request", 502, 20 * MIN)],
+    );
+    lock(&github.dies).push(11);
+    let died = skiff_core::panic::catch(world.sweep(&github)).await;
+    assert!(died.is_err(), "{died:?}");
+    assert_eq!(github.requests(), []);
+
+    // The dead sweep's claim holds the attempt for its lease only (before,
+    // it held it for the 4-day mark: the delivery was never asked for).
+    world.clock.advance(Duration::from_secs(5 * MIN));
+    let held = world.sweep(&github).await;
+    assert_eq!(held.already_requested, 1, "{held:?}");
+    world.clock.advance(Duration::from_secs(6 * MIN));
+    let after = world.sweep(&github).await;
+    assert_eq!(after.redelivered, ["g-lost"], "{after:?}");
+    assert_eq!(github.requests(), [(hook.to_string(), 11)]);
+
+    // Once requested, the mark holds it for days, not for a lease.
+    world.clock.advance(Duration::from_secs(60 * MIN));
+    let later = world.sweep(&github).await;
+    assert_eq!(later.already_requested, 1, "{later:?}");
+    assert_eq!(github.requests(), [(hook.to_string(), 11)]);
+}
+
+#[tokio::test]
+async fn a_sweep_that_dies_between_the_request_and_its_mark_asks_nothing_twice_once_listed() {
+    let hook = repo_hook();
+    let world = World::new(vec![hook.clone()]);
+    let github = FakeDeliveries::with(
+        &hook,
+        vec![attempt(11, "g-lost", "pull_request", 502, 20 * MIN)],
+    );
+    world.store.faults().panic_next("keep", 1);
+    let died = skiff_core::panic::catch(world.sweep(&github)).await;
+    assert!(died.is_err(), "{died:?}");
+    assert_eq!(github.requests(), [(hook.to_string(), 11)]);
+
+    // GitHub lists the redelivery it was asked for, answered: the delivery
+    // is done whatever became of the claim.
+    github.set(
+        &hook,
+        vec![
+            attempt(11, "g-lost", "pull_request", 502, 20 * MIN),
+            redelivery(31, "g-lost", "pull_request", 200, MIN),
+        ],
+    );
+    world.clock.advance(Duration::from_secs(11 * MIN));
+    let after = world.sweep(&github).await;
+    assert_eq!(after.redelivered, Vec::<String>::new(), "{after:?}");
+    assert_eq!(github.requests(), [(hook.to_string(), 11)]);
 }

@@ -38,6 +38,8 @@ enum Seen {
 struct Group {
     master: Option<Arc<dyn Jenkins>>,
     max_calls: usize,
+    /// The operator's `job_url_template` (empty: the deck link).
+    url_template: String,
     jobs: Vec<ProwJob>,
 }
 
@@ -58,6 +60,7 @@ impl Pass<'_, '_> {
                 .or_insert_with(|| Group {
                     master,
                     max_calls: op.max_goroutines(),
+                    url_template: op.job_url_template.clone(),
                     jobs: Vec::new(),
                 })
                 .jobs
@@ -79,7 +82,8 @@ impl Pass<'_, '_> {
             for (job, seen) in group.jobs.into_iter().zip(seen) {
                 match job.status.state {
                     Some(ProwJobState::Pending) => {
-                        self.sync_pending_build(master.as_ref(), job, seen).await
+                        self.sync_pending_build(master.as_ref(), job, seen, &group.url_template)
+                            .await
                     }
                     Some(ProwJobState::Aborted) => {
                         self.complete_abort_build(master.as_ref(), job, seen).await
@@ -138,8 +142,15 @@ impl Pass<'_, '_> {
             .collect()
     }
 
-    /// Prow's `syncPendingJob`, with Skiff's timeouts.
-    async fn sync_pending_build(&mut self, master: &dyn Jenkins, job: ProwJob, seen: Seen) {
+    /// Prow's `syncPendingJob`, with Skiff's timeouts; the link follows the
+    /// operator's `job_url_template` once the build has a number.
+    async fn sync_pending_build(
+        &mut self,
+        master: &dyn Jenkins,
+        job: ProwJob,
+        seen: Seen,
+        url_template: &str,
+    ) {
         let deck_url = &self.deps.config.prow.skiff.deck_url;
         let observed = match &seen {
             Seen::Found(build) => Observed::Found(build),
@@ -159,7 +170,8 @@ impl Pass<'_, '_> {
         let plank = &self.deps.config.prow.plank;
         match jenkins::decide(&job, observed, plank, deck_url, self.now) {
             Action::Wait => {}
-            Action::Update(next) => {
+            Action::Update(mut next) => {
+                link(&mut next, url_template);
                 if self.write(&next).await.is_some() {
                     info!(job_id = %next.metadata.name, number = %next.status.jenkins_build_id, "Jenkins build running");
                 }
@@ -171,7 +183,10 @@ impl Pass<'_, '_> {
             } => {
                 let job = match &seen {
                     Seen::Found(build) => {
-                        jenkins::following(&job, build, deck_url, &job.status.description)
+                        let mut next =
+                            jenkins::following(&job, build, deck_url, &job.status.description);
+                        link(&mut next, url_template);
+                        next
                     }
                     _ => job,
                 };
@@ -303,6 +318,20 @@ impl Pass<'_, '_> {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Prow's `JobURLTemplate`, executed once the build has a number; a
+/// template that fails on this job (a field it lacks) keeps the deck link.
+fn link(job: &mut ProwJob, template: &str) {
+    if template.is_empty() || job.status.jenkins_build_id.is_empty() {
+        return;
+    }
+    match jenkins::url_template::render(template, job) {
+        Ok(url) => job.status.url = url,
+        Err(e) => {
+            warn!(job_id = %job.metadata.name, error = %e, "job_url_template: keeping the deck link")
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The syncer as a Lambda on an EventBridge schedule (`rate(1 minute)`):
 //! wiring only (see lib.rs).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -10,11 +10,14 @@ use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::logs::S3LogStore;
 use skiff_aws::queue::SqsQueue;
+use skiff_aws::secrets::SecretsCache;
 use skiff_aws::store::DynamoStore;
 use skiff_core::ports::Clock;
 use skiff_core::ports::SystemClock;
 use skiff_core::prowjob::build_id::BuildIdGenerator;
+use skiff_core::run::jenkins::JenkinsMasters;
 use skiff_lambda::clusters::Clusters;
+use skiff_lambda::per_config::PerConfig;
 
 struct Syncer {
     store: DynamoStore,
@@ -22,6 +25,9 @@ struct Syncer {
     logs: S3LogStore,
     config: S3ConfigSource,
     clusters: Clusters,
+    /// The Jenkins of each jenkins operator, tokens from `token_secret_arn`.
+    jenkins: PerConfig<JenkinsMasters>,
+    secrets: Arc<SecretsCache>,
     build_ids: Mutex<BuildIdGenerator>,
     redispatch_after: Duration,
 }
@@ -41,6 +47,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         dispatch: SqsQueue::new(client::sqs(&sdk), dispatch_url),
         logs: S3LogStore::new(client::s3(&sdk), bucket, String::new()),
         config: skiff_lambda::config_source(&env, &sdk)?,
+        secrets: Arc::new(SecretsCache::new(client::secretsmanager(&sdk))),
+        jenkins: PerConfig::default(),
         clusters: Clusters::new(sdk),
         build_ids: skiff_lambda::build_ids(),
         redispatch_after,
@@ -55,6 +63,9 @@ async fn handle(
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     let config = s.config.current(SystemClock.now()).await?;
     let clusters = s.clusters.get(&config);
+    let jenkins = s
+        .jenkins
+        .get(&config, |c| skiff_jenkins::aws::masters(c, &s.secrets));
     let deps = skiff_syncer::Deps {
         store: &s.store,
         queue: &s.dispatch,
@@ -65,7 +76,7 @@ async fn handle(
         build_ids: &s.build_ids,
         redispatch_after: s.redispatch_after,
     };
-    let r = skiff_syncer::sync(&deps).await?;
+    let r = skiff_syncer::sync_with_jenkins(&deps, &jenkins).await?;
     Ok(serde_json::json!({
         "jobs": r.jobs,
         "store_lists": r.store_lists,
@@ -78,6 +89,7 @@ async fn handle(
         "finished": r.finished,
         "superseded": r.superseded,
         "redispatched": r.redispatched,
+        "jenkins_calls": r.jenkins_calls,
         "failures": r.failures,
     }))
 }

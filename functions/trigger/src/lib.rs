@@ -17,13 +17,17 @@
 
 mod effects;
 mod facts;
+pub mod inrepo;
+mod plugins;
 
 use skiff_core::config::Config;
 use skiff_core::event::{Event, EventError, Repo, codecommit, github};
 use skiff_core::messages::{EventMessage, EventSource};
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::plan::{Context, FactError, plan_event};
-use skiff_core::ports::{BatchOutcome, Clock, JobStore, Message, PortError, Queue, Scm};
+use skiff_core::ports::{
+    BatchOutcome, Clock, HookForwarder, JobStore, Message, PortError, Queue, Scm,
+};
 use tracing::{Span, field, info, warn};
 
 /// The code host of one region's CodeCommit events.
@@ -51,6 +55,8 @@ pub struct TriggerDeps<'a> {
     /// never planned with GitHub's answers about its `region/name`.
     pub codecommit: &'a [CodeCommitRegion<'a>],
     pub clock: &'a dyn Clock,
+    /// Where `external_plugins:` are reached; `None`: they are not (logged).
+    pub external: Option<&'a dyn HookForwarder>,
 }
 
 impl<'a> TriggerDeps<'a> {
@@ -165,7 +171,32 @@ async fn handle_message(m: &Message, deps: &TriggerDeps<'_>) -> Result<()> {
         EventSource::Codecommit => codecommit::parse(msg.body.as_bytes()),
     }
     .map_err(Error::Event)?;
-    let repo = match repo_of(&event) {
+    let now = deps.clock.now();
+    // The review plugins run beside the trigger, each on its own: neither
+    // failing stops the other, and a retryable failure of either retries
+    // the message (whose effects so far are then no-ops).
+    let triggered = trigger(&msg, &event, deps, now).await;
+    let reviewed = match msg.source {
+        EventSource::Github => plugins::run(&msg, deps, deps.scm, now).await,
+        EventSource::Codecommit => Ok(()),
+    };
+    match (triggered, reviewed) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        // The one a redelivery can fix decides whether there is one.
+        (Err(a), Err(b)) => Err(if a.is_retryable() { a } else { b }),
+    }
+}
+
+/// Prow's trigger plugin: plans the jobs the event starts and starts them.
+async fn trigger(
+    msg: &EventMessage,
+    event: &Event,
+    deps: &TriggerDeps<'_>,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    let span = Span::current();
+    let repo = match repo_of(event) {
         Some(repo) => repo,
         None => {
             if let Event::Ignored { reason, .. } = &event {
@@ -177,20 +208,25 @@ async fn handle_message(m: &Message, deps: &TriggerDeps<'_>) -> Result<()> {
     span.record("repo", repo.full_name());
     let scm = deps.scm_for(msg.source, repo)?;
 
-    let now = deps.clock.now();
-    let ctx = Context {
-        config: deps.config,
-        regexes: deps.regexes,
-        delivery: &msg.delivery,
-        now,
-        explain: false,
-    };
-    let mut facts = facts::PortFacts {
+    let mut port_facts = facts::PortFacts {
         scm,
         store: deps.store,
         delivery: &msg.delivery,
     };
-    let plan = plan_event(&ctx, &event, &mut facts)
+    let mut facts = inrepo::Memo::new(&mut port_facts);
+    let in_repo = inrepo::effective(msg.source, event, deps, scm, &mut facts).await?;
+    let (config, regexes) = match &in_repo {
+        Some(e) => (&e.config, &e.regexes),
+        None => (deps.config, deps.regexes),
+    };
+    let ctx = Context {
+        config,
+        regexes,
+        delivery: &msg.delivery,
+        now,
+        explain: false,
+    };
+    let plan = plan_event(&ctx, event, &mut facts)
         .await
         .map_err(Error::Fact)?;
     if let Some(note) = &plan.note {

@@ -10,11 +10,11 @@ use skiff_aws::store::DynamoStore;
 use skiff_core::panic::isolate_batch;
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::ports::SystemClock;
-use skiff_core::ports::{Clock, PortError};
+use skiff_core::ports::{Clock, HookForwarder, PortError};
 use skiff_lambda::per_config::PerConfig;
 use skiff_lambda::scm::ScmSource;
 use skiff_lambda::sqs;
-use skiff_scm::CodeCommitScm;
+use skiff_scm::{CodeCommitScm, HttpForwarder};
 use skiff_trigger::{CodeCommitRegion, TriggerDeps};
 
 struct Trigger {
@@ -24,6 +24,7 @@ struct Trigger {
     regexes: PerConfig<Regexes>,
     scm: ScmSource,
     codecommit: Option<CodeCommitScm>,
+    external: Option<HttpForwarder>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -40,6 +41,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         regexes: PerConfig::default(),
         scm: ScmSource::from_env(&env, &sdk)?,
         codecommit: skiff_lambda::scm::codecommit_scm(&sdk),
+        external: HttpForwarder::new()
+            .inspect_err(|e| tracing::warn!(error = %e, "external plugins will not be reached"))
+            .ok(),
     };
     let trigger = &trigger;
     lambda_runtime::run(service_fn(move |event| handle(trigger, event))).await
@@ -75,6 +79,7 @@ async fn handle(
                 scm: scm.as_ref(),
                 codecommit: &codecommit,
                 clock: &SystemClock,
+                external: t.external.as_ref().map(|f| f as &dyn HookForwarder),
             };
             // A panic fails only the message that causes it (skiff_core::panic).
             let deps = &deps;

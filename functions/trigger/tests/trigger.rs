@@ -96,6 +96,7 @@ impl World {
                 scm: &self.cc,
             }],
             clock: self.clock.as_ref(),
+            external: None,
         };
         handle_batch(messages, &deps).await
     }
@@ -201,6 +202,7 @@ fn gh(event: &str, delivery: &str, payload: &Value) -> Message {
         event: event.into(),
         delivery: delivery.into(),
         body: payload.to_string(),
+        signature: String::new(),
     }
     .to_body();
     message(&format!("r-{delivery}"), body)
@@ -503,6 +505,7 @@ async fn malformed_messages_are_dropped_not_retried() {
         event: "CodeCommit Repository State Change".into(),
         delivery: "d-3".into(),
         body: "[1, 2]".into(),
+        signature: String::new(),
     };
     let outcome = w
         .run(&[
@@ -736,6 +739,7 @@ fn codecommit_push_in(region: &str, id: &str, event: &str, old: Option<&str>) ->
         event: "CodeCommit Repository State Change".into(),
         delivery: id.into(),
         body: body.to_string(),
+        signature: String::new(),
     };
     message(&format!("r-{id}"), m.to_body())
 }

@@ -200,6 +200,14 @@ async fn respond(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookRespons
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(body) {
         return bad_request(format!("body is not valid JSON: {e}"));
     }
+    // serde_json skips a value it ignores without recursing, so the check
+    // above takes any depth; what reads the event later may recurse.
+    let depth = nesting_depth(body);
+    if depth > MAX_JSON_DEPTH {
+        return bad_request(format!(
+            "body is JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH} (GitHub's own nest at most 7)"
+        ));
+    }
     if event == "ping" {
         info!("ping");
         return WebhookResponse::new(200, "pong");
@@ -214,6 +222,7 @@ async fn respond(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookRespons
         event: event.to_owned(),
         delivery: delivery.to_owned(),
         body: body.to_owned(),
+        signature: req.header(SIGNATURE_HEADER).unwrap_or_default().to_owned(),
     };
     let ports = Dedupe {
         store: deps.store,
@@ -285,6 +294,39 @@ pub(crate) async fn queue_once(
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty())
+}
+
+/// How deep the objects and arrays of a body may nest: serde_json's own
+/// recursion limit, so whatever later reads the event into a tree (a plugin,
+/// `serde_json::Value`) can read all of it.
+pub const MAX_JSON_DEPTH: usize = 127;
+
+/// The deepest nesting of objects and arrays in `json` (valid JSON: the
+/// brackets inside strings are skipped), counted without recursion.
+fn nesting_depth(json: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 fn bad_request(message: String) -> WebhookResponse {
@@ -366,6 +408,29 @@ mod tests {
     const VECTOR_BODY: &[u8] = b"Hello, World!";
     const VECTOR_SIGNATURE: &str =
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn nesting_depth_counts_objects_and_arrays_not_brackets_in_strings() {
+        for (json, depth) in [
+            ("0", 0),
+            ("{}", 1),
+            (r#"{"a":[1,{"b":[]}]}"#, 4),
+            (r#"{"a":"[[[{{{"}"#, 1),
+            (r#"{"a":"\"[[","b":["\\"]}"#, 2),
+            (r#"[[],[[]],[]]"#, 3),
+        ] {
+            assert_eq!(nesting_depth(json), depth, "{json}");
+        }
+    }
+
+    #[test]
+    fn the_depth_limit_is_what_serde_json_reads_into_a_tree() {
+        let nested = |d: usize| format!("{}{}", "[".repeat(d), "]".repeat(d));
+        let at_limit = nested(MAX_JSON_DEPTH);
+        assert_eq!(nesting_depth(&at_limit), MAX_JSON_DEPTH);
+        assert!(serde_json::from_str::<serde_json::Value>(&at_limit).is_ok());
+        assert!(serde_json::from_str::<serde_json::Value>(&nested(MAX_JSON_DEPTH + 1)).is_err());
+    }
 
     #[test]
     fn githubs_test_vector_verifies() {

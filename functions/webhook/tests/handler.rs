@@ -482,6 +482,8 @@ async fn the_queued_message_is_the_raw_event_with_its_delivery() {
             event: "pull_request".into(),
             delivery: "d-1".into(),
             body: PR_BODY.into(),
+            // Kept for the external plugins, which check it themselves.
+            signature: sign(SECRET, PR_BODY.as_bytes()),
         }]
     );
     // The twin shows no expiry, only whether a key is live: the key must

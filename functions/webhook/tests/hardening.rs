@@ -1,6 +1,7 @@
 //! The webhook under a bug and under hostile bodies, over the twins: a panic
-//! is answered 500 and the next delivery is served; JSON deeper than
-//! serde_json's recursion limit (128 levels) is refused with a 400 naming it.
+//! is answered 500 and the next delivery is served; JSON nested deeper than
+//! serde_json can read into a tree (127 levels) is refused with a 400 naming
+//! the depth, however deep it goes.
 
 use std::sync::Arc;
 
@@ -81,25 +82,38 @@ async fn a_panic_is_answered_500_and_the_redelivery_is_queued() {
     assert_eq!(w.events.len(), 1);
 }
 
-/// `depth` arrays inside one another around an object: `{"a":[[…]]}`.
+/// An object around `depth - 1` arrays inside one another, `depth` levels
+/// in all: `{"a":0}`, `{"a":[0]}`, `{"a":[[0]]}` …
 fn nested(depth: usize) -> Vec<u8> {
     let inner = depth - 1;
-    format!("{{\"a\":{}{}}}", "[".repeat(inner), "]".repeat(inner)).into_bytes()
+    format!("{{\"a\":{}0{}}}", "[".repeat(inner), "]".repeat(inner)).into_bytes()
 }
 
 #[tokio::test]
-async fn json_nested_up_to_128_levels_is_queued_and_deeper_is_refused_400() {
+async fn json_nested_up_to_127_levels_is_queued_and_deeper_is_refused_400() {
     let w = World::new();
-    for (depth, status) in [(1, 200), (64, 200), (128, 200), (129, 400), (10_000, 400)] {
+    let limit = skiff_webhook::MAX_JSON_DEPTH;
+    assert_eq!(limit, 127);
+    for (depth, status) in [
+        (1, 200),
+        (64, 200),
+        (limit, 200),
+        (limit + 1, 400),
+        (10_000, 400),
+        // 5 MB of brackets: refused without recursing (no stack overflow).
+        (2_500_000, 400),
+    ] {
         let delivery = format!("depth-{depth}");
         let resp = w.deliver(&request("push", &delivery, &nested(depth))).await;
         assert_eq!(resp.status, status, "{depth} levels: {}", resp.body);
         if status == 400 {
-            assert!(
-                resp.body.contains("recursion limit exceeded"),
-                "{depth} levels: {}",
-                resp.body
+            assert_eq!(
+                resp.body,
+                format!(
+                    "body is JSON nested {depth} levels deep; the limit is 127 (GitHub's own nest at most 7)"
+                ),
             );
         }
     }
+    assert_eq!(w.events.len(), 3, "only the bodies within the limit");
 }

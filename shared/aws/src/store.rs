@@ -627,7 +627,52 @@ impl JobStore for DynamoStore {
             .map_err(|e| port_error("forget", e))?;
         Ok(())
     }
+
+    /// Under the dedupe prefix, so listings, the stream's readers and the
+    /// table's TTL on `expires` treat it as they treat keys.
+    #[tracing::instrument(level = "debug", skip(self, value))]
+    async fn put_value(&self, key: &str, value: &str, expires: Timestamp) -> PortResult<()> {
+        if key.is_empty() {
+            return Err(PortError::Rejected("empty value key".into()));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(format!("{DEDUPE_PREFIX}{VALUE_PREFIX}{key}")))
+            .item("expires", n(ceil_second(expires)))
+            .item("value", s(value))
+            .send()
+            .await
+            .map_err(|e| port_error("put_value", e))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn get_value(&self, key: &str) -> PortResult<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(format!("{DEDUPE_PREFIX}{VALUE_PREFIX}{key}")))
+            .send()
+            .await
+            .map_err(|e| port_error("get_value", e))?;
+        // DynamoDB's TTL deletes late; an expired item is absent already.
+        let now = floor_second(self.clock.now());
+        Ok(out.item().and_then(|item| {
+            let live = item
+                .get("expires")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|e| e > now);
+            live.then(|| item.get("value").and_then(|v| v.as_s().ok()).cloned())
+                .flatten()
+        }))
+    }
 }
+
+/// Kept values' keys, within the dedupe prefix.
+const VALUE_PREFIX: &str = "value/";
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,10 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The allocator `skiff check-config` runs with (cli/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use skiff_core::config::{FileRole, SourceFile, load};
 
 #[path = "support/testinfra.rs"]
@@ -198,8 +202,30 @@ fn bench_testinfra(c: &mut Criterion) {
             }
         })
     });
+    // Without freeing the result: `skiff check-config` exits without
+    // freeing it either.
     group.bench_function("load_validate_3800_jobs_605_files", |b| {
-        b.iter(|| black_box(load(black_box(&files))))
+        b.iter_with_large_drop(|| load(black_box(&files)))
+    });
+    // What a function does with the bundle `skiff config push` uploaded
+    // (skiff_aws::config_source::Bundle::load): the normalized config as
+    // one pretty JSON document, loaded and validated again. One file, so
+    // one core: Lambda's 256 MB functions get a fraction of one anyway.
+    let bundle = serde_json::to_string_pretty(&loaded.config).unwrap_or_default();
+    eprintln!(
+        "bundle: {:.1} MB of JSON",
+        bundle.len() as f64 / 1_048_576.0
+    );
+    let bundle = [SourceFile {
+        path: "s3://bench/bundle.json#config".into(),
+        text: bundle,
+        role: FileRole::ProwConfig,
+    }];
+    let again = load(&bundle);
+    assert!(!again.has_errors(), "the bundle loads: {}", again.summary());
+    assert_eq!(job_count(&again), jobs);
+    group.bench_function("bundle_load_3800_jobs_one_json_file", |b| {
+        b.iter_with_large_drop(|| load(black_box(&bundle)))
     });
     group.finish();
 }

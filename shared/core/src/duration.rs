@@ -126,11 +126,18 @@ impl GoDuration {
             };
             let mut nanos = whole.checked_mul(scale).ok_or_else(overflow)?;
             if !frac_part.is_empty() {
-                // Go truncates fractional nanoseconds; f64 is exact enough for the
-                // digits any real config carries.
-                let frac: f64 = format!("0.{frac_part}").parse().map_err(|_| invalid())?;
-                nanos = nanos
-                    .checked_add((frac * scale as f64) as u64)
+                // Go truncates fractional nanoseconds. Integer arithmetic, not
+                // f64: `0.335 * 1000.0` is 334.99…, which printed back would
+                // not parse to itself (found by tests/fuzz.rs). Like Go, digits
+                // past the precision kept (25 here, 10^25 × 3.6·10^12 fits in
+                // a u128) are ignored.
+                let digits = &frac_part[..frac_part.len().min(25)];
+                let frac: u128 = digits.parse().map_err(|_| invalid())?;
+                let exp = u32::try_from(digits.len()).map_err(|_| invalid())?;
+                let part = frac * u128::from(scale) / 10u128.pow(exp);
+                nanos = u64::try_from(part)
+                    .ok()
+                    .and_then(|p| nanos.checked_add(p))
                     .ok_or_else(overflow)?;
             }
             total = total.checked_add(nanos).ok_or_else(overflow)?;
@@ -243,6 +250,9 @@ mod tests {
             ("1µs", 1_000),
             ("7ns", 7),
             ("48h", 172_800_000_000_000),
+            // Found by tests/fuzz.rs: f64 made this 1_514_078_496.
+            ("10162ns1514068.335us", 1_514_078_497),
+            ("0.1234567891s", 123_456_789),
         ];
         for (input, want) in table {
             assert_eq!(ns(input), Ok(*want), "{input}");

@@ -149,13 +149,18 @@ pub const CHECK_RUN_ANNOTATION: &str = "skiff.dev/github-check-run";
 /// The GitHub events the trigger acts on. The webhook drops every other
 /// event before it costs a queue message; the redelivery function redelivers
 /// only these.
-pub const ACTED_ON: [&str; 6] = [
+pub const ACTED_ON: [&str; 9] = [
     "pull_request",
     "issue_comment",
     "pull_request_review",
     "push",
     "check_run",
     "check_suite",
+    // The review plugins' (label and help act on issues) and external
+    // plugins' events.
+    "issues",
+    "pull_request_review_comment",
+    "status",
 ];
 
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub struct EventMessage {
     /// `X-GitHub-Delivery`, or the EventBridge event id.
     pub delivery: String,
     pub body: String,
+    /// `X-Hub-Signature-256` as GitHub sent it: external plugins get it
+    /// unchanged with the body (Prow's hook forwards, never re-signs).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signature: String,
 }
 
 /// One job on the `dispatch` queue: start its pod.
@@ -64,6 +68,7 @@ impl EventMessage {
                 event: env.detail_type,
                 delivery: env.id,
                 body: body.to_owned(),
+                signature: String::new(),
             }),
             // Neither shape: the webhook's is the one to explain.
             _ => Err(first),
@@ -88,6 +93,7 @@ mod tests {
             event: "push".into(),
             delivery: "d-1".into(),
             body: "{}".into(),
+            signature: String::new(),
         };
         assert_eq!(
             m.to_body(),

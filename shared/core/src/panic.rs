@@ -188,9 +188,9 @@ mod tests {
     #[test]
     fn a_panic_is_caught_with_its_message_whatever_its_payload() {
         assert_eq!(run(catch(async { 7 })), Ok(7));
-        let p = run(catch(async { panic!("boom {}", 1) })).map(|()| ());
+        let p: Result<(), Panicked> = run(catch(async { panic!("boom {}", 1) }));
         assert_eq!(p, Err(Panicked("boom 1".into())));
-        let p = run(catch(async { std::panic::panic_any(42u8) })).map(|()| ());
+        let p: Result<(), Panicked> = run(catch(async { std::panic::panic_any(42u8) }));
         assert_eq!(p, Err(Panicked("a panic without a message".into())));
     }
 

@@ -1,14 +1,16 @@
 //! Property-based fuzzing of every parser of outside input in the core:
 //! GitHub and CodeCommit webhook payloads through parse and plan, Prow's
-//! config YAML, cron specs, Go durations and JUnit files. Inputs are real ones
+//! config YAML and `.prow.yaml`, cron specs, Go durations, JUnit files and
+//! OWNERS files. Inputs are real ones
 //! mutated (GitHub's example payloads, `events/codecommit.json`, the example
 //! and fixture configs) and generated ones. A parser may refuse an input — with
 //! an error that says where — but never panic.
 //!
 //! CI runs a bounded number of cases per parser (printed with the time they
 //! took); `SKIFF_FUZZ_CASES=N` runs N each. A failure is shrunk and saved by
-//! proptest under `proptest-regressions/`, replayed first on every later run:
-//! commit it with the fix.
+//! proptest in `fuzz.proptest-regressions` beside this file, replayed first on
+//! every later run: commit it with the fix (one Go duration is there, fixed in
+//! `duration.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -45,7 +47,8 @@ fn fuzz<S: Strategy>(
     let config = Config {
         cases,
         source_file: Some(file!()),
-        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+        // Beside this file: tests/fuzz.proptest-regressions.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
             "proptest-regressions",
         ))),
         ..Config::default()
@@ -362,11 +365,18 @@ fn github_payloads_mutated_parse_and_plan_without_panicking() {
 #[test]
 fn github_comments_with_any_command_text_plan_without_panicking() {
     let examples = github_examples();
-    let comment = examples
+    // GitHub's examples comment on plain issues; a comment on a pull request
+    // is the same payload with `issue.pull_request` set.
+    let mut comment = examples
         .iter()
-        .find(|(name, v)| name == "issue_comment" && v["issue"]["pull_request"].is_object())
+        .find(|(name, v)| name == "issue_comment" && v["action"] == "created")
         .map(|(_, v)| v.clone())
-        .expect("an example comment on a pull request");
+        .expect("an example issue_comment created");
+    let number = comment["issue"]["number"].clone();
+    let repo = comment["repository"]["full_name"].clone();
+    comment["issue"]["pull_request"] = serde_json::json!({
+        "url": format!("https://api.github.com/repos/{}/pulls/{number}", repo.as_str().unwrap_or_default()),
+    });
     let repos: Vec<String> = repo_of(&comment).into_iter().collect();
     let config = planning_config(&repos);
     let line = prop_oneof![
@@ -609,128 +619,104 @@ fn real_configs_mutated_load_with_located_errors_and_never_panic() {
     );
 }
 
+// Cron, Go durations and JUnit: in fuzz/scalars.rs.
+#[path = "fuzz/scalars.rs"]
+mod scalars;
+
 // ---------------------------------------------------------------------------
-// Cron, Go durations, JUnit
+// OWNERS and OWNERS_ALIASES
 
-fn cron_field() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just("*".to_string()),
-        Just("?".to_string()),
-        "[0-9]{1,3}",
-        "[0-9]{1,2}-[0-9]{1,3}",
-        "\\*/[0-9]{1,3}",
-        "[0-9]{1,2}-[0-9]{1,2}/[0-9]{1,2}",
-        "[0-9]{1,2}(,[0-9]{1,2}){1,3}",
-        "(MON|TUE|SUN|JAN|DEC|mon|xyz)(-(FRI|SAT|NOV))?",
-        "[-0-9*/,?A-Z]{0,6}",
-    ]
-}
-
-fn cron_spec() -> impl Strategy<Value = String> {
-    prop_oneof![
-        prop::collection::vec(cron_field(), 4..8).prop_map(|f| f.join(" ")),
-        "@(yearly|annually|monthly|weekly|daily|midnight|hourly|every|reboot|x)( [0-9a-zµ.]{0,12})?",
-        "\\PC{0,30}",
-    ]
-}
+const OWNERS: &str = "approvers:\n- alice\n- bob\nreviewers:\n- carol\n- sig-leads\nlabels:\n- area/widgets\noptions:\n  no_parent_owners: true\n";
+const OWNERS_FILTERS: &str = "filters:\n  \".*\":\n    approvers:\n    - alice\n  \"\\\\.go$\":\n    reviewers:\n    - bob\n    labels:\n    - lang/go\n";
+const ALIASES: &str = "aliases:\n  sig-leads:\n  - dave\n  - Erin\n  empty: []\n";
 
 #[test]
-fn cron_specs_parse_or_refuse_and_the_next_fire_never_panics() {
-    let now: jiff::Timestamp = "2026-12-05T12:00:00Z".parse().expect("a time");
-    let hour_later: jiff::Timestamp = "2026-12-05T13:00:00Z".parse().expect("a time");
-    fuzz("cron", cases(CI_CASES * 4), cron_spec(), |spec| {
-        match CronSchedule::parse(&spec) {
-            Ok(schedule) => {
-                if let Some(next) = schedule.next_after(now) {
-                    prop_assert!(next > now, "{spec:?}: next {next} is not after {now}");
-                }
-                let fires = schedule.fires_between(now, hour_later);
-                prop_assert!(
-                    fires.iter().all(|t| *t > now && *t <= hour_later),
-                    "{spec:?}: {fires:?}"
-                );
-            }
-            Err(e) => prop_assert!(!e.to_string().is_empty()),
-        }
-        Ok(())
-    });
-}
-
-fn duration_text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[-+]?([0-9]{1,20}(\\.[0-9]{0,12})?(ns|us|µs|μs|ms|s|m|h)){1,4}",
-        "[-+]?[0-9.]{0,25}[a-zµ]{0,3}",
-        "\\PC{0,20}",
-    ]
-}
-
-#[test]
-fn go_durations_parse_or_refuse_and_print_back_to_themselves() {
+fn owners_files_mutated_parse_or_refuse_naming_the_file_and_never_panic() {
+    let bases = [
+        ("widgets/OWNERS", OWNERS, false),
+        ("OWNERS", OWNERS_FILTERS, false),
+        ("OWNERS_ALIASES", ALIASES, true),
+    ];
+    let strategy = (0..bases.len(), prop::collection::vec(edit(), 0..5));
     fuzz(
-        "Go durations",
-        cases(CI_CASES * 4),
-        duration_text(),
-        |text| {
-            if let Ok(d) = GoDuration::parse(&text) {
-                let printed = d.to_string();
-                prop_assert_eq!(
-                    GoDuration::parse(&printed),
-                    Ok(d),
-                    "{:?} parsed as {:?} printed as {:?}",
-                    text,
-                    d,
-                    printed
-                );
+        "OWNERS and OWNERS_ALIASES",
+        cases(CI_CASES * 2),
+        strategy,
+        |(i, edits)| {
+            let (path, text, aliases) = bases[i];
+            let text = apply(text, &edits);
+            let refused = if aliases {
+                skiff_core::plugins::owners::parse_aliases(path, &text).err()
+            } else {
+                skiff_core::plugins::owners::parse_owners(path, &text).err()
+            };
+            if let Some(e) = refused {
+                prop_assert!(e.starts_with(&format!("{path}:")), "{e}");
             }
             Ok(())
         },
     );
 }
 
-const JUNIT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<testsuites>
-  <testsuite name="pkg/a" tests="3" failures="1" time="1.5">
-    <testcase classname="pkg/a" name="TestOne" time="0.5"/>
-    <testcase classname="pkg/a" name="TestTwo" time="0.5">
-      <failure message="boom" type="assert">expected 1, got 2 &amp; more</failure>
-    </testcase>
-    <testcase classname="pkg/a" name="TestThree" time="0.5"><skipped/></testcase>
-    <testsuite name="nested"><testcase name="inner"><error>x</error></testcase></testsuite>
-  </testsuite>
-</testsuites>
+// ---------------------------------------------------------------------------
+// In-repo config (`.prow.yaml`)
+
+const CENTRAL: &str = "in_repo_config:\n  enabled:\n    acme/widgets: true\n  allowed_clusters:\n    acme/widgets: [build]\npresubmits:\n  acme/widgets:\n  - name: central-unit\n    always_run: true\n    spec: {containers: [{image: golang}]}\n";
+const PROW_YAML: &str = r#"presets:
+- labels: {preset-go: "true"}
+  env:
+  - {name: GOFLAGS, value: -mod=vendor}
+presubmits:
+- name: unit
+  always_run: true
+  cluster: build
+  labels: {preset-go: "true"}
+  spec:
+    containers:
+    - image: golang:1.22
+      command: [go, test, ./...]
+- name: docs
+  run_if_changed: '^docs/'
+  spec: {containers: [{image: alpine, command: [/bin/true]}]}
+postsubmits:
+- name: publish
+  branches: [main]
+  max_concurrency: 1
+  spec: {containers: [{image: alpine, command: [/bin/true]}]}
 "#;
 
 #[test]
-fn junit_files_mutated_or_random_are_read_as_far_as_they_go() {
-    let bytes = JUNIT.as_bytes().to_vec();
-    let mutated = (
-        prop::collection::vec((0..bytes.len(), any::<u8>()), 0..6),
-        0..=bytes.len(),
-    )
-        .prop_map(move |(flips, cut)| {
-            let mut b = bytes.clone();
-            for (i, v) in flips {
-                b[i] = v;
+fn prow_yaml_mutated_loads_with_located_errors_and_never_panics() {
+    let central = load(&[SourceFile {
+        path: "config.yaml".into(),
+        text: CENTRAL.into(),
+        role: FileRole::ProwConfig,
+    }]);
+    assert!(!central.has_errors(), "{:?}", central.diagnostics);
+    let strategy = prop::collection::vec(edit(), 0..5);
+    fuzz(
+        ".prow.yaml (in-repo load + validate)",
+        cases(CI_CASES * 2),
+        strategy,
+        |edits| {
+            let text = apply(PROW_YAML, &edits);
+            let lines = text.lines().count().max(1);
+            let file = skiff_core::config::inrepo::RepoFile {
+                path: ".prow.yaml".into(),
+                text,
+            };
+            let loaded = skiff_core::config::inrepo::load(&central.config, "acme/widgets", &[file]);
+            for d in loaded.errors() {
+                prop_assert!(!d.message.is_empty(), "an empty message at {d}");
+                if d.file == ".prow.yaml" {
+                    prop_assert!(
+                        d.mark.line >= 1 && d.mark.line as usize <= lines + 1,
+                        "line {} of a {lines}-line file: {d}",
+                        d.mark.line
+                    );
+                }
             }
-            b.truncate(cut);
-            b
-        });
-    let strategy = prop_oneof![
-        3 => mutated,
-        1 => prop::collection::vec(any::<u8>(), 0..300),
-        1 => "(<[a-z/!?]{0,10}( [a-z]{1,6}=\"[^\"]{0,6}\")*>|[^<]{0,8}){0,20}".prop_map(String::into_bytes),
-    ];
-    fuzz("JUnit", cases(CI_CASES * 2), strategy, |bytes| {
-        let report = skiff_core::junit::parse(&bytes);
-        let t = &report.totals;
-        prop_assert_eq!(
-            t.passed + t.failures + t.errors + t.skipped,
-            report.cases.len()
-        );
-        prop_assert!(t.duration.is_finite(), "a duration of {}", t.duration);
-        for c in &report.cases {
-            prop_assert!(c.time.is_finite(), "{:?} took {}", c.name, c.time);
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }

@@ -724,6 +724,14 @@ fn jenkins_operators_and_their_jenkins_must_match() {
             ],
         ),
         (
+            "a job_url_template with actions Skiff cannot render",
+            "jenkins_operators:\n- job_url_template: 'https://ci/{{if .Spec.Refs}}pr{{end}}'\nskiff:\n  jenkins:\n  - url: https://a.example\n".into(),
+            String::new(),
+            vec![
+                "config.yaml:2:21: error: jenkins_operators[0].job_url_template: template: `{{if .Spec.Refs}}` is not supported: Skiff renders only field references (.ObjectMeta.Name, .Name, .Spec.Type, .Spec.Agent, .Spec.Cluster, .Spec.Job, .Spec.Context, .Spec.Refs.Org, .Spec.Refs.Repo, .Spec.Refs.BaseRef, .Spec.Refs.BaseSHA, .Status.State, .Status.BuildID, .Status.JenkinsBuildID, .Status.PodName)",
+            ],
+        ),
+        (
             "a bearer token names no user",
             "jenkins_operators:\n- max_concurrency: 1\nskiff:\n  jenkins:\n  - url: https://a.example\n    user: prow\n    bearer: true\n    token_file: /t\n".into(),
             String::new(),

@@ -18,7 +18,9 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite::{params, params_from_iter};
-use skiff_core::ports::{Claim, Clock, JobQuery, JobStore, PortError, PortResult, Why};
+use skiff_core::ports::{
+    Claim, Clock, JobPage, JobQuery, JobStore, PageQuery, PortError, PortResult, Why,
+};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 use skiff_core::ports::SystemClock;
@@ -40,9 +42,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     complete    INTEGER NOT NULL,
     -- Whole seconds, as the record's JSON keeps them; NULL sorts last.
     start_time  INTEGER,
-    record      TEXT NOT NULL
+    record      TEXT NOT NULL,
+    -- spec.hidden: never listed by the deck (added by page::migrate).
+    hidden      INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE INDEX IF NOT EXISTS jobs_by_start ON jobs (start_time, id);
 CREATE INDEX IF NOT EXISTS jobs_by_name ON jobs (job_name, start_time, id);
 CREATE INDEX IF NOT EXISTS jobs_by_completion ON jobs (complete, start_time, id);
 
@@ -70,7 +73,16 @@ CREATE TABLE IF NOT EXISTS dedupe_keys (
     expires  INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS dedupe_keys_by_expiry ON dedupe_keys (expires);
+
+-- Facts cached by a key that fixes them (OWNERS files by tree SHA).
+CREATE TABLE IF NOT EXISTS kept_values (
+    key      TEXT PRIMARY KEY,
+    value    TEXT NOT NULL,
+    expires  INTEGER NOT NULL
+) STRICT;
 ";
+
+mod page;
 
 /// One SQLite file (or in-memory database) shared by the job store and every
 /// queue. Cloning shares the connection.
@@ -123,6 +135,7 @@ impl Db {
             ).into()));
         }
         tx.execute_batch(SCHEMA).map_err(sql)?;
+        page::migrate(&tx)?;
         tx.execute_batch(crate::queue::SCHEMA).map_err(sql)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql)?;
@@ -320,6 +333,7 @@ struct Columns {
     state: Option<&'static str>,
     complete: bool,
     start_time: Option<i64>,
+    hidden: bool,
     pulls: Vec<(String, String, i64)>,
     record: String,
 }
@@ -349,6 +363,7 @@ impl Columns {
             state: job.status.state.map(|s| s.as_str()),
             complete: job.status.completion_time.is_some(),
             start_time: job.status.start_time.map(floor_second),
+            hidden: job.spec.hidden,
             pulls,
             record,
         })
@@ -405,8 +420,9 @@ impl JobStore for SqliteStore {
                 let inserted = tx
                     .execute(
                         "INSERT INTO jobs
-                           (id, version, job_name, job_type, state, complete, start_time, record)
-                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7)
+                           (id, version, job_name, job_type, state, complete, start_time, record,
+                            hidden)
+                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                          ON CONFLICT (id) DO NOTHING",
                         params![
                             cols.id,
@@ -415,7 +431,8 @@ impl JobStore for SqliteStore {
                             cols.state,
                             cols.complete,
                             cols.start_time,
-                            cols.record
+                            cols.record,
+                            cols.hidden
                         ],
                     )
                     .map_err(sql)?;
@@ -472,7 +489,7 @@ impl JobStore for SqliteStore {
                 }
                 tx.execute(
                     "UPDATE jobs SET version = ?2, job_name = ?3, job_type = ?4, state = ?5,
-                       complete = ?6, start_time = ?7, record = ?8
+                       complete = ?6, start_time = ?7, record = ?8, hidden = ?9
                      WHERE id = ?1",
                     params![
                         cols.id,
@@ -482,7 +499,8 @@ impl JobStore for SqliteStore {
                         cols.state,
                         cols.complete,
                         cols.start_time,
-                        cols.record
+                        cols.record,
+                        cols.hidden
                     ],
                 )
                 .map_err(sql)?;
@@ -541,6 +559,10 @@ impl JobStore for SqliteStore {
                 .collect()
             })
             .await
+    }
+
+    async fn page(&self, query: &PageQuery) -> PortResult<JobPage> {
+        self.page_by_index(query).await
     }
 
     #[tracing::instrument(level = "debug", skip(self))]
@@ -623,6 +645,43 @@ impl JobStore for SqliteStore {
                 tx.execute("DELETE FROM dedupe_keys WHERE key = ?1", [&key])
                     .map_err(sql)?;
                 Ok(())
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, value))]
+    async fn put_value(&self, key: &str, value: &str, expires: Timestamp) -> PortResult<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        let now = millis(self.clock.now());
+        let expires = millis(expires);
+        self.db
+            .write(move |tx| {
+                tx.execute("DELETE FROM kept_values WHERE expires <= ?1", [now])
+                    .map_err(sql)?;
+                tx.execute(
+                    "INSERT INTO kept_values (key, value, expires) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                    params![key, value, expires],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn get_value(&self, key: &str) -> PortResult<Option<String>> {
+        let key = key.to_string();
+        let now = millis(self.clock.now());
+        self.db
+            .read(move |tx| {
+                tx.query_row(
+                    "SELECT value FROM kept_values WHERE key = ?1 AND expires > ?2",
+                    params![key, now],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql)
             })
             .await
     }

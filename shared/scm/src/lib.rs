@@ -8,13 +8,16 @@
 //! - [`CodeCommitReports`]: where CodeCommit jobs report (comments, approvals).
 //! - [`CodeCommitScm`]: what the trigger reads to plan CodeCommit events.
 //! - [`SlackWebhooks`]: Slack incoming webhooks for `reporter_config.slack`.
+//! - [`HttpForwarder`]: events to Prow's external plugins.
 
 mod codecommit;
+mod forward;
 mod github;
 mod noscm;
 mod slack;
 
 pub use codecommit::{CODECOMMIT_BOT, CodeCommitReports, CodeCommitScm};
+pub use forward::HttpForwarder;
 pub use github::{GITHUB_API, GitHubAuth, GitHubOptions, GitHubScm};
 pub use noscm::NoScm;
 pub use slack::SlackWebhooks;

@@ -1,7 +1,8 @@
 //! Names from a signed payload cannot steer the GitHub client to another
-//! endpoint: an org, repo or login that is `.` or `..` (literal or
-//! percent-encoded) is refused before anything is sent, against a fake GitHub
-//! that records every request it gets.
+//! endpoint: an org, repo or login that is `.` or `..` is refused before
+//! anything is sent, and a percent-encoded one is sent escaped (a literal
+//! name), against a fake GitHub — an HTTP-level fake, as GitHub's API cannot
+//! run here — that records every request it gets.
 
 use std::sync::{Arc, Mutex};
 
@@ -51,10 +52,6 @@ async fn dot_segment_names_are_refused_before_any_request() {
     refused(scm.is_member("..", "x").await, "/orgs/../members/x");
     refused(scm.is_member(".", "x").await, "/orgs/./members/x");
     refused(scm.is_member("acme", "..").await, "a login of ..");
-    refused(
-        scm.is_collaborator("acme", "%2e%2e", "x").await,
-        "an encoded repo",
-    );
     let status = CommitStatus {
         state: "success".into(),
         context: "unit".into(),
@@ -73,12 +70,19 @@ async fn dot_segment_names_are_refused_before_any_request() {
         "nothing reached GitHub"
     );
 
-    // A repository whose name merely holds dots is asked for as usual.
+    // A repository whose name merely holds dots is asked for as usual, and
+    // a name that spells a dot segment percent-encoded has its `%` escaped:
+    // GitHub reads it (once decoded) as the literal name `%2e%2e`, which no
+    // repository has, never as `..`.
     assert_eq!(scm.is_collaborator("acme", ".github", "x").await, Ok(true));
+    assert_eq!(scm.is_collaborator("acme", "%2e%2e", "x").await, Ok(true));
     assert_eq!(
         *seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
-        ["/repos/acme/.github/collaborators/x"]
+        [
+            "/repos/acme/.github/collaborators/x",
+            "/repos/acme/%252e%252e/collaborators/x"
+        ]
     );
 }

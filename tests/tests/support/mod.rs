@@ -273,6 +273,7 @@ impl Ci {
             scm: self.scm.as_ref(),
             codecommit: &codecommit,
             clock: self.clock.as_ref(),
+            external: None,
         };
         drain(&self.events, |m| async move {
             skiff_trigger::handle_batch(&m, &deps).await

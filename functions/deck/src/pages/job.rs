@@ -5,6 +5,7 @@
 //! metadata).
 
 use maud::{Markup, html};
+use skiff_core::config::inrepo::SOURCE_ANNOTATION as IN_REPO;
 use skiff_core::prowjob::artifacts::{self, BUILD_LOG, FINISHED_JSON, STARTED_JSON};
 use skiff_core::prowjob::{ProwJob, ProwJobType, Refs};
 
@@ -270,6 +271,9 @@ pub fn job_markup(
         h2 { "Summary" }
         dl.kv {
             dt { "Type" } dd { (s.r#type.map_or("", |t| t.as_str())) }
+            @if let Some(from) = job.metadata.annotations.get(IN_REPO) {
+                dt { "Defined in" } dd.in-repo { "in-repo config " code { (from) } }
+            }
             dt { "Job id" } dd { code { (job.metadata.name) } }
             @if !st.build_id.is_empty() { dt { "Build" } dd { code { (st.build_id) } } }
             dt { "Cluster" } dd { (filter::cluster(job)) }

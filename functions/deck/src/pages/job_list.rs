@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maud::{Markup, html};
 use skiff_core::config::Config;
+use skiff_core::ports::JobPage;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 
 use super::{Ctx, layout, revision, run_time, short_time, state_str};
@@ -18,6 +19,18 @@ pub async fn list(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
         Ok(f) => f,
         Err(e) => return bad_filter(deps, &e),
     };
+    let hides_repos = deps
+        .config
+        .is_some_and(|c| !c.prow.deck.hidden_repos.is_empty());
+    if let Some(q) = f.page_query(deps.options.max_jobs)
+        && !hides_repos
+    {
+        // The store reads the page and counts the rest from its index.
+        return match deps.store.page(&q).await {
+            Ok(page) => Reply::html(200, paged_markup(&ctx(deps, true), &f, &page, q.window)),
+            Err(e) => unavailable(deps, &e),
+        };
+    }
     let jobs = match deps
         .store
         .list(&f.store_query(), Some(deps.options.max_jobs))
@@ -101,6 +114,31 @@ fn list_markup(
         loaded: jobs.len(),
         max_jobs,
         counts,
+        repos: repos.into_iter().collect(),
+        clusters: clusters.into_iter().map(String::from).collect(),
+    };
+    list_page(ctx, &data)
+}
+
+/// The list page over one page the store read: the repos and clusters the
+/// form suggests are those of the page's rows.
+fn paged_markup(ctx: &Ctx, f: &ListFilter, page: &JobPage, max_jobs: usize) -> maud::Markup {
+    let rows: Vec<&ProwJob> = page.jobs.iter().collect();
+    let mut repos: BTreeSet<String> = BTreeSet::new();
+    let mut clusters: BTreeSet<&str> = BTreeSet::new();
+    for j in &rows {
+        if let Some(r) = filter::main_refs(j) {
+            repos.insert(r.org_repo());
+        }
+        clusters.insert(filter::cluster(j));
+    }
+    let data = ListData {
+        filter: f,
+        rows: &rows,
+        matching: page.matching,
+        loaded: page.scanned,
+        max_jobs,
+        counts: page.counts.clone(),
         repos: repos.into_iter().collect(),
         clusters: clusters.into_iter().map(String::from).collect(),
     };

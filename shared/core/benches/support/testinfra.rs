@@ -54,7 +54,11 @@ fn container(s: &mut String, indent: &str, j: usize, sig: &str) {
     let _ = write!(
         s,
         "{indent}containers:\n{indent}- image: gcr.io/k8s-staging-test-infra/kubekins-e2e:v20241128-8df65c072f-{}\n{indent}  command:\n{indent}  - runner.sh\n{indent}  args:\n{indent}  - kubetest2\n{indent}  - gce\n{indent}  - --v=2\n{indent}  - --up\n{indent}  - --down\n{indent}  - --test=ginkgo\n{indent}  - --\n{indent}  - --focus-regex=\\[sig-{sig}\\].*\\[Feature:F{j}\\]\n{indent}  - --skip-regex=\\[Slow\\]|\\[Serial\\]|\\[Disruptive\\]|\\[Flaky\\]\n{indent}  - --parallel=25\n{indent}  - --timeout=80m\n{indent}  env:\n{indent}  - name: GOPATH\n{indent}    value: /go\n{indent}  - name: KUBE_SSH_USER\n{indent}    value: prow\n{indent}  - name: BUILD_TYPE_{j}\n{indent}    value: quick\n{indent}  securityContext:\n{indent}    privileged: true\n{indent}  resources:\n{indent}    limits:\n{indent}      cpu: {c}\n{indent}      memory: {m}Gi\n{indent}    requests:\n{indent}      cpu: {c}\n{indent}      memory: {m}Gi\n",
-        if j % 3 == 0 { "master" } else { "1.31" },
+        if j.is_multiple_of(3) {
+            "master"
+        } else {
+            "1.31"
+        },
         c = 1 + j % 4,
         m = 4 + j % 12,
     );
@@ -70,7 +74,7 @@ fn annotations(s: &mut String, indent: &str, name: &str, sig: &str) {
 /// A job file for one repo: presubmits, postsubmits or periodics.
 fn jobs_yaml(f: usize) -> String {
     let sig = SIGS[f % SIGS.len()];
-    let org = if f % 3 == 0 {
+    let org = if f.is_multiple_of(3) {
         "kubernetes"
     } else {
         "kubernetes-sigs"
@@ -78,7 +82,7 @@ fn jobs_yaml(f: usize) -> String {
     let repo = format!("repo{}", f % 300);
     let mut s = format!("# Jobs for {org}/{repo}, owned by sig-{sig}.\n");
     let kind = f % 8;
-    let n = if f % 97 == 0 { 40 } else { 6 };
+    let n = if f.is_multiple_of(97) { 40 } else { 6 };
     if kind < 5 {
         let _ = write!(s, "presubmits:\n  {org}/{repo}:\n");
         for j in 0..n {

@@ -2,28 +2,55 @@
 //! trigger and rerun command, decoration defaults from plank, and presets merged
 //! into every container.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 use serde_json::Value;
 
-use super::jobs::{JobBase, Preset, UtilityConfig, default_rerun_command_for, default_trigger_for};
+use super::jobs::{
+    JobBase, Periodic, Postsubmit, Preset, Presubmit, UtilityConfig, default_rerun_command_for,
+    default_trigger_for,
+};
 use super::load::Loader;
 use super::prow::DefaultDecorationConfigEntry;
 use crate::prowjob::{DEFAULT_CLUSTER_ALIAS, DecorationConfig, KUBERNETES_AGENT};
+
+/// One job to finalize, with the repo its defaults are chosen by.
+enum Job<'a> {
+    Presubmit(&'a str, &'a mut Presubmit),
+    Postsubmit(&'a str, &'a mut Postsubmit),
+    Periodic(&'a mut Periodic),
+}
+
+/// A preset merge that failed: file, mark, field, message.
+type MergeError = (Arc<str>, crate::yaml::Mark, String, String);
 
 pub(super) fn finalize(l: &mut Loader) {
     let pod_namespace = l.config.prow.pod_namespace().to_string();
     let decorate_all = l.config.jobs.decorate_all_jobs;
     let entries = l.config.prow.plank.decoration_entries();
-    let d = Defaults {
+    let presets = check_presets(l);
+
+    let mut work: Vec<Job<'_>> = Vec::new();
+    for (repo, jobs) in &mut l.config.jobs.presubmits {
+        work.extend(jobs.iter_mut().map(|j| Job::Presubmit(repo, j)));
+    }
+    for (repo, jobs) in &mut l.config.jobs.postsubmits {
+        work.extend(jobs.iter_mut().map(|j| Job::Postsubmit(repo, j)));
+    }
+    work.extend(l.config.jobs.periodics.iter_mut().map(Job::Periodic));
+    // Each job's defaults and presets depend on nothing another job holds,
+    // so jobs are finalized on every core.
+    let defaults = || Defaults {
         pod_namespace: &pod_namespace,
         decorate_all,
         entries: &entries,
+        merged: RefCell::default(),
     };
-
-    for (repo, jobs) in &mut l.config.jobs.presubmits {
-        for j in jobs {
+    let errors = super::cores::map_with(work, defaults, |d, job| match job {
+        Job::Presubmit(repo, j) => {
             d.base(&mut j.base);
             if j.reporter.context.is_empty() {
                 j.reporter.context = j.base.name.clone();
@@ -34,35 +61,48 @@ pub(super) fn finalize(l: &mut Loader) {
                 j.fields.rerun_command = default_rerun_command_for(&j.base.name);
             }
             d.decoration(repo, &j.base.cluster, &mut j.utility);
+            merge_presets(&presets, &mut j.base, &j.source)
         }
-    }
-    for (repo, jobs) in &mut l.config.jobs.postsubmits {
-        for j in jobs {
+        Job::Postsubmit(repo, j) => {
             d.base(&mut j.base);
             if j.reporter.context.is_empty() {
                 j.reporter.context = j.base.name.clone();
             }
             d.decoration(repo, &j.base.cluster, &mut j.utility);
+            merge_presets(&presets, &mut j.base, &j.source)
         }
+        Job::Periodic(j) => {
+            d.base(&mut j.base);
+            // Periodics take their repo for defaults from the first extra ref.
+            let repo = j
+                .utility
+                .extra_refs
+                .first()
+                .map(|r| format!("{}/{}", r.org, r.repo))
+                .unwrap_or_default();
+            d.decoration(&repo, &j.base.cluster, &mut j.utility);
+            merge_presets(&presets, &mut j.base, &j.source)
+        }
+    });
+    for (file, mark, field, msg) in errors.into_iter().flatten() {
+        l.diags.error(&file, mark, field, msg);
     }
-    for j in &mut l.config.jobs.periodics {
-        d.base(&mut j.base);
-        // Periodics take their repo for defaults from the first extra ref.
-        let repo = j
-            .utility
-            .extra_refs
-            .first()
-            .map(|r| format!("{}/{}", r.org, r.repo))
-            .unwrap_or_default();
-        d.decoration(&repo, &j.base.cluster, &mut j.utility);
-    }
-    apply_presets(l);
 }
 
 struct Defaults<'a> {
     pod_namespace: &'a str,
     decorate_all: bool,
     entries: &'a [DefaultDecorationConfigEntry],
+    /// The plank defaults merged for each (repo, cluster) seen: thousands of
+    /// jobs share a few dozen pairs, and merging goes through JSON.
+    merged: RefCell<HashMap<(String, String), Option<Merged>>>,
+}
+
+/// Decoration defaults for one (repo, cluster), and their JSON object (what
+/// [`apply_default`] merges a job's own config over).
+struct Merged {
+    config: DecorationConfig,
+    json: serde_json::Map<String, Value>,
 }
 
 impl Defaults<'_> {
@@ -83,12 +123,26 @@ impl Defaults<'_> {
         if !decorate {
             return;
         }
-        let mut merged: Option<DecorationConfig> = None;
-        for e in self.entries.iter().filter(|e| e.matches(repo, cluster)) {
-            merged = apply_default(e.config.as_ref(), merged.as_ref());
-        }
-        u.decoration_config = apply_default(u.decoration_config.as_ref(), merged.as_ref())
-            .or_else(|| Some(DecorationConfig::default()));
+        let mut cache = self.merged.borrow_mut();
+        let merged = cache
+            .entry((repo.to_string(), cluster.to_string()))
+            .or_insert_with(|| {
+                let mut merged: Option<DecorationConfig> = None;
+                for e in self.entries.iter().filter(|e| e.matches(repo, cluster)) {
+                    merged = apply_default(e.config.as_ref(), merged.as_ref());
+                }
+                let config = merged?;
+                match serde_json::to_value(&config) {
+                    Ok(Value::Object(json)) => Some(Merged { config, json }),
+                    _ => None,
+                }
+            });
+        u.decoration_config = match (u.decoration_config.take(), merged.as_ref()) {
+            (None, None) => Some(DecorationConfig::default()),
+            (Some(own), None) => Some(own),
+            (None, Some(m)) => Some(m.config.clone()),
+            (Some(own), Some(m)) => Some(merge_over(own, &m.json)),
+        };
     }
 }
 
@@ -103,34 +157,38 @@ fn apply_default(
         (None, None) => None,
         (Some(o), None) => Some(o.clone()),
         (None, Some(d)) => Some(d.clone()),
-        (Some(o), Some(d)) => {
-            let (Ok(Value::Object(mut o_map)), Ok(Value::Object(d_map))) =
-                (serde_json::to_value(o), serde_json::to_value(d))
-            else {
-                return Some(o.clone());
-            };
-            for (k, dv) in d_map {
-                match (o_map.get_mut(&k), dv) {
-                    (None, dv) => {
-                        o_map.insert(k, dv);
-                    }
-                    (Some(Value::Object(inner)), Value::Object(dinner)) => {
-                        for (ik, iv) in dinner {
-                            inner.entry(ik).or_insert(iv);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            // Both sides came from the same type, so the merge reads back.
-            Some(serde_json::from_value(Value::Object(o_map)).unwrap_or_else(|_| o.clone()))
-        }
+        (Some(o), Some(d)) => match serde_json::to_value(d) {
+            Ok(Value::Object(d_map)) => Some(merge_over(o.clone(), &d_map)),
+            _ => Some(o.clone()),
+        },
     }
 }
 
-/// Prow's `mergePreset` for every job and preset, and its check that no two
-/// presets share a `label: value` pair.
-fn apply_presets(l: &mut Loader) {
+/// [`apply_default`] of `over` on defaults already in JSON form.
+fn merge_over(over: DecorationConfig, def: &serde_json::Map<String, Value>) -> DecorationConfig {
+    let Ok(Value::Object(mut o_map)) = serde_json::to_value(&over) else {
+        return over;
+    };
+    for (k, dv) in def {
+        match (o_map.get_mut(k), dv) {
+            (None, dv) => {
+                o_map.insert(k.clone(), dv.clone());
+            }
+            (Some(Value::Object(inner)), Value::Object(dinner)) => {
+                for (ik, iv) in dinner {
+                    inner.entry(ik.clone()).or_insert_with(|| iv.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    // Both sides came from the same type, so the merge reads back.
+    serde_json::from_value(Value::Object(o_map)).unwrap_or(over)
+}
+
+/// Prow's check that no two presets share a `label: value` pair; returns
+/// every preset with where it was written, for [`merge_presets`].
+fn check_presets(l: &mut Loader) -> Vec<(Preset, String)> {
     let mut seen: BTreeMap<String, (String, crate::yaml::Mark)> = BTreeMap::new();
     for p in &l.presets {
         for (k, v) in &p.preset.labels {
@@ -151,42 +209,36 @@ fn apply_presets(l: &mut Loader) {
             }
         }
     }
-    let presets: Vec<(Preset, String)> = l
-        .presets
+    l.presets
         .iter()
         .map(|p| {
             let m = p.node.mark;
             (p.preset.clone(), format!("{}:{}:{}", p.file, m.line, m.col))
         })
-        .collect();
+        .collect()
+}
+
+/// Prow's `mergePreset` of every preset into one job.
+fn merge_presets(
+    presets: &[(Preset, String)],
+    base: &mut JobBase,
+    source: &super::Source,
+) -> Vec<MergeError> {
     let mut errors = Vec::new();
-    let mut merge = |base: &mut JobBase, source: &super::Source| {
-        let Some(spec) = base.spec.as_mut() else {
-            return;
-        };
-        for (preset, at) in &presets {
-            if let Err(msg) = merge_preset(preset, &base.labels, spec) {
-                errors.push((
-                    source.file.clone(),
-                    source.node.locate(&["spec"]),
-                    format!("{}.spec", source.path),
-                    format!("merging the preset at {at}: {msg}"),
-                ));
-            }
-        }
+    let Some(spec) = base.spec.as_mut() else {
+        return errors;
     };
-    for j in l.config.jobs.presubmits.values_mut().flatten() {
-        merge(&mut j.base, &j.source);
+    for (preset, at) in presets {
+        if let Err(msg) = merge_preset(preset, &base.labels, spec) {
+            errors.push((
+                source.file.clone(),
+                source.node.locate(&["spec"]),
+                format!("{}.spec", source.path),
+                format!("merging the preset at {at}: {msg}"),
+            ));
+        }
     }
-    for j in l.config.jobs.postsubmits.values_mut().flatten() {
-        merge(&mut j.base, &j.source);
-    }
-    for j in &mut l.config.jobs.periodics {
-        merge(&mut j.base, &j.source);
-    }
-    for (file, mark, field, msg) in errors {
-        l.diags.error(&file, mark, field, msg);
-    }
+    errors
 }
 
 /// Adds a preset's env, volumes, mounts and tolerations to `spec` when the job

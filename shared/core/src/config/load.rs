@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::de::DeserializeOwned;
 
@@ -63,63 +62,22 @@ pub fn load(files: &[SourceFile]) -> Loaded {
     }
 }
 
-/// At most this many threads read job files: parsing is the work, and past
-/// a few cores the merge and the allocator dominate.
-const MAX_READERS: usize = 4;
-
 /// Each job file read on its own [`Loader`], indexed like `files`; `None`
 /// for the files that are not job configs (read in order by the caller).
 /// A job file touches nothing another file wrote, so reading them apart
 /// and merging in order is the same as reading them in turn.
 fn job_files(files: &[SourceFile]) -> Vec<Option<Loader>> {
-    let read = |f: &SourceFile| {
+    super::cores::map(files.iter().collect(), |f: &SourceFile| {
         (f.role == FileRole::JobConfig).then(|| {
             let mut part = Loader::new();
             part.file(f);
             part
         })
-    };
-    let readers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_READERS)
-        .min(files.len());
-    if readers < 2 {
-        return files.iter().map(read).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut out: Vec<Option<Loader>> = files.iter().map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..readers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
-                        if let Some(part) = read(f) {
-                            done.push((i, part));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        for h in handles {
-            match h.join() {
-                Ok(done) => {
-                    for (i, part) in done {
-                        out[i] = Some(part);
-                    }
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-    });
-    out
+    })
 }
 
 impl Loader {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Loader {
             diags: Diagnostics::default(),
             config: Config::default(),
@@ -205,7 +163,13 @@ impl Loader {
         }
     }
 
-    fn unknown_top_level(&mut self, file: &str, e: &Entry, known: &[&'static str], what: &str) {
+    pub(super) fn unknown_top_level(
+        &mut self,
+        file: &str,
+        e: &Entry,
+        known: &[&'static str],
+        what: &str,
+    ) {
         let hint = did_you_mean(&e.key, known.iter().copied())
             .map(|s| format!(" — did you mean `{s}`?"))
             .unwrap_or_default();
@@ -287,14 +251,6 @@ impl Loader {
             mark: root.mark,
         };
         if let Some(prow) = self.typed::<ProwConfig>(file, &node, &Path::Root("")) {
-            if let Some(irc) = node.get("in_repo_config") {
-                self.diags.note(
-                    file,
-                    irc.key_mark,
-                    "in_repo_config",
-                    "in_repo_config is parsed but not supported yet: Skiff reads jobs only from the central config",
-                );
-            }
             super::validate::prow_config(&mut self.diags, file, &node, &prow);
             self.config.prow = prow;
         }
@@ -391,7 +347,7 @@ impl Loader {
         self.config.plugins.plugins = out;
     }
 
-    fn job_section(&mut self, file: &Arc<str>, e: &Entry) {
+    pub(super) fn job_section(&mut self, file: &Arc<str>, e: &Entry) {
         match e.key.as_str() {
             "presets" => {
                 for (i, node) in e.value.items().iter().enumerate() {
@@ -430,7 +386,7 @@ impl Loader {
         }
     }
 
-    fn expect_list(&mut self, file: &str, e: &Entry) {
+    pub(super) fn expect_list(&mut self, file: &str, e: &Entry) {
         if !matches!(e.value.value, Value::Seq(_) | Value::Null) {
             self.diags.error(
                 file,
@@ -531,7 +487,12 @@ impl Loader {
     }
 
     /// One job entry: matrix-expanded, each expansion read part by part.
-    fn jobs<T: ConfigJob>(&mut self, file: &Arc<str>, node: &Node, path: &Path) -> Vec<T> {
+    pub(super) fn jobs<T: ConfigJob>(
+        &mut self,
+        file: &Arc<str>,
+        node: &Node,
+        path: &Path,
+    ) -> Vec<T> {
         let mut out = Vec::new();
         for (node, combination) in self.expanded(file, node, path) {
             let mut c = Composite::new(&node, path);
@@ -556,7 +517,7 @@ impl Loader {
 }
 
 /// A job type read from YAML the way Prow's Go structs embed their parts.
-trait ConfigJob: Sized {
+pub(super) trait ConfigJob: Sized {
     fn read(c: &mut Composite<'_, '_>) -> Result<Self, yaml::Error>;
     fn set_source(&mut self, source: Source);
 }

@@ -5,7 +5,9 @@
 //!
 //! Pure: the caller reads the files (see the CLI) and hands over their text.
 
+mod cores;
 mod finalize;
+pub mod inrepo;
 pub mod jobs;
 mod load;
 pub mod matrix;

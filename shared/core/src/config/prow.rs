@@ -143,8 +143,10 @@ pub struct JenkinsOperator {
     /// one then); required with several.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub label_selector: String,
-    /// Go template for a job's URL. Parsed; Skiff links every job, jenkins
-    /// ones too, to its dashboard's view of the job's artifacts.
+    /// Go template for the link of a job whose build runs
+    /// (`https://ci/job/{{.Spec.Job}}/{{.Status.JenkinsBuildID}}/`); field
+    /// references only (`run::jenkins::url_template`). Empty: the job's
+    /// dashboard page.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub job_url_template: String,
     /// Deprecated single report template; `report_templates["*"]`.
@@ -423,9 +425,10 @@ pub struct ProwConfig {
     /// Namespace of ProwJobs (default `default`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prowjob_namespace: String,
-    /// Parsed; not supported yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_repo_config: Option<serde_json::Value>,
+    /// Which repos may define jobs in `.prow.yaml` / `.prow/`, and on which
+    /// clusters (see [`super::inrepo`]).
+    #[serde(default, skip_serializing_if = "super::inrepo::InRepoConfig::is_empty")]
+    pub in_repo_config: super::inrepo::InRepoConfig,
     /// Prow's jenkins-operators: who runs the jobs of agent `jenkins`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jenkins_operators: Vec<JenkinsOperator>,

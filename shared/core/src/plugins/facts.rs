@@ -28,7 +28,7 @@ pub struct OwnersAt {
 /// Implemented over GitHub and the job store by the trigger, and over files
 /// by `skiff plan`.
 #[async_trait::async_trait]
-pub trait ReviewFacts: Send {
+pub trait ReviewFacts: Send + Sync {
     /// Whether `login` is Skiff's own bot account.
     fn is_bot(&self, login: &str) -> bool;
     async fn is_member(&mut self, org: &str, login: &str) -> Result<bool, FactError>;

@@ -21,6 +21,7 @@
 //!   it raw, which breaks refs with `/`.
 
 pub mod selector;
+pub mod url_template;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod page;
+
 /// A record as the handlers write one. `pulls` are `(org, repo, numbers)`.
 fn job(
     id: &str,
@@ -85,9 +87,11 @@ pub async fn job_store_conformance(store: &dyn JobStore) {
     update_is_compare_and_set(store).await;
     concurrent_writers_one_wins(store).await;
     list_is_newest_first_per_query(store).await;
+    page::a_page_reads_its_window_and_counts_it(store).await;
     delete_is_idempotent(store).await;
     dedupe_keys_are_remembered_until_they_expire(store).await;
     a_claim_says_how_long_a_held_key_lives(store).await;
+    kept_values_read_back_until_they_expire(store).await;
     let after = list_ids(store, JobQuery::All, None).await;
     assert!(after.is_empty(), "the suite left records behind: {after:?}");
 }
@@ -572,4 +576,33 @@ async fn a_claim_says_how_long_a_held_key_lives(store: &dyn JobStore) {
     for key in ["conf-claim", "conf-kept"] {
         ok("cleanup", store.forget(key).await);
     }
+}
+
+/// The cache the review plugins keep OWNERS files in: a value reads back,
+/// a newer one replaces it, an expired one is gone, and none of it is a job.
+async fn kept_values_read_back_until_they_expire(store: &dyn JobStore) {
+    let future = Timestamp::constant(221_845_392_000, 0); // year 9000
+    let past = Timestamp::constant(946_684_800, 0); // year 2000
+    assert_eq!(ok("get unknown", store.get_value("conf-v").await), None);
+    ok("put", store.put_value("conf-v", "[1]", future).await);
+    assert_eq!(
+        ok("get", store.get_value("conf-v").await).as_deref(),
+        Some("[1]")
+    );
+    ok("put again", store.put_value("conf-v", "[2]", future).await);
+    assert_eq!(
+        ok("get replaced", store.get_value("conf-v").await).as_deref(),
+        Some("[2]")
+    );
+    ok("put expired", store.put_value("conf-old", "x", past).await);
+    assert_eq!(ok("get expired", store.get_value("conf-old").await), None);
+    // A kept value never reads as a dedupe key.
+    assert!(
+        ok(
+            "remember beside a value",
+            store.remember("conf-v", future).await
+        ),
+        "values and dedupe keys are apart"
+    );
+    ok("forget", store.forget("conf-v").await);
 }

@@ -17,6 +17,7 @@ mod jenkins;
 mod logs;
 mod queue;
 mod scm;
+mod scm_review;
 mod store;
 
 pub use clock::ManualClock;
@@ -25,7 +26,7 @@ pub use faults::Faults;
 pub use jenkins::MemoryJenkins;
 pub use logs::MemoryLogs;
 pub use queue::MemoryQueue;
-pub use scm::{MemoryScm, ScmCall};
+pub use scm::{MemoryScm, ReviewCall, ScmCall};
 pub use store::{MemoryStore, StoreCalls};
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

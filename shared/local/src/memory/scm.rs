@@ -10,8 +10,12 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use skiff_core::event::PullRequest;
-use skiff_core::ports::{CheckRun, Comment, CommitStatus, PortError, PortResult, Scm};
+use skiff_core::ports::{
+    BranchHead, CheckRun, CombinedStatus, Comment, CommitStatus, IssueComment, IssueState,
+    PortError, PortResult, PullFile, PullReview, Scm, Tree,
+};
 
+use super::scm_review::ReviewState;
 use super::{Faults, lock};
 
 /// One call made to the twin, with what the test may want to check.
@@ -34,6 +38,16 @@ pub enum ScmCall {
     CreateCheckRun { run: CheckRun },
     UpdateCheckRun { id: i64, run: CheckRun },
     FindCheckRun { run: CheckRun },
+    Review(ReviewCall),
+}
+
+/// A review plugin's call: the port method, what it was about, and whether
+/// it writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewCall {
+    pub method: &'static str,
+    pub detail: String,
+    pub write: bool,
 }
 
 impl ScmCall {
@@ -57,6 +71,7 @@ impl ScmCall {
             ScmCall::CreateCheckRun { .. } => "create_check_run",
             ScmCall::UpdateCheckRun { .. } => "update_check_run",
             ScmCall::FindCheckRun { .. } => "find_check_run",
+            ScmCall::Review(r) => r.method,
         }
     }
 
@@ -72,6 +87,7 @@ impl ScmCall {
                 | ScmCall::RemoveLabel { .. }
                 | ScmCall::CreateCheckRun { .. }
                 | ScmCall::UpdateCheckRun { .. }
+                | ScmCall::Review(ReviewCall { write: true, .. })
         )
     }
 }
@@ -103,11 +119,12 @@ impl fmt::Display for ScmCall {
                 write!(f, "{m} {}", run.name)
             }
             ScmCall::UpdateCheckRun { id, .. } => write!(f, "{m} {id}"),
+            ScmCall::Review(r) => write!(f, "{m} {}", r.detail),
         }
     }
 }
 
-struct State {
+pub(super) struct State {
     trust_everyone: bool,
     members: BTreeSet<String>,
     collaborators: BTreeSet<String>,
@@ -124,12 +141,13 @@ struct State {
     status_error: Option<PortError>,
     checks_supported: bool,
     check_runs: BTreeMap<i64, CheckRun>,
+    pub(super) review: ReviewState,
 }
 
 /// [`Scm`] in memory, as the bot `bot`. Share it with `Arc`.
 pub struct MemoryScm {
     bot: String,
-    state: Mutex<State>,
+    pub(super) state: Mutex<State>,
     calls: Mutex<Vec<ScmCall>>,
     faults: Faults,
 }
@@ -159,6 +177,7 @@ impl MemoryScm {
                 status_error: None,
                 checks_supported: false,
                 check_runs: BTreeMap::new(),
+                review: ReviewState::default(),
             }),
             calls: Mutex::default(),
             faults: Faults::default(),
@@ -242,6 +261,19 @@ impl MemoryScm {
     /// Check runs can be written (a GitHub App installation).
     pub fn support_checks(&self) {
         lock(&self.state).checks_supported = true;
+    }
+
+    fn review_call(&self, method: &'static str, detail: String, write: bool) -> PortResult<()> {
+        self.call(ScmCall::Review(ReviewCall {
+            method,
+            detail,
+            write,
+        }))
+    }
+
+    fn collaborator(&self, login: &str) -> bool {
+        let state = lock(&self.state);
+        state.trust_everyone || state.collaborators.contains(login) || state.members.contains(login)
     }
 
     // -- what happened ------------------------------------------------------
@@ -472,6 +504,215 @@ impl Scm for MemoryScm {
         } else {
             Err(PortError::NotFound(format!("label {label}").into()))
         }
+    }
+
+    async fn pull_files(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<PullFile>> {
+        self.review_call("pull_files", number.to_string(), false)?;
+        let state = lock(&self.state);
+        Ok(state
+            .review
+            .pull_files
+            .get(&number)
+            .cloned()
+            .unwrap_or_else(|| {
+                state
+                    .changed_files
+                    .iter()
+                    .map(|f| PullFile {
+                        filename: f.clone(),
+                        status: "modified".into(),
+                        additions: 1,
+                        deletions: 0,
+                        patch: String::new(),
+                    })
+                    .collect()
+            }))
+    }
+
+    async fn repo_labels(&self, _: &str, _: &str) -> PortResult<Vec<String>> {
+        self.review_call("repo_labels", String::new(), false)?;
+        Ok(lock(&self.state).review.repo_labels.clone())
+    }
+
+    async fn issue_comments(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<IssueComment>> {
+        self.review_call("issue_comments", number.to_string(), false)?;
+        Ok(self
+            .comments(number)
+            .into_iter()
+            .map(|c| IssueComment {
+                id: c.id,
+                author: c.author,
+                body: c.body,
+                ..IssueComment::default()
+            })
+            .collect())
+    }
+
+    async fn reviews(&self, _: &str, _: &str, number: i64) -> PortResult<Vec<PullReview>> {
+        self.review_call("reviews", number.to_string(), false)?;
+        Ok(lock(&self.state)
+            .review
+            .reviews
+            .get(&number)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn collaborators(&self, _: &str, _: &str) -> PortResult<Vec<String>> {
+        self.review_call("collaborators", String::new(), false)?;
+        let state = lock(&self.state);
+        Ok(state
+            .collaborators
+            .iter()
+            .chain(&state.members)
+            .cloned()
+            .collect())
+    }
+
+    async fn is_team_member(&self, _: &str, team: &str, login: &str) -> PortResult<bool> {
+        self.review_call("is_team_member", format!("{team} {login}"), false)?;
+        Ok(lock(&self.state)
+            .review
+            .teams
+            .contains(&(team.to_string(), login.to_string())))
+    }
+
+    async fn permission(&self, _: &str, _: &str, login: &str) -> PortResult<String> {
+        self.review_call("permission", login.to_string(), false)?;
+        let state = lock(&self.state);
+        Ok(match state.review.permissions.get(login) {
+            Some(p) => p.clone(),
+            None if state.collaborators.contains(login) => "write".into(),
+            None => "none".into(),
+        })
+    }
+
+    async fn branch_head(&self, _: &str, _: &str, branch: &str) -> PortResult<BranchHead> {
+        self.review_call("branch_head", branch.to_string(), false)?;
+        Ok(lock(&self.state).review.head.clone())
+    }
+
+    async fn tree(&self, _: &str, _: &str, sha: &str) -> PortResult<Tree> {
+        self.review_call("tree", sha.to_string(), false)?;
+        Ok(lock(&self.state).review.tree(sha))
+    }
+
+    async fn file_content(
+        &self,
+        _: &str,
+        _: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> PortResult<Option<String>> {
+        self.review_call("file_content", format!("{path}@{git_ref}"), false)?;
+        Ok(lock(&self.state).review.file(path, git_ref))
+    }
+
+    async fn commit_tree(&self, _: &str, _: &str, sha: &str) -> PortResult<String> {
+        self.review_call("commit_tree", sha.to_string(), false)?;
+        Ok(sha.to_string())
+    }
+
+    async fn pulls_by_author(&self, _: &str, _: &str, author: &str) -> PortResult<Vec<i64>> {
+        self.review_call("pulls_by_author", author.to_string(), false)?;
+        Ok(lock(&self.state)
+            .review
+            .authors
+            .get(author)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn open_pulls(&self, _: &str, _: &str, base: &str) -> PortResult<Vec<PullRequest>> {
+        self.review_call("open_pulls", base.to_string(), false)?;
+        Ok(lock(&self.state).review.open_pulls.clone())
+    }
+
+    async fn combined_status(&self, _: &str, _: &str, sha: &str) -> PortResult<CombinedStatus> {
+        self.review_call("combined_status", sha.to_string(), false)?;
+        Ok(lock(&self.state)
+            .review
+            .statuses
+            .get(sha)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn last_labeler(
+        &self,
+        _: &str,
+        _: &str,
+        number: i64,
+        label: &str,
+    ) -> PortResult<Option<String>> {
+        self.review_call("last_labeler", format!("{number} {label}"), false)?;
+        Ok(None)
+    }
+
+    async fn assign(
+        &self,
+        _: &str,
+        _: &str,
+        number: i64,
+        logins: &[String],
+    ) -> PortResult<Vec<String>> {
+        self.review_call("assign", logins.join(","), true)?;
+        let ok: Vec<bool> = logins.iter().map(|l| self.collaborator(l)).collect();
+        let mut state = lock(&self.state);
+        Ok(state.review.assign(number, logins, |l| {
+            logins.iter().position(|x| x == l).is_some_and(|i| ok[i])
+        }))
+    }
+
+    async fn unassign(&self, _: &str, _: &str, number: i64, logins: &[String]) -> PortResult<()> {
+        self.review_call("unassign", logins.join(","), true)?;
+        if let Some(a) = lock(&self.state).review.assignees.get_mut(&number) {
+            a.retain(|x| !logins.contains(x));
+        }
+        Ok(())
+    }
+
+    async fn request_review(
+        &self,
+        _: &str,
+        _: &str,
+        number: i64,
+        users: &[String],
+        teams: &[String],
+    ) -> PortResult<Vec<String>> {
+        self.review_call("request_review", [users, teams].concat().join(","), true)?;
+        let ok: Vec<bool> = users.iter().map(|l| self.collaborator(l)).collect();
+        let mut state = lock(&self.state);
+        Ok(state.review.request(number, users, teams, |l| {
+            users.iter().position(|x| x == l).is_some_and(|i| ok[i])
+        }))
+    }
+
+    async fn unrequest_review(
+        &self,
+        _: &str,
+        _: &str,
+        number: i64,
+        users: &[String],
+        teams: &[String],
+    ) -> PortResult<()> {
+        self.review_call("unrequest_review", [users, teams].concat().join(","), true)?;
+        if let Some(r) = lock(&self.state).review.requested.get_mut(&number) {
+            r.retain(|x| !users.contains(x) && !teams.iter().any(|t| *x == format!("team:{t}")));
+        }
+        Ok(())
+    }
+
+    async fn set_issue_state(
+        &self,
+        _: &str,
+        _: &str,
+        number: i64,
+        state: IssueState,
+    ) -> PortResult<()> {
+        self.review_call("set_issue_state", format!("{number} {state:?}"), true)?;
+        lock(&self.state).review.states.insert(number, state);
+        Ok(())
     }
 
     fn checks_supported(&self) -> bool {

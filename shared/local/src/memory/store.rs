@@ -35,6 +35,8 @@ type Interference = Box<dyn FnOnce(&mut ProwJob) + Send>;
 pub struct MemoryStore {
     jobs: Mutex<BTreeMap<String, ProwJob>>,
     keys: Mutex<BTreeMap<String, Timestamp>>,
+    /// Cached values (`put_value`), with their expiry.
+    values: Mutex<BTreeMap<String, (String, Timestamp)>>,
     clock: Arc<dyn Clock>,
     calls: Mutex<StoreCalls>,
     journal: Journal,
@@ -56,6 +58,7 @@ impl MemoryStore {
         MemoryStore {
             jobs: Mutex::default(),
             keys: Mutex::default(),
+            values: Mutex::default(),
             clock,
             calls: Mutex::default(),
             journal: Journal::default(),
@@ -311,5 +314,20 @@ impl JobStore for MemoryStore {
         self.call("forget", |c| c.forgets += 1)?;
         lock(&self.keys).remove(key);
         Ok(())
+    }
+
+    async fn put_value(&self, key: &str, value: &str, expires: Timestamp) -> PortResult<()> {
+        self.call("put_value", |_| {})?;
+        lock(&self.values).insert(key.to_string(), (value.to_string(), expires));
+        Ok(())
+    }
+
+    async fn get_value(&self, key: &str) -> PortResult<Option<String>> {
+        self.call("get_value", |_| {})?;
+        let now = self.clock.now();
+        Ok(lock(&self.values)
+            .get(key)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(v, _)| v.clone()))
     }
 }

@@ -97,7 +97,7 @@ impl EtagCache {
 }
 
 impl GitHubScm {
-    async fn send(
+    pub(super) async fn send(
         &self,
         verb: Verb,
         scope: Scope<'_>,
@@ -383,7 +383,7 @@ pub(super) fn decode<T: DeserializeOwned>(verb: Verb, path: &str, body: &str) ->
 
 /// Maps a non-success reply to the port's error, keeping GitHub's body (its
 /// `"message"`) so callers can tell a force-pushed SHA from an outage.
-fn error(verb: Verb, path: &str, reply: &Reply) -> PortError {
+pub(super) fn error(verb: Verb, path: &str, reply: &Reply) -> PortError {
     let body: String = reply.body.trim().chars().take(MAX_ERROR_BODY).collect();
     let message = format!("{} {path}: HTTP {}: {body}", verb.as_str(), reply.status);
     match reply.status {

@@ -30,6 +30,7 @@ mod deliveries;
 mod facts;
 mod http;
 mod rate_limit;
+mod review;
 mod statuses;
 
 use std::collections::HashMap;
@@ -44,7 +45,8 @@ use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 use skiff_core::event::PullRequest;
 use skiff_core::ports::{
-    CheckRun, Clock, Comment, CommitStatus, PortError, PortResult, Scm, SystemClock,
+    BranchHead, CheckRun, Clock, CombinedStatus, Comment, CommitStatus, IssueComment, IssueState,
+    PortError, PortResult, PullFile, PullReview, Scm, SystemClock, Tree,
 };
 
 pub use auth::GitHubAuth;
@@ -302,6 +304,144 @@ impl Scm for GitHubScm {
         label: &str,
     ) -> PortResult<()> {
         self.delete_label(org, repo, number, label).await
+    }
+
+    // -- the review plugins' (review.rs) --
+
+    async fn pull_files(&self, org: &str, repo: &str, number: i64) -> PortResult<Vec<PullFile>> {
+        self.list_pull_files(org, repo, number).await
+    }
+
+    async fn repo_labels(&self, org: &str, repo: &str) -> PortResult<Vec<String>> {
+        self.list_repo_labels(org, repo).await
+    }
+
+    async fn issue_comments(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+    ) -> PortResult<Vec<IssueComment>> {
+        self.list_comments_timed(org, repo, number).await
+    }
+
+    async fn reviews(&self, org: &str, repo: &str, number: i64) -> PortResult<Vec<PullReview>> {
+        self.list_reviews(org, repo, number).await
+    }
+
+    async fn collaborators(&self, org: &str, repo: &str) -> PortResult<Vec<String>> {
+        self.list_collaborators(org, repo).await
+    }
+
+    async fn is_team_member(&self, org: &str, team: &str, login: &str) -> PortResult<bool> {
+        self.team_membership(org, team, login).await
+    }
+
+    async fn permission(&self, org: &str, repo: &str, login: &str) -> PortResult<String> {
+        self.collaborator_permission(org, repo, login).await
+    }
+
+    async fn branch_head(&self, org: &str, repo: &str, branch: &str) -> PortResult<BranchHead> {
+        self.get_branch_head(org, repo, branch).await
+    }
+
+    async fn tree(&self, org: &str, repo: &str, sha: &str) -> PortResult<Tree> {
+        self.get_tree(org, repo, sha).await
+    }
+
+    async fn file_content(
+        &self,
+        org: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> PortResult<Option<String>> {
+        self.get_file(org, repo, path, git_ref).await
+    }
+
+    async fn commit_tree(&self, org: &str, repo: &str, sha: &str) -> PortResult<String> {
+        self.get_commit_tree(org, repo, sha).await
+    }
+
+    async fn pulls_by_author(&self, org: &str, repo: &str, author: &str) -> PortResult<Vec<i64>> {
+        self.search_pulls_by_author(org, repo, author).await
+    }
+
+    async fn open_pulls(&self, org: &str, repo: &str, base: &str) -> PortResult<Vec<PullRequest>> {
+        self.list_open_pulls(org, repo, base).await
+    }
+
+    async fn combined_status(
+        &self,
+        org: &str,
+        repo: &str,
+        sha: &str,
+    ) -> PortResult<CombinedStatus> {
+        self.get_combined_status(org, repo, sha).await
+    }
+
+    async fn last_labeler(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        label: &str,
+    ) -> PortResult<Option<String>> {
+        self.find_last_labeler(org, repo, number, label).await
+    }
+
+    async fn assign(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        logins: &[String],
+    ) -> PortResult<Vec<String>> {
+        self.add_assignees(org, repo, number, logins).await
+    }
+
+    async fn unassign(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        logins: &[String],
+    ) -> PortResult<()> {
+        self.remove_assignees(org, repo, number, logins).await
+    }
+
+    async fn request_review(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        users: &[String],
+        teams: &[String],
+    ) -> PortResult<Vec<String>> {
+        self.add_review_requests(org, repo, number, users, teams)
+            .await
+    }
+
+    async fn unrequest_review(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        users: &[String],
+        teams: &[String],
+    ) -> PortResult<()> {
+        self.remove_review_requests(org, repo, number, users, teams)
+            .await
+    }
+
+    async fn set_issue_state(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        state: IssueState,
+    ) -> PortResult<()> {
+        self.patch_issue_state(org, repo, number, state).await
     }
 
     fn checks_supported(&self) -> bool {

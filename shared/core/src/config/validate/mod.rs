@@ -21,20 +21,47 @@ use branches::RegexCache;
 pub(super) use plugins::plugin_config;
 pub(super) use prow_config::prow_config;
 
+/// The jobs one validator checks together: a repo's presubmits, a repo's
+/// postsubmits, or every periodic (their names must be unique together).
+enum Jobs<'a> {
+    Presubmits(&'a [super::Presubmit]),
+    Postsubmits(&'a [super::Postsubmit]),
+    Periodics(&'a [super::Periodic]),
+}
+
 pub(super) fn validate(l: &mut Loader) {
     let Loader { diags, config, .. } = l;
-    let mut v = Validator {
-        diags,
-        prow: &config.prow,
-        regexes: RegexCache::default(),
-    };
-    for jobs in config.jobs.presubmits.values() {
-        v.presubmits(jobs);
+    let prow = &config.prow;
+    let mut units: Vec<Jobs<'_>> = Vec::new();
+    units.extend(config.jobs.presubmits.values().map(|j| Jobs::Presubmits(j)));
+    units.extend(
+        config
+            .jobs
+            .postsubmits
+            .values()
+            .map(|j| Jobs::Postsubmits(j)),
+    );
+    units.push(Jobs::Periodics(&config.jobs.periodics));
+    // No check looks across units, so they are checked on every core and
+    // their findings merged in order.
+    let found = super::cores::map_with(units, RegexCache::default, |regexes, unit| {
+        let mut diags = Diagnostics::default();
+        let mut v = Validator {
+            diags: &mut diags,
+            prow,
+            regexes: std::mem::take(regexes),
+        };
+        match unit {
+            Jobs::Presubmits(j) => v.presubmits(j),
+            Jobs::Postsubmits(j) => v.postsubmits(j),
+            Jobs::Periodics(j) => v.periodics(j),
+        }
+        *regexes = v.regexes;
+        diags
+    });
+    for d in found.into_iter().flat_map(Diagnostics::into_sorted) {
+        diags.push(d.severity, &d.file, d.mark, d.field, d.message);
     }
-    for jobs in config.jobs.postsubmits.values() {
-        v.postsubmits(jobs);
-    }
-    v.periodics(&config.jobs.periodics);
 }
 
 /// Where a job is, for messages.

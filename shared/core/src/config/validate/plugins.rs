@@ -175,9 +175,10 @@ impl Check<'_> {
                         "an external plugin needs a name",
                     );
                 }
-                if !p.endpoint.is_empty()
-                    && !(p.endpoint.starts_with("http://") || p.endpoint.starts_with("https://"))
-                {
+                let is_url =
+                    p.endpoint.starts_with("http://") || p.endpoint.starts_with("https://");
+                // Empty is Prow's default, `http://<name>`.
+                if !p.endpoint.is_empty() && !is_url {
                     self.diags.error(
                         self.file,
                         self.at(node, &["external_plugins", entry, &idx, "endpoint"]),

@@ -168,6 +168,9 @@ fn jenkins(diags: &mut Diagnostics, file: &str, node: &Node, prow: &ProwConfig) 
                 ),
             );
         }
+        if let Err(e) = crate::run::jenkins::url_template::check(&op.job_url_template) {
+            error("job_url_template", e);
+        }
         if op.max_concurrency < 0 {
             error(
                 "max_concurrency",

@@ -322,7 +322,8 @@ fn a_start_ends_the_job_when_retrying_cannot_help_or_jenkins_stays_down() {
 fn a_build_outranks_its_queue_item() {
     let q = build(queued());
     let b = build(JenkinsStatus::Running);
-    assert_eq!(find("pj-1", &[q.clone()], &[b.clone()]), Some(&b));
-    assert_eq!(find("pj-1", &[q.clone()], &[]), Some(&q));
+    let (qs, bs) = (std::slice::from_ref(&q), std::slice::from_ref(&b));
+    assert_eq!(find("pj-1", qs, bs), Some(&b));
+    assert_eq!(find("pj-1", qs, &[]), Some(&q));
     assert_eq!(find("other", &[q], &[b]), None);
 }
