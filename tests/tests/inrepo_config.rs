@@ -2,7 +2,7 @@
 //! trigger (→ dispatcher) over SQLite, with `GitHubScm` reading the files
 //! through the fake GitHub's git trees and contents APIs (an HTTP-level fake
 //! speaking GitHub's wire format: no real GitHub can run here). The push
-//! uses GitHub's own webhook example (`/work/bin/t` provides it).
+//! uses GitHub's own webhook example (`./scripts/test` provides it).
 
 mod support;
 

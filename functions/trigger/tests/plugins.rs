@@ -1,6 +1,6 @@
 //! The review plugins through the trigger, over in-memory ports: real
 //! GitHub webhook payloads (`@octokit/webhooks-examples`, via
-//! `SKIFF_WEBHOOK_EXAMPLES`; run with `/work/bin/t` or ./scripts/test)
+//! `SKIFF_WEBHOOK_EXAMPLES`; run with ./scripts/test)
 //! re-addressed to `acme/widgets`, the labels, comments, assignees and
 //! forwards they leave behind, and that delivering one again changes
 //! nothing twice.
@@ -185,7 +185,7 @@ fn example(event: &str, action: &str) -> Value {
         });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read {} ({e}): run through /work/bin/t or ./scripts/test",
+            "cannot read {} ({e}): run through ./scripts/test",
             path.display()
         )
     });
