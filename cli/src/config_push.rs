@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     // The bundle must load back as it will in the functions; a model that
     // does not round-trip is a Skiff bug, caught here rather than in production.
-    if let Err(e) = Bundle::load(&bytes, "bundle") {
+    if let Err(e) = Bundle::load(&bytes) {
         let _ = writeln!(stderr, "the bundle does not load back (a skiff bug): {e}");
         return ExitCode::FAILURE;
     }

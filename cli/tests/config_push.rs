@@ -152,7 +152,7 @@ async fn the_pushed_realistic_config_loads_back_as_check_config_prints_it() {
 
     let raw = object(&client, &b, "config/bundle.json").await.unwrap();
     let bundle: serde_json::Value = serde_json::from_slice(&raw).unwrap();
-    assert_eq!(bundle["format"], 1);
+    assert_eq!(bundle["format"], skiff_aws::config_source::FORMAT);
     assert_eq!(bundle["config"], want);
     let files: Vec<&str> = bundle["source"]["files"]
         .as_array()
@@ -228,7 +228,7 @@ async fn dry_run_prints_the_bundle_and_uploads_nothing() {
     let out = skiff_in(&fixtures(), &push_args(&["--bucket", &b, "--dry-run"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(bundle["format"], 1);
+    assert_eq!(bundle["format"], skiff_aws::config_source::FORMAT);
     assert!(bundle["config"]["presubmits"]["acme/widgets"].is_array());
     assert!(bundle["plugins"]["triggers"].is_array());
     assert_eq!(object(&client, &b, "config/bundle.json").await, None);

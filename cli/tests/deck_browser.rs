@@ -5,8 +5,10 @@
 //! (`tests/browser/deck.mjs`), loads the list, filters it by state and
 //! repository, opens a failed job and reads its log, its artifacts (and one
 //! raw artifact) and its JUnit results (the failed case and its message,
-//! opened by keyboard), opens the PR page and the history, fetches the
-//! badge, and checks keyboard access,
+//! opened by keyboard), opens the PR page and the history, the plugin
+//! catalog and the command help for one repo (picked in the form; checked
+//! against Prow's `/plugin-help` JSON), fetches the badge, and checks
+//! keyboard access,
 //! labels, the contrast of every text, the phone layout, that auto-refresh
 //! reloads the page (on Playwright's clock) and can be switched off, and —
 //! in a second browser with JavaScript disabled — that filtering, the job
@@ -37,6 +39,24 @@ use support::{http, wait_for};
 const JOBS: usize = 200;
 
 const CONFIG: &str = "skiff:\n  deck_url: http://deck.invalid\n";
+const PLUGINS: &str = r#"
+plugins:
+  acme:
+  - trigger
+  - lgtm
+  - hold
+  - label
+  - size
+  - cat
+lgtm:
+- repos: [acme/widgets]
+  review_acts_as_lgtm: true
+external_plugins:
+  acme/widgets:
+  - name: cherrypicker
+    events: [issue_comment]
+"#;
+
 const JOB_CONFIG: &str = r#"
 presubmits:
   acme/widgets:
@@ -148,6 +168,7 @@ fn the_deck_works_in_a_real_browser() {
     let jobs = runtime.block_on(seed(&state, now));
     std::fs::write(dir.path().join("config.yaml"), CONFIG).expect("write config");
     std::fs::write(dir.path().join("jobs.yaml"), JOB_CONFIG).expect("write jobs");
+    std::fs::write(dir.path().join("plugins.yaml"), PLUGINS).expect("write plugins");
 
     // What the pages must show, from the stored records.
     let ids = |keep: &dyn Fn(&ProwJob) -> bool| -> Vec<String> {
@@ -266,6 +287,16 @@ fn the_deck_works_in_a_real_browser() {
         "pr": {"commits": commits, "runs": pr_runs.len()},
         "history": "/job-history/logs/ci-nightly-0",
         "help_job": "pull-widgets-lint",
+        "plugins": {
+            "all": ["trigger", "lgtm", "hold", "label", "size"],
+            "repo": "acme/widgets",
+            "in_repo": ["trigger", "lgtm", "hold", "label", "size"],
+            "org": "acme",
+            "configured": ["trigger", "lgtm", "hold", "label", "size", "cat"],
+            "setup": "Reviews that approve or request changes act as adding or removing lgtm.",
+            "external": "cherrypicker",
+            "who": "Collaborators on the repository, not the PR's author",
+        },
         "badge": {"jobs": "pull-widgets-*", "status": badge},
     });
     let expect_file = dir.path().join("expect.json");
@@ -283,6 +314,8 @@ fn the_deck_works_in_a_real_browser() {
             .arg(dir.path().join("config.yaml"))
             .arg("--job-config-path")
             .arg(dir.path().join("jobs.yaml"))
+            .arg("--plugin-config")
+            .arg(dir.path().join("plugins.yaml"))
             .arg("--hmac-secret-file")
             .arg(dir.path().join("secret"))
             .env("SKIFF_LOG", "warn")
@@ -324,6 +357,8 @@ fn the_deck_works_in_a_real_browser() {
         "pr",
         "history",
         "command-help",
+        "plugins",
+        "command-help-repo",
         "badge",
         "list-phone",
         "job-phone",

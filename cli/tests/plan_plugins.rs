@@ -138,3 +138,45 @@ fn a_missing_fact_names_the_flag_that_gives_it() {
     let text = got.to_string();
     assert!(text.contains("--repo-labels"), "{got:#}");
 }
+
+/// The plugin of each entry, in order.
+fn names(plugins: &Value) -> Vec<String> {
+    plugins
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["plugin"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn explain_shows_every_enabled_plugin_even_those_that_do_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let repo = d.join("repo");
+    let repo = repo.to_str().unwrap();
+    let flags = ["--repo-labels", "kind/bug", "--repo-dir", repo];
+    let plain = plugins(d, "bob", "/hold", &flags);
+    assert_eq!(names(&plain), ["hold"], "{plain:#}");
+    let mut explain = flags.to_vec();
+    explain.push("--explain");
+    let explained = plugins(d, "bob", "/hold", &explain);
+    assert_eq!(
+        names(&explained),
+        ["lgtm", "approve", "hold", "label"],
+        "every plugin plugins.yaml enables here, in its order: {explained:#}"
+    );
+    let hold = |v: &Value| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["plugin"] == "hold")
+            .map(|p| p["effects"].clone())
+    };
+    assert_eq!(hold(&plain), hold(&explained), "the effects are the same");
+    for p in explained.as_array().into_iter().flatten() {
+        if p["plugin"] != "hold" {
+            assert_eq!(p["effects"], json!([]), "listed, and does nothing: {p:#}");
+        }
+    }
+}

@@ -196,6 +196,21 @@ fn say(gh: &Shared, dev: &Dev, delivery: &str, who: &str, body: &str) {
     hook(dev, "issue_comment", delivery, &comment(who, body, &l));
 }
 
+/// Prints what one comment cost GitHub's API since `seen` was cleared
+/// (the README's figures come from here) and returns its writes.
+fn calls(gh: &Shared, what: &str) -> Vec<String> {
+    let g = lock(gh);
+    let writes: Vec<String> = g.writes().iter().map(|s| s.line()).collect();
+    let reads: Vec<String> = g.reads().iter().map(|s| s.line()).collect();
+    eprintln!(
+        "API calls for one {what} comment: {} writes {writes:?}, {} reads {reads:?}, 304s {}",
+        writes.len(),
+        reads.len(),
+        g.not_modified()
+    );
+    writes
+}
+
 /// An external plugin: records each request's headers and body.
 /// Each request an external plugin received: its head and its body.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
@@ -320,6 +335,7 @@ fn the_review_workflow_runs_in_skiff_dev_from_comments() {
         })
     });
     assert!(!has_label(&gh, "approved"), "{:?}", labels(&gh));
+    lock(&gh).seen.clear();
     say(&gh, &dev, "d-5", "root-lead", "/approve");
     wait_for("approved", WAIT, || {
         has_label(&gh, "approved") && bot_said(&gh, "This PR is **APPROVED**")
@@ -328,6 +344,7 @@ fn the_review_workflow_runs_in_skiff_dev_from_comments() {
     wait_for("the forward of d-5", WAIT, || {
         forwarded.lock().unwrap().len() >= 4
     });
+    calls(&gh, "/approve");
 
     // /hold, /hold cancel. What one comment costs: one write per label
     // change, and reads only of what no cache can answer.
@@ -369,8 +386,18 @@ fn the_review_workflow_runs_in_skiff_dev_from_comments() {
     });
 
     // /kind bug and /assign @bob.
+    lock(&gh).seen.clear();
     say(&gh, &dev, "d-9", "bob", "/kind bug");
     wait_for("kind/bug", WAIT, || has_label(&gh, "kind/bug"));
+    wait_for("the forward of d-9", WAIT, || {
+        forwarded.lock().unwrap().len() >= 7
+    });
+    assert_eq!(
+        calls(&gh, "/kind bug"),
+        ["POST /repos/acme/widgets/issues/7/labels"],
+        "one write per label change"
+    );
+    lock(&gh).seen.clear();
     say(&gh, &dev, "d-10", "rita", "/assign @bob");
     wait_for("bob assigned", WAIT, || {
         lock(&gh)
@@ -379,6 +406,14 @@ fn the_review_workflow_runs_in_skiff_dev_from_comments() {
             .get(PR)
             .is_some_and(|a| a.contains("bob"))
     });
+    wait_for("the forward of d-10", WAIT, || {
+        forwarded.lock().unwrap().len() >= 8
+    });
+    assert_eq!(
+        calls(&gh, "/assign @bob"),
+        ["POST /repos/acme/widgets/issues/7/assignees"],
+        "one write per assignment"
+    );
 
     // The external plugin got each comment as GitHub sent it, signed with
     // GitHub's secret.

@@ -95,6 +95,10 @@ async function noScript() {
   same(await p.locator("section.commit").count(), want.pr.commits.length, "without JavaScript: the PR page");
   await Promise.all([p.waitForNavigation(), p.click("header nav >> text=Command help")]);
   check((await p.textContent("body")).includes(want.help_job), "without JavaScript: the command help");
+  await Promise.all([p.waitForNavigation(), p.click("header nav >> text=Plugins")]);
+  await p.selectOption("#f-repo", want.plugins.repo);
+  await Promise.all([p.waitForNavigation(), p.click("form.filters button[type=submit]")]);
+  same(await p.$$eval("section.plugin h2", (hs) => hs.map((h) => h.textContent)), want.plugins.in_repo, "without JavaScript: the repo picker");
 }
 const problems = [];
 const page = browser.pages()[0] || (await browser.newPage());
@@ -351,6 +355,36 @@ try {
   check((await page.textContent("body")).includes(want.help_job), "each repo's jobs are listed");
   await shot("command-help");
 
+  // 8b. The plugins each repo enables and their commands, from the help the
+  // plugins declare: the catalog, the repo picker (a plain GET form), the
+  // command help for one repo, and Prow's JSON of the same help.
+  await page.goto(url + "/plugins");
+  const pluginNames = () => page.$$eval("section.plugin h2", (hs) => hs.map((h) => h.textContent));
+  same(await pluginNames(), want.plugins.all, "the catalog lists every enabled plugin, in Prow's names");
+  check((await page.locator("#plugin-lgtm .commands tbody tr").count()) > 0, "a plugin's commands are listed");
+  await page.selectOption("#f-repo", want.plugins.repo);
+  await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+  check(page.url().includes("repo=" + encodeURIComponent(want.plugins.repo)), "the picked repo is in the URL: " + page.url());
+  same(await pluginNames(), want.plugins.in_repo, "the plugins of the picked repo");
+  check((await page.textContent("#plugin-lgtm")).includes(want.plugins.setup), "the repo's own setup of a plugin");
+  check((await page.textContent("#external")).includes(want.plugins.external), "its external plugins");
+  same(await lowContrast(), [], "every text on the plugins page meets WCAG AA contrast");
+  await shot("plugins");
+  await page.goto(url + "/command-help?repo=" + encodeURIComponent(want.plugins.repo));
+  const usages = await page.$$eval("#commands tbody tr td:first-child code", (cs) => cs.map((c) => c.textContent));
+  const help = await page.request.get(url + "/plugin-help");
+  same(help.status(), 200, "/plugin-help answers a script");
+  same(help.headers()["content-type"], "application/json", "/plugin-help is JSON");
+  const allHelp = await help.json();
+  same(allHelp.RepoPlugins[want.plugins.org], want.plugins.configured, "the JSON has plugins.yaml's entries");
+  const fromJson = want.plugins.in_repo.flatMap((n) => (allHelp.PluginHelp[n].Commands || []).map((c) => c.Usage));
+  same([...usages].sort(), [...fromJson].sort(), "the command help lists exactly the JSON's commands of the repo's plugins");
+  check((await page.textContent("#commands")).includes(want.plugins.who), "who may use a command");
+  same(await lowContrast(), [], "every text on the repo's command help meets WCAG AA contrast");
+  await shot("command-help-repo");
+  await page.goto(url + "/plugin-help");
+  check(page.url().endsWith("/command-help"), "a browser opening /plugin-help lands on the command help: " + page.url());
+
   // 9. The badge: an SVG with the right status.
   const badge = await page.goto(url + "/badge.svg?jobs=" + encodeURIComponent(want.badge.jobs));
   same(badge.status(), 200, "the badge");
@@ -381,6 +415,9 @@ try {
   const jobOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(jobOverflow <= 0, `the job page and its log fit a phone (overflow ${jobOverflow}px)`);
   await shot("job-phone");
+  await page.goto(url + "/plugins?repo=" + encodeURIComponent(want.plugins.repo));
+  const pluginsOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(pluginsOverflow <= 0, `the plugins page fits a phone (overflow ${pluginsOverflow}px)`);
 
   same(problems, [], "no script errors or blocked resources");
 

@@ -5,11 +5,11 @@
 //! moto implements only CreateRepository, GetRepository and DeleteRepository
 //! of CodeCommit (shared/AWS-RUST.md §3); the calls Skiff reports with — pull
 //! requests, comments, approvals, commits — and the ones the trigger plans
-//! with — GetComment, GetDifferences, GetBranch — answer HTTP 500
-//! NotImplementedError there, so they are faked here with CodeCommit's real
-//! request and response shapes (the SDK's model: GetDifferences pages with
-//! `MaxResults`/`NextToken`, capitalised, unlike the other operations'
-//! `nextToken`). The AWS SDK talks to it as to AWS.
+//! with — GetComment, GetDifferences, GetBranch, GetFile, GetFolder —
+//! answer HTTP 500 NotImplementedError there, so they are faked here with
+//! CodeCommit's real request and response shapes (the SDK's model:
+//! GetDifferences pages with `MaxResults`/`NextToken`, capitalised, unlike
+//! the other operations' `nextToken`). The AWS SDK talks to it as to AWS.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Value, json};
+
+mod files;
 
 /// A pull request as CodeCommit keeps it.
 #[derive(Clone, Debug, Default)]
@@ -111,6 +113,9 @@ pub struct CodeCommit {
     pub calls: Vec<(String, Value)>,
     /// The identity the fake sees as the caller.
     pub caller_arn: String,
+    /// `(repository, commit)` → the files there, `path → text`
+    /// (`GetFile`, `GetFolder`).
+    pub files: BTreeMap<(String, String), BTreeMap<String, String>>,
     next_id: u64,
 }
 
@@ -372,6 +377,8 @@ fn operation(cc: &mut CodeCommit, op: &str, b: &Value) -> (u16, Value) {
             ),
         },
         "GetDifferences" => differences(cc, b),
+        "GetFile" => files::get_file(cc, b),
+        "GetFolder" => files::get_folder(cc, b),
         other => (
             400,
             json!({"__type": "UnknownOperationException", "message": format!("the fake does not know {other}")}),

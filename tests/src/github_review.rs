@@ -27,6 +27,11 @@ pub struct Review {
     /// Comments by people: `(id, org/repo#n, author, body)`, merged with the
     /// bot's when listed.
     pub said: Vec<(i64, String, String, String)>,
+    /// `login` → permission on every repository (`admin`, `write`, …);
+    /// collaborators not listed have `write`, others `read`.
+    pub permissions: BTreeMap<String, String>,
+    /// `org/repo#n` → the state an issue or PR was set to (`closed`, …).
+    pub states: BTreeMap<String, String>,
 }
 
 /// The head commit of every branch and its tree.
@@ -66,6 +71,52 @@ pub(super) fn route(gh: &mut GitHub, method: &str, parts: &[&str], body: &Value)
             } else {
                 not_found()
             }
+        }
+        ("GET", ["repos", _, _, "collaborators", user, "permission"]) => {
+            let permission = r.permissions.get(*user).cloned().unwrap_or_else(|| {
+                if r.collaborators.iter().any(|c| c.eq_ignore_ascii_case(user)) {
+                    "write".to_string()
+                } else {
+                    "read".to_string()
+                }
+            });
+            reply(
+                200,
+                json!({"permission": permission, "user": {"login": user}}),
+            )
+        }
+        ("PATCH", ["repos", org, repo, "issues", n]) => {
+            let key = format!("{org}/{repo}#{n}");
+            let state = body["state"].as_str().unwrap_or("open").to_string();
+            r.states.insert(key, state.clone());
+            reply(
+                200,
+                json!({"number": n.parse::<i64>().unwrap_or(0), "state": state}),
+            )
+        }
+        // The combined status: the newest status of each context.
+        ("GET", ["repos", _, _, "commits", sha, "status"]) => {
+            let mut newest: BTreeMap<String, String> = BTreeMap::new();
+            for (at, context, state) in gh.statuses() {
+                if at == *sha {
+                    newest.insert(context, state);
+                }
+            }
+            let statuses: Vec<Value> = newest
+                .iter()
+                .map(|(c, s)| json!({"context": c, "state": s, "description": ""}))
+                .collect();
+            let state = if newest.values().any(|s| s == "failure" || s == "error") {
+                "failure"
+            } else if !newest.is_empty() && newest.values().all(|s| s == "success") {
+                "success"
+            } else {
+                "pending"
+            };
+            reply(
+                200,
+                json!({"state": state, "sha": sha, "statuses": statuses}),
+            )
         }
         ("GET", ["repos", _, _, "collaborators"]) => reply(
             200,

@@ -358,3 +358,39 @@ async fn a_push_runs_the_in_repo_postsubmits_of_the_pushed_commit() {
     ci.trigger().await;
     assert_eq!(names(&ci).await, ["central-build", "publish"]);
 }
+
+#[tokio::test]
+async fn the_re_run_button_on_an_in_repo_check_reruns_it_from_the_cached_file() {
+    let ci = ci(github(
+        "alice",
+        &[".prow.yaml"],
+        &[],
+        &[(".prow.yaml", &prow_yaml(&["lint"]))],
+    ))
+    .await;
+    open(&ci, "d1", "alice").await;
+    assert_eq!(ci.runs("lint").await.len(), 1);
+    lock(&ci.github).seen.clear();
+    let (status, _) = ci
+        .deliver("check_run", "r1", &rerun_event("lint", HEAD, 1, "alice"))
+        .await;
+    assert_eq!(status, 200);
+    ci.trigger().await;
+    let lint = ci.runs("lint").await;
+    assert_eq!(lint.len(), 2, "the in-repo job reran");
+    assert!(
+        lint.iter()
+            .all(|j| j.metadata.annotations.get(SOURCE_ANNOTATION)
+                == Some(&format!(".prow.yaml@{HEAD}")))
+    );
+    assert_eq!(
+        ci.runs("central-unit").await.len(),
+        1,
+        "only the re-run check's job"
+    );
+    assert_eq!(
+        config_reads(&lock(&ci.github)),
+        0,
+        "the head's file comes from the job store"
+    );
+}

@@ -283,6 +283,82 @@ async fn one_pod_listing_per_cluster_and_one_write_per_changed_job() {
     assert_eq!(gpu.calls(), ["list", "log g"]);
 }
 
+/// A cluster whose log reads take a moment, counting how many are read at
+/// once.
+struct SlowLogs {
+    inner: Arc<MemoryCluster>,
+    reading: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Cluster for SlowLogs {
+    async fn create_pod(
+        &self,
+        pod: &skiff_core::ports::PodRequest,
+    ) -> skiff_core::ports::PortResult<skiff_core::ports::Created> {
+        self.inner.create_pod(pod).await
+    }
+    async fn list_pods(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> skiff_core::ports::PortResult<Vec<skiff_core::ports::PodInfo>> {
+        self.inner.list_pods(labels).await
+    }
+    async fn pod_log(&self, name: &str) -> skiff_core::ports::PortResult<String> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.reading.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        // A round trip: the pass may go on with other jobs meanwhile.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        self.reading.fetch_sub(1, SeqCst);
+        self.inner.pod_log(name).await
+    }
+    async fn delete_pod(&self, name: &str) -> skiff_core::ports::PortResult<()> {
+        self.inner.delete_pod(name).await
+    }
+}
+
+/// A pass over many finished pods does not wait for each job's log copy
+/// and write before starting the next (plank reconciles with a pool of
+/// workers): the round trips of different jobs overlap, and every job still
+/// ends once.
+#[tokio::test]
+async fn a_pass_syncs_finished_jobs_side_by_side() {
+    let mut w = World::new();
+    let ids: Vec<String> = (0..40).map(|i| format!("j{i:02}")).collect();
+    for id in &ids {
+        w.start(presubmit(id, &format!("pull-{id}"), 42, ts(T0)))
+            .await;
+        w.run(id, "ok\n");
+        w.exit(id, true);
+    }
+    let slow = Arc::new(SlowLogs {
+        inner: w.cluster.clone(),
+        reading: Default::default(),
+        most: Default::default(),
+    });
+    w.clusters = BTreeMap::from([("default".to_string(), slow.clone() as Arc<dyn Cluster>)]);
+
+    let report = w.sync().await;
+    assert_eq!(report.finished, ids.len());
+    assert_eq!(report.pod_logs, ids.len());
+    let most = slow.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        most > 1,
+        "log reads never overlapped: the pass is sequential"
+    );
+    assert!(
+        most <= 16,
+        "{most} log reads at once: the pass has no bound"
+    );
+    for id in &ids {
+        assert_eq!(state(&w.job(id)).0, Some(ProwJobState::Success), "{id}");
+    }
+}
+
 // --- timeouts ---------------------------------------------------------------
 
 #[tokio::test]

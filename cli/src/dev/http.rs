@@ -371,4 +371,29 @@ mod tests {
         // Every message was settled, none left to retry.
         assert_eq!(trigger_step(&dev).await, 0);
     }
+
+    /// The 2 MiB defect: axum's default cap once refused deliveries the
+    /// webhook accepts. A signed 2.6 MB delivery is answered by the webhook;
+    /// one over GitHub's 25 MB is refused before it is read whole (the
+    /// padding around `zen` puts the body over the cap).
+    #[tokio::test]
+    async fn hook_bodies_are_capped_at_githubs_25_mb_not_axums_2_mib() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let dev = dev(dir.path(), true).await;
+        let cap = skiff_webhook::DEFAULT_MAX_BODY_BYTES;
+        for (size, want) in [(2_600_000, 200), (cap, 413)] {
+            let event = json!({ "zen": "z".repeat(size), "hook_id": 1 });
+            let req = Request::post("/hook")
+                .header("content-type", "application/json")
+                .header("X-GitHub-Event", "ping")
+                .header("X-GitHub-Delivery", format!("big-{size}"))
+                .header("X-Hub-Signature-256", sign(&event))
+                .body(Body::from(event.to_string()))
+                .expect("a request");
+            let peer: SocketAddr = "127.0.0.1:40000".parse().expect("a peer address");
+            let app = router(dev.clone()).layer(MockConnectInfo(peer));
+            let resp = app.oneshot(req).await.expect("an answer");
+            assert_eq!(resp.status().as_u16(), want, "a body of {size} bytes");
+        }
+    }
 }

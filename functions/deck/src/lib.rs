@@ -11,7 +11,9 @@
 //! | `/artifacts/{job dir}/{name}` | one object of a job's artifact directory, never rendered as a page |
 //! | `/pr-history?org=&repo=&pr=` | every run of a pull request, by commit |
 //! | `/job-history/…/{job}` | a job's runs with pass/fail streaks (Prow's `…/logs/{job}` and `…/pr-logs/directory/{job}`) |
-//! | `/command-help` | the chat-ops commands and each repo's jobs |
+//! | `/command-help?repo=` | every command of the plugins a repo enables, and each repo's jobs |
+//! | `/plugins?repo=` | every plugin a repo enables: what it does, its setup, its commands |
+//! | `/plugin-help`, `/plugin-help.js` | the same help as Prow's JSON (`pluginhelp.Help`); a browser asking `/plugin-help` for a page is sent to `/command-help`, as by Prow's deck |
 //! | `/badge.svg?jobs=a,b*` | Prow's badge |
 //! | `/prowjobs.js` | Prow's `{"items": [ProwJob…]}`, `omit=`, `org=`, `repo=`, `owner=`; `var=NAME` makes it Prow's script `var NAME = {…};` |
 //! | `/api/jobs/{id}` | one job record as JSON |
@@ -308,12 +310,10 @@ async fn route(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
             let name = rest[rest.len() - 1];
             history(name, deps).await
         }
-        ["command-help"] => Reply::html(200, pages::help_page(&ctx(deps, false), deps.config)),
-        ["plugin-help"] => {
-            let mut r = Reply::new(301, TEXT, "moved to /command-help\n");
-            r.location = Some("/command-help".into());
-            r
-        }
+        ["command-help"] => pages::command_help(req, deps),
+        ["plugins"] => pages::plugins(req, deps),
+        ["plugin-help"] => pages::plugin_help(req, deps, false),
+        ["plugin-help.js"] => pages::plugin_help(req, deps, true),
         ["badge.svg"] => badge(req, deps).await,
         ["prowjobs.js"] => prowjobs(req, deps).await,
         ["static", _] if req.path == assets::css_path() => {

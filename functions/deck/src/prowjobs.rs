@@ -35,7 +35,7 @@ pub struct ProwJobsQuery {
 
 /// Whether `name` can follow `var ` in a script as a plain identifier (ASCII
 /// only: the name is copied into JavaScript, so nothing else gets through).
-fn is_js_identifier(name: &str) -> bool {
+pub(crate) fn is_js_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

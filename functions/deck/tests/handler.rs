@@ -505,7 +505,13 @@ async fn command_help_lists_commands_and_each_repos_jobs() {
     assert!(html.contains("when files match <code>^e2e/</code>"));
     assert!(html.contains("only ^main$"));
     assert!(html.contains("cron <code>0 3 * * *</code>"));
-    let r = d.get("/plugin-help").await;
+    // A browser asking for the page is sent here, as by Prow's deck.
+    let r = d
+        .send(DeckRequest {
+            headers: vec![("Accept".into(), "text/html".into())],
+            ..DeckRequest::get("/plugin-help")
+        })
+        .await;
     assert_eq!(
         (r.status, r.header("location")),
         (301, Some("/command-help"))

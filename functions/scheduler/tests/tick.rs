@@ -168,6 +168,12 @@ impl JobStore for RacingStore {
     async fn forget(&self, key: &str) -> PortResult<()> {
         self.inner.forget(key).await
     }
+    async fn claim_as(&self, key: &str, owner: &str, expires: Timestamp) -> PortResult<Claim> {
+        self.inner.claim_as(key, owner, expires).await
+    }
+    async fn release(&self, key: &str, owner: &str) -> PortResult<()> {
+        self.inner.release(key, owner).await
+    }
 }
 
 async fn race_two_ticks(inner: Arc<dyn JobStore>) {

@@ -7,7 +7,8 @@
 //! A pass costs one listing of the incomplete records, one pod listing per
 //! build cluster that has pending jobs, and one compare-and-set per job that
 //! changes (a write that loses to another writer skips the job until the next
-//! pass). In order:
+//! pass). Jobs are synced up to [`JOBS_AT_ONCE`] at a time, so one pass over
+//! a thousand finished pods is not a thousand sequential round trips. In order:
 //!
 //! 1. **Superseded presubmits.** Among incomplete presubmits with the same
 //!    job, `org/repo@base_ref` and set of pull numbers (extra refs too), all
@@ -116,14 +117,17 @@ mod pods;
 mod tekton;
 mod triggered;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use jiff::Timestamp;
 use skiff_core::config::Config;
 use skiff_core::keys;
-use skiff_core::ports::{Clock, Cluster, JobQuery, JobStore, LogStore, PortError, Queue};
+use skiff_core::ports::{
+    Clock, Cluster, JobQuery, JobStore, LogStore, PipelineRunInfo, PodInfo, PortError, Queue,
+};
 use skiff_core::prowjob::build_id::BuildIdGenerator;
 use skiff_core::prowjob::pipeline_run::runs_as_pipeline_run;
 use skiff_core::prowjob::pod::cluster_name;
@@ -186,6 +190,53 @@ pub struct SyncReport {
     pub jenkins_calls: usize,
 }
 
+impl SyncReport {
+    /// Adds another part of the same pass.
+    fn absorb(&mut self, other: &SyncReport) {
+        let SyncReport {
+            jobs,
+            store_lists,
+            pod_lists,
+            pipeline_run_lists,
+            pipeline_run_creates,
+            pipeline_run_deletes,
+            writes,
+            conflicts,
+            pod_creates,
+            pod_deletes,
+            pod_logs,
+            log_puts,
+            finished,
+            superseded,
+            redispatched,
+            failures,
+            jenkins_calls,
+        } = other;
+        self.jobs += jobs;
+        self.store_lists += store_lists;
+        self.pod_lists += pod_lists;
+        self.pipeline_run_lists += pipeline_run_lists;
+        self.pipeline_run_creates += pipeline_run_creates;
+        self.pipeline_run_deletes += pipeline_run_deletes;
+        self.writes += writes;
+        self.conflicts += conflicts;
+        self.pod_creates += pod_creates;
+        self.pod_deletes += pod_deletes;
+        self.pod_logs += pod_logs;
+        self.log_puts += log_puts;
+        self.finished += finished;
+        self.superseded += superseded;
+        self.redispatched += redispatched;
+        self.failures += failures;
+        self.jenkins_calls += jenkins_calls;
+    }
+}
+
+/// Jobs synced at once within a pass (plank reconciles with a pool of
+/// workers too): enough to overlap the store's and the cluster's round
+/// trips, few enough to stay well inside API and connection limits.
+const JOBS_AT_ONCE: usize = 16;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("listing incomplete jobs: {0}")]
@@ -232,41 +283,37 @@ async fn sync_pass(deps: &Deps<'_>, jenkins: &JenkinsMasters) -> Result<SyncRepo
     let pods = pass.list_pods(&jobs).await;
     let runs = pass.list_pipeline_runs(&jobs).await;
 
+    // Jobs on Jenkins are synced together (one queue and build listing per
+    // master); every other job is its own record and its own pod or run, so
+    // they are synced side by side: a pass over a thousand finished pods
+    // must not wait on a thousand sequential log copies and writes.
+    let (on_jenkins, rest): (Vec<ProwJob>, Vec<ProwJob>) =
+        jobs.into_iter().flatten().partition(|job| {
+            matches!(
+                job.status.state,
+                Some(ProwJobState::Pending | ProwJobState::Aborted)
+            ) && runs_on_jenkins(job)
+        });
+    let (deps, jenkins, now) = (pass.deps, pass.jenkins, pass.now);
+    let (pods, runs) = (&pods, &runs);
+    let synced: Vec<(SyncReport, Option<String>)> = futures_util::stream::iter(rest)
+        .map(|job| async move {
+            let mut one = Pass {
+                deps,
+                jenkins,
+                now,
+                report: SyncReport::default(),
+            };
+            let redispatch = one.sync_one(job, pods, runs).await;
+            (one.report, redispatch)
+        })
+        .buffered(JOBS_AT_ONCE)
+        .collect()
+        .await;
     let mut redispatch = Vec::new();
-    let mut on_jenkins = Vec::new();
-    for job in jobs.into_iter().flatten() {
-        let as_run = runs_as_pipeline_run(&job);
-        match job.status.state {
-            Some(ProwJobState::Pending | ProwJobState::Aborted) if runs_on_jenkins(&job) => {
-                on_jenkins.push(job);
-            }
-            Some(ProwJobState::Pending) if as_run => {
-                let Some(listed) = runs.get(&pass.run_key(&job)) else {
-                    // Unknown cluster or failed listing: already logged.
-                    continue;
-                };
-                let run = listed.get(&job.metadata.name);
-                pass.sync_pending_run(job, run).await;
-            }
-            Some(ProwJobState::Aborted) if as_run => {
-                let listed = runs.get(&pass.run_key(&job));
-                pass.complete_abort_run(job, listed).await;
-            }
-            Some(ProwJobState::Pending) => {
-                let cluster = cluster_name(&job).to_string();
-                let Some(listed) = pods.get(&cluster) else {
-                    // Unknown cluster or failed listing: already logged.
-                    continue;
-                };
-                let pod = listed.get(&job.metadata.name);
-                pass.sync_pending(job, pod).await;
-            }
-            Some(ProwJobState::Aborted) => pass.complete_abort(job).await,
-            Some(ProwJobState::Triggered) if pass.needs_redispatch(&job).await => {
-                redispatch.push(job.metadata.name.clone());
-            }
-            _ => {}
-        }
+    for (report, again) in synced {
+        pass.report.absorb(&report);
+        redispatch.extend(again);
     }
     pass.sync_jenkins(on_jenkins).await;
     pass.redispatch(redispatch).await;
@@ -282,6 +329,41 @@ struct Pass<'d, 'a> {
 }
 
 impl Pass<'_, '_> {
+    /// One job that does not run on Jenkins, against its pod or run; the id
+    /// back if it is a triggered job to send to the dispatcher again.
+    async fn sync_one(
+        &mut self,
+        job: ProwJob,
+        pods: &BTreeMap<String, HashMap<String, PodInfo>>,
+        runs: &BTreeMap<(String, String), HashMap<String, PipelineRunInfo>>,
+    ) -> Option<String> {
+        let as_run = runs_as_pipeline_run(&job);
+        match job.status.state {
+            Some(ProwJobState::Pending) if as_run => {
+                // Unknown cluster or failed listing: already logged.
+                let listed = runs.get(&self.run_key(&job))?;
+                let run = listed.get(&job.metadata.name);
+                self.sync_pending_run(job, run).await;
+            }
+            Some(ProwJobState::Aborted) if as_run => {
+                let listed = runs.get(&self.run_key(&job));
+                self.complete_abort_run(job, listed).await;
+            }
+            Some(ProwJobState::Pending) => {
+                // Unknown cluster or failed listing: already logged.
+                let listed = pods.get(cluster_name(&job))?;
+                let pod = listed.get(&job.metadata.name);
+                self.sync_pending(job, pod).await;
+            }
+            Some(ProwJobState::Aborted) => self.complete_abort(job).await,
+            Some(ProwJobState::Triggered) if self.needs_redispatch(&job).await => {
+                return Some(job.metadata.name);
+            }
+            _ => {}
+        }
+        None
+    }
+
     async fn abort_superseded(&mut self, jobs: &mut [Option<ProwJob>]) {
         let all: Vec<&ProwJob> = jobs.iter().flatten().collect();
         let older: Vec<String> = superseded(&all)

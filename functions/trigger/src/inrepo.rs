@@ -10,8 +10,10 @@
 //!
 //! Cost: the files read for `(repo, base, head)` (or the pushed SHA) are
 //! kept in the job store, so only the first event of a head SHA reads them:
-//! one recursive tree listing and one contents read for `.prow.yaml` (one
-//! per file for `.prow/`); every later event of that head, none. The PR's
+//! on GitHub one recursive tree listing and one contents read for
+//! `.prow.yaml` (one per file for `.prow/`); on CodeCommit one `GetFile` of
+//! `.prow.yaml` and one `GetFolder` of `.prow/` (one per subfolder, and one
+//! `GetFile` per file); every later event of that head, none. The PR's
 //! changed files, asked to choose the version, are the planner's own fact
 //! and asked once for both ([`Memo`]).
 //!
@@ -21,9 +23,10 @@
 //!
 //! A broken config (it does not parse, clashes with a central job, names a
 //! cluster not allowed, is too big) adds no jobs; the central jobs still
-//! run — Prow runs nothing for the event instead. The PR gets one comment
-//! naming `.prow.yaml:LINE` (edited on later heads, never repeated) and the
-//! head a failing `skiff/in-repo-config` status.
+//! run — Prow runs nothing for the event instead. On GitHub the PR gets one
+//! comment naming `.prow.yaml:LINE` (edited on later heads, never repeated)
+//! and the head a failing `skiff/in-repo-config` status; on CodeCommit,
+//! where the trigger does not write, the problems are logged.
 
 use std::time::Duration;
 
@@ -122,11 +125,6 @@ pub(crate) async fn effective(
     scm: &dyn Scm,
     facts: &mut Memo<'_>,
 ) -> Result<Option<Effective>> {
-    // CodeCommit's GetFile/GetFolder are not wired yet: its repos plan
-    // with the central config.
-    if source != EventSource::Github {
-        return Ok(None);
-    }
     let Some(version) = version(event, deps.config, facts).await? else {
         return Ok(None);
     };
@@ -163,7 +161,7 @@ pub(crate) async fn effective(
                 }
                 None => version.head().to_string(),
             };
-            let kept = read(scm, version.repo, &sha).await?;
+            let kept = read(source, scm, version.repo, &sha).await?;
             keep(deps, &version.key, &kept, deps.clock.now()).await;
             kept
         }
@@ -188,7 +186,16 @@ pub(crate) async fn effective(
             problems = problems.len(),
             "the in-repo config is broken: central jobs only"
         );
-        report(deps, scm, &version, &kept.sha, &problems).await?;
+        match source {
+            EventSource::Github => report(deps, scm, &version, &kept.sha, &problems).await?,
+            // The trigger cannot write to CodeCommit (its results go
+            // through the reporter), so the problems are only logged.
+            EventSource::Codecommit => warn!(
+                sha = kept.sha,
+                problems = problems.join("\n"),
+                "the in-repo config is not used"
+            ),
+        }
         return Ok(None);
     }
     loaded.jobs.mark_source(&kept.files, &kept.sha);
@@ -214,24 +221,36 @@ async fn version<'e>(
         Event::PullRequest(e) => &e.pr.repo,
         Event::Comment(e) => &e.repo,
         Event::Push(e) => &e.repo,
-        // A re-run names a job already recorded; see the README.
-        Event::Rerun(_) | Event::Ignored { .. } => return Ok(None),
+        Event::Rerun(e) => &e.repo,
+        Event::Ignored { .. } => return Ok(None),
     };
     if !config.prow.in_repo_config.enabled_for(&repo.full_name()) {
         return Ok(None);
     }
     let pr = match event {
         Event::PullRequest(e) if starts_jobs(&e.action) => e.pr.clone(),
-        Event::Comment(c)
-            if c.is_pull_request
-                && c.issue_state == "open"
-                && c.body.as_deref().is_some_and(has_command) =>
-        {
+        Event::Comment(c) if c.is_pull_request && c.issue_state == "open" => {
+            // CodeCommit's events do not carry the text (the planner asks
+            // for it too; the memo asks once).
+            let body = match (&c.body, &c.comment_id) {
+                (Some(b), _) => b.clone(),
+                (None, Some(id)) => facts.comment_body(repo, id).await.map_err(fact)?,
+                (None, None) => return Ok(None),
+            };
+            if !has_command(&body) {
+                return Ok(None);
+            }
             match &c.pr {
                 Some(pr) => pr.clone(),
                 None => facts.pull_request(repo, c.number).await.map_err(fact)?,
             }
         }
+        // GitHub's Re-run button names a check of the PR's head: its job
+        // may be one of the head's in-repo jobs.
+        Event::Rerun(e) => match e.pulls.first() {
+            Some(&number) => facts.pull_request(repo, number).await.map_err(fact)?,
+            None => return Ok(None),
+        },
         Event::Push(p) => return Ok(push_version(p)),
         _ => return Ok(None),
     };
@@ -260,15 +279,20 @@ fn push_version(p: &PushEvent) -> Option<Version<'_>> {
     })
 }
 
-/// Reads the in-repo config files at `sha`: the tree says which exist, the
-/// contents API gives each. A retryable failure retries the event; a
-/// permanent one is a problem to report.
-async fn read(scm: &dyn Scm, repo: &Repo, sha: &str) -> Result<Kept> {
-    let (org, name) = (repo.org.as_str(), repo.repo.as_str());
+/// Reads the in-repo config files at `sha`: on GitHub the tree says which
+/// exist and the contents API gives each; CodeCommit has no recursive tree,
+/// so there `.prow.yaml` is read (`GetFile`) and `.prow/` listed
+/// (`GetFolder`). A retryable failure retries the event; a permanent one is
+/// a problem to report.
+async fn read(source: EventSource, scm: &dyn Scm, repo: &Repo, sha: &str) -> Result<Kept> {
     let mut kept = Kept {
         sha: sha.to_string(),
         ..Kept::default()
     };
+    if source == EventSource::Codecommit {
+        return read_codecommit(scm, repo, kept).await;
+    }
+    let (org, name) = (repo.org.as_str(), repo.repo.as_str());
     let paths = match scm.tree(org, name, sha).await {
         // GitHub cuts listings over 100,000 entries: look for the file alone.
         Ok(tree) if tree.truncated => vec![inrepo::PROW_YAML.to_string()],
@@ -290,6 +314,47 @@ async fn read(scm: &dyn Scm, repo: &Repo, sha: &str) -> Result<Kept> {
     };
     for path in paths {
         match scm.file_content(org, name, &path, sha).await {
+            Ok(Some(text)) => kept.files.push(RepoFile { path, text }),
+            Ok(None) => {}
+            Err(e) => return permanent(e, &format!("read {path}"), kept),
+        }
+    }
+    Ok(kept)
+}
+
+/// CodeCommit's reads: `.prow.yaml` at once (one call when the repo has
+/// it), `.prow/`'s listing, then each of its files.
+async fn read_codecommit(scm: &dyn Scm, repo: &Repo, mut kept: Kept) -> Result<Kept> {
+    let (org, name, sha) = (repo.org.as_str(), repo.repo.as_str(), kept.sha.clone());
+    let file = match scm.file_content(org, name, inrepo::PROW_YAML, &sha).await {
+        Ok(file) => file,
+        Err(e) => return permanent(e, &format!("read {}", inrepo::PROW_YAML), kept),
+    };
+    let dir = match scm.folder_files(org, name, inrepo::PROW_DIR, &sha).await {
+        Ok(dir) => dir.unwrap_or_default(),
+        Err(e) => return permanent(e, &format!("list {}/", inrepo::PROW_DIR), kept),
+    };
+    let listed = file
+        .as_ref()
+        .map(|_| inrepo::PROW_YAML)
+        .into_iter()
+        .chain(dir.iter().map(String::as_str));
+    let paths = match inrepo::select_paths(listed) {
+        Ok(paths) => paths,
+        Err(reason) => {
+            kept.problem = Some(reason);
+            return Ok(kept);
+        }
+    };
+    if let Some(text) = file {
+        kept.files.push(RepoFile {
+            path: inrepo::PROW_YAML.to_string(),
+            text,
+        });
+        return Ok(kept);
+    }
+    for path in paths {
+        match scm.file_content(org, name, &path, &sha).await {
             Ok(Some(text)) => kept.files.push(RepoFile { path, text }),
             Ok(None) => {}
             Err(e) => return permanent(e, &format!("read {path}"), kept),
@@ -420,12 +485,14 @@ async fn post_report(
     }
 }
 
-/// The planner's facts with the two the in-repo step also asks — the PR
-/// and its changed files — asked once for both.
+/// The planner's facts with the three the in-repo step also asks — the PR,
+/// its changed files and a CodeCommit comment's text — asked once for both.
 pub(crate) struct Memo<'a> {
     inner: &'a mut dyn Facts,
     changed: Option<Vec<String>>,
     pr: Option<PullRequest>,
+    /// A CodeCommit comment's text: `(comment id, body)`.
+    comment: Option<(String, String)>,
 }
 
 impl<'a> Memo<'a> {
@@ -434,6 +501,7 @@ impl<'a> Memo<'a> {
             inner,
             changed: None,
             pr: None,
+            comment: None,
         }
     }
 }
@@ -497,7 +565,14 @@ impl Facts for Memo<'_> {
         repo: &Repo,
         comment_id: &str,
     ) -> std::result::Result<String, FactError> {
-        self.inner.comment_body(repo, comment_id).await
+        if let Some((id, body)) = &self.comment
+            && id == comment_id
+        {
+            return Ok(body.clone());
+        }
+        let body = self.inner.comment_body(repo, comment_id).await?;
+        self.comment = Some((comment_id.to_string(), body.clone()));
+        Ok(body)
     }
     async fn push_changes(
         &mut self,

@@ -370,6 +370,38 @@ async fn a_sub_directory_approver_covers_only_their_files() {
 }
 
 #[tokio::test]
+async fn a_malformed_owners_file_is_named_with_its_line_in_the_notifier() {
+    let w = World::new();
+    let broken = "approvers:\n- docs-lead\nreviewers: [rita\n";
+    w.scm.set_files(
+        "base-broken",
+        &[("OWNERS", ROOT_OWNERS), ("docs/OWNERS", broken)],
+    );
+    let want = skiff_core::plugins::owners::parse_owners("docs/OWNERS", broken)
+        .expect_err("the file is malformed");
+    assert!(want.starts_with("docs/OWNERS:"), "{want}");
+    w.scm.seed_comment(7, "root-lead", "/approve");
+    w.done(&gh(
+        "issue_comment",
+        "d-o1",
+        &comment("root-lead", "/approve", &[]),
+    ))
+    .await;
+    let notifier = w.bot_comments();
+    let notifier = notifier
+        .iter()
+        .find(|c| c.contains("[APPROVALNOTIFIER]"))
+        .unwrap_or_else(|| panic!("no notifier: {notifier:?}"));
+    assert!(
+        notifier.contains(&format!("- `{want}`")),
+        "the notifier names the file and line: {notifier}"
+    );
+    // The file's approvers are skipped; the root approver covers it all.
+    assert!(notifier.contains("This PR is **APPROVED**"), "{notifier}");
+    assert!(notifier.ends_with("-->"), "META stays last: {notifier}");
+}
+
+#[tokio::test]
 async fn hold_and_hold_cancel_add_and_remove_the_label() {
     let w = World::new();
     w.done(&gh("issue_comment", "d-h1", &comment("bob", "/hold", &[])))

@@ -33,6 +33,9 @@
 //! rounded up) as the table's TTL attribute. TTL deletes lazily (up to days
 //! late), so an expired key may still be there: `remember` writes under
 //! `attribute_not_exists(id) OR expires <= :now`, which treats it as absent.
+//! A key taken by `claim_as` carries its `owner` (S), and the owner passes
+//! the condition too (`OR owner = :owner`), so a claim whose answer was lost
+//! is taken again by its retry; `release` deletes only under that owner.
 //!
 //! # Which index serves which query (all newest first: `ScanIndexForward=false`)
 //!
@@ -61,8 +64,9 @@
 //!
 //! # Requests per operation
 //!
-//! create, update, delete, remember, forget: one write each. get: one
-//! consistent `GetItem`. list: one `Query` per page (two queries for a pull).
+//! create, update, delete, remember, forget, claim_as, release: one write
+//! each. get: one consistent `GetItem`. list: one `Query` per page (two
+//! queries for a pull).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -88,6 +92,8 @@ const INCOMPLETE: &str = "incomplete";
 const BY_TIME: &str = "by-time";
 
 type Item = HashMap<String, AttributeValue>;
+
+mod owned;
 
 /// [`JobStore`] on the DynamoDB jobs table.
 #[derive(Clone)]
@@ -626,6 +632,16 @@ impl JobStore for DynamoStore {
             .await
             .map_err(|e| port_error("forget", e))?;
         Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn claim_as(&self, key: &str, owner: &str, expires: Timestamp) -> PortResult<Claim> {
+        self.claim_owned(key, owner, expires).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn release(&self, key: &str, owner: &str) -> PortResult<()> {
+        self.release_owned(key, owner).await
     }
 
     /// Under the dedupe prefix, so listings, the stream's readers and the

@@ -207,26 +207,8 @@ fn bench_testinfra(c: &mut Criterion) {
     group.bench_function("load_validate_3800_jobs_605_files", |b| {
         b.iter_with_large_drop(|| load(black_box(&files)))
     });
-    // What a function does with the bundle `skiff config push` uploaded
-    // (skiff_aws::config_source::Bundle::load): the normalized config as
-    // one pretty JSON document, loaded and validated again. One file, so
-    // one core: Lambda's 256 MB functions get a fraction of one anyway.
-    let bundle = serde_json::to_string_pretty(&loaded.config).unwrap_or_default();
-    eprintln!(
-        "bundle: {:.1} MB of JSON",
-        bundle.len() as f64 / 1_048_576.0
-    );
-    let bundle = [SourceFile {
-        path: "s3://bench/bundle.json#config".into(),
-        text: bundle,
-        role: FileRole::ProwConfig,
-    }];
-    let again = load(&bundle);
-    assert!(!again.has_errors(), "the bundle loads: {}", again.summary());
-    assert_eq!(job_count(&again), jobs);
-    group.bench_function("bundle_load_3800_jobs_one_json_file", |b| {
-        b.iter_with_large_drop(|| load(black_box(&bundle)))
-    });
+    // What a function does with the same config at cold start is
+    // skiff-aws' `bundle_load` bench: no YAML, no validation.
     group.finish();
 }
 

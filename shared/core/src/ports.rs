@@ -220,6 +220,15 @@ pub trait JobStore: Send + Sync {
     async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()>;
     /// Drops `key`, so the next claim of it succeeds again.
     async fn forget(&self, key: &str) -> PortResult<()>;
+    /// [`JobStore::claim`] on behalf of `owner`, which is also
+    /// [`Claim::Taken`] (with the expiry moved to `expires`) when `owner`
+    /// holds the key already. A lock is taken this way: when the write that
+    /// took it succeeded but its answer was lost, the retry takes it again
+    /// instead of finding it held by nobody alive until it expires.
+    async fn claim_as(&self, key: &str, owner: &str, expires: Timestamp) -> PortResult<Claim>;
+    /// Drops `key` if `owner` holds it: a lock that outlived its expiry and
+    /// was claimed by another since stays theirs.
+    async fn release(&self, key: &str, owner: &str) -> PortResult<()>;
 
     /// [`JobStore::claim`], saying only whether this call took the key:
     /// `Ok(true)` if it was not known (or had expired), `Ok(false)` if it was.

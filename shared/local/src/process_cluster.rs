@@ -328,7 +328,7 @@ fn spawn(
         .open(dir.join(LOG_FILE))
         .map_err(cannot)?;
     let stderr = log.try_clone().map_err(cannot)?;
-    let mut command = std::process::Command::new(program);
+    let mut command = std::process::Command::new(process::program_path(program, env));
     command
         .args(args)
         .env_clear()

@@ -2,10 +2,14 @@
 //! jobs table. The same file holds the queues ([`crate::queue`]); both open it
 //! through one [`Db`] handle.
 //!
-//! Durability: the file is in WAL mode with `synchronous=FULL`, and every write
-//! is one `BEGIN IMMEDIATE` transaction, so a write that returned `Ok` survives
-//! `kill -9` (and power loss), and a write that was cut short leaves nothing
-//! behind. A record is stored as its JSON next to the few columns the queries
+//! Durability: the file is in WAL mode with `synchronous=NORMAL`, and every
+//! write is one `BEGIN IMMEDIATE` transaction, so a write that returned `Ok`
+//! survives `kill -9` of `skiff dev` (it is in the WAL, which the OS holds
+//! whether or not the process lives), and a write that was cut short leaves
+//! nothing behind. An OS crash or power loss can lose the last commits but
+//! never corrupts the file. `FULL` (an fsync per commit) bought power-loss
+//! durability for a one-machine dev server at half its throughput
+//! (README "Benchmarks"); on AWS, DynamoDB and SQS are durable either way. A record is stored as its JSON next to the few columns the queries
 //! filter and sort on; the columns are derived from the JSON in the same
 //! statement, so they cannot disagree.
 
@@ -82,6 +86,7 @@ CREATE TABLE IF NOT EXISTS kept_values (
 ) STRICT;
 ";
 
+mod owned;
 mod page;
 
 /// One SQLite file (or in-memory database) shared by the job store and every
@@ -117,11 +122,11 @@ impl Db {
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(sql)?;
         if mode != "wal" && mode != "memory" {
-            // Still durable (rollback journal + FULL sync), only slower and
-            // with readers blocked by writers.
+            // Still safe against a killed process (rollback journal), only
+            // slower and with readers blocked by writers.
             tracing::warn!(journal_mode = %mode, "SQLite could not switch to WAL");
         }
-        conn.pragma_update(None, "synchronous", "FULL")
+        conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -136,6 +141,7 @@ impl Db {
         }
         tx.execute_batch(SCHEMA).map_err(sql)?;
         page::migrate(&tx)?;
+        owned::migrate(&tx)?;
         tx.execute_batch(crate::queue::SCHEMA).map_err(sql)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql)?;
@@ -628,7 +634,7 @@ impl JobStore for SqliteStore {
             .write(move |tx| {
                 tx.execute(
                     "INSERT INTO dedupe_keys (key, expires) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET expires = excluded.expires",
+                     ON CONFLICT (key) DO UPDATE SET expires = excluded.expires, owner = NULL",
                     params![key, expires],
                 )
                 .map_err(sql)?;
@@ -647,6 +653,16 @@ impl JobStore for SqliteStore {
                 Ok(())
             })
             .await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn claim_as(&self, key: &str, owner: &str, expires: Timestamp) -> PortResult<Claim> {
+        self.claim_owned(key, owner, expires).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn release(&self, key: &str, owner: &str) -> PortResult<()> {
+        self.release_owned(key, owner).await
     }
 
     #[tracing::instrument(level = "debug", skip(self, value))]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use skiff_core::ports::{JobQuery, JobStore, PortError, Queue};
+use skiff_core::ports::{Claim, JobQuery, JobStore, PortError, Queue};
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 use skiff_local::memory::ManualClock;
 use skiff_local::queue::{QueueOptions, SqliteQueue};
@@ -345,4 +345,37 @@ async fn the_change_feed_lists_each_changed_record_once_at_its_latest_change() {
     assert_eq!(after.len(), 1);
     assert!(after[0].0 > last);
     assert_eq!(after[0].1.status.state, Some(ProwJobState::Success));
+}
+
+#[tokio::test]
+async fn a_file_from_before_owned_claims_gains_the_owner_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("skiff.db");
+    let until = ts("2099-01-01T00:00:00Z");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.remember("delivery", until).await.unwrap());
+    }
+    // The file as a skiff from before `claim_as` left it.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("ALTER TABLE dedupe_keys DROP COLUMN owner")
+        .unwrap();
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(
+        !store.remember("delivery", until).await.unwrap(),
+        "its keys survive"
+    );
+    assert_eq!(
+        store.claim_as("lock", "report", until).await.unwrap(),
+        Claim::Taken
+    );
+    assert_eq!(
+        store.claim_as("lock", "report", until).await.unwrap(),
+        Claim::Taken,
+        "the owner is kept, so its retry takes the lock again"
+    );
+    store.release("lock", "report").await.unwrap();
+    assert!(store.remember("lock", until).await.unwrap(), "released");
 }

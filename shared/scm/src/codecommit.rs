@@ -7,11 +7,14 @@
 //! - [`CodeCommitScm`] ([`Scm`]): what the trigger reads to plan a CodeCommit
 //!   event — the pull request (`GetPullRequest`), the files it or a push
 //!   changes (`GetDifferences`), a comment's text (`GetComment`, the events do
-//!   not carry it), a branch's head (`GetBranch`). Its writes are refused:
+//!   not carry it), a branch's head (`GetBranch`), the in-repo config's
+//!   files (`GetFile`, `GetFolder`). Its writes are refused:
 //!   CodeCommit results go through the reporter.
 //!
 //! One adapter serves one region, the region of the SDK client; CodeCommit
 //! events and jobs carry their region as the repository's org (`refs.org`).
+
+mod files;
 
 use async_trait::async_trait;
 use aws_sdk_codecommit::error::{ProvideErrorMetadata, SdkError};
@@ -544,6 +547,28 @@ impl Scm for CodeCommitScm {
     ) -> PortResult<Vec<String>> {
         self.check_region(org, repo)?;
         self.differences(repo, base, head).await
+    }
+
+    async fn file_content(
+        &self,
+        org: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> PortResult<Option<String>> {
+        self.check_region(org, repo)?;
+        self.get_file(repo, path, git_ref).await
+    }
+
+    async fn folder_files(
+        &self,
+        org: &str,
+        repo: &str,
+        path: &str,
+        sha: &str,
+    ) -> PortResult<Option<Vec<String>>> {
+        self.check_region(org, repo)?;
+        self.get_folder_files(repo, path, sha).await
     }
 
     async fn create_status(

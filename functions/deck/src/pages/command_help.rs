@@ -1,55 +1,15 @@
-//! `/command-help`: the trigger plugin's chat-ops commands, and each
-//! repo's presubmits, postsubmits and the periodics from the config.
+//! `/command-help`: every command of the plugins a repo enables (usage,
+//! what it does, who may use it, examples), from the help the plugins
+//! declare (as `/plugins` and `/plugin-help`), then each repo's jobs and the
+//! `/test` command that runs each. `?repo=org/repo` narrows it to one repo.
 
 use maud::{Markup, html};
 use skiff_core::config::Config;
+use skiff_core::plugins::{PluginHelp, pluginhelp};
 
+use super::plugins::{chosen_scope, everywhere, scope_form};
 use super::{Ctx, layout};
-use crate::links;
-
-/// The trigger plugin's commands, in Prow's words.
-const COMMANDS: &[(&str, &str, &str)] = &[
-    (
-        "/test <job>[, <job>…]",
-        "anyone on a trusted PR; a trusted member otherwise",
-        "Runs the named presubmits, even those whose files did not change (branch filters still apply).",
-    ),
-    (
-        "/test all",
-        "as /test",
-        "Runs every job that would run automatically on this PR.",
-    ),
-    (
-        "/test ?",
-        "anyone",
-        "Lists the jobs of this PR and their commands.",
-    ),
-    (
-        "/retest",
-        "as /test",
-        "Reruns the failed jobs of the head commit (pending ones are left alone).",
-    ),
-    (
-        "/retest-required",
-        "as /test",
-        "As /retest, for required jobs only.",
-    ),
-    (
-        "/test-manual-required",
-        "as /test",
-        "Runs the required jobs that only run when asked for.",
-    ),
-    (
-        "/ok-to-test",
-        "a trusted member",
-        "Marks a PR from an untrusted author as safe to test (label ok-to-test) and runs its jobs.",
-    ),
-    (
-        "/ok-to-test cancel",
-        "a trusted member",
-        "Takes that back (label needs-ok-to-test).",
-    ),
-];
+use crate::{DeckRequest, Deps, Reply, ctx, links};
 
 fn trigger_class(p: &skiff_core::config::Presubmit) -> Markup {
     html! {
@@ -80,39 +40,104 @@ fn branches(b: &skiff_core::config::Brancher) -> String {
     }
 }
 
-pub fn help_page(ctx: &Ctx, config: Option<&Config>) -> Markup {
-    let body = html! {
-        h1 { "Command help" }
-        p { "Comment these on a pull request, each on a line of its own." }
+pub fn command_help(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
+    let chosen = match chosen_scope(req, deps) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    Reply::html(
+        200,
+        help_page(&ctx(deps, false), deps.config, chosen.as_deref()),
+    )
+}
+
+/// The commands of these plugins, featured ones first, each with its plugin.
+fn commands(plugins: &[&PluginHelp]) -> Markup {
+    let mut rows: Vec<(&str, &skiff_core::plugins::Command)> = plugins
+        .iter()
+        .flat_map(|h| h.commands.iter().map(move |c| (h.name.as_str(), c)))
+        .collect();
+    rows.sort_by_key(|(_, c)| !c.featured);
+    html! {
         div.scroll {
             table #commands {
-                thead { tr { th scope="col" { "Command" } th scope="col" { "Who" } th scope="col" { "What it does" } } }
+                thead { tr {
+                    th scope="col" { "Command" } th scope="col" { "Plugin" } th scope="col" { "What it does" }
+                    th scope="col" { "Who can use it" } th scope="col" { "Examples" }
+                } }
                 tbody {
-                    @for (cmd, who, what) in COMMANDS {
-                        tr { td { code { (cmd) } } td { (who) } td { (what) } }
+                    @for (plugin, c) in &rows {
+                        tr {
+                            td { code { (c.usage) } }
+                            td { a href={"/plugins#plugin-" (plugin)} { (plugin) } }
+                            td { (c.description) }
+                            td { (c.who_can_use) }
+                            td { @for (i, e) in c.examples.iter().enumerate() { @if i > 0 { br; } code { (e) } } }
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+pub fn help_page(ctx: &Ctx, config: Option<&Config>, chosen: Option<&str>) -> Markup {
+    let body = html! {
+        h1 { "Command help" }
+        p { "Comment these on a pull request or an issue, each on a line of its own." }
         @match config {
-            None => p.err { "The configuration could not be loaded, so the jobs are not listed." },
-            Some(c) => (jobs_by_repo(c)),
+            None => p.err { "The configuration could not be loaded, so the commands and jobs are not listed." },
+            Some(c) => {
+                (scope_form("/command-help", &pluginhelp::scopes(c), chosen))
+                @match chosen {
+                    Some(scope) => {
+                        @let rh = pluginhelp::scope_help(c, scope);
+                        p.muted #scope { "Commands of the plugins enabled for " strong { (rh.repo) } "." }
+                        @if rh.plugins.is_empty() { p { "No plugin Skiff runs is enabled here: comments do nothing." } }
+                        (commands(&rh.plugins.iter().collect::<Vec<_>>()))
+                        @if !rh.not_run.is_empty() {
+                            p.muted { "Also enabled, but not run by Skiff (their commands do nothing): " (rh.not_run.join(", ")) "." }
+                        }
+                    }
+                    None => {
+                        @let all = everywhere(c);
+                        (commands(&all.iter().map(|(h, _)| h).collect::<Vec<_>>()))
+                    }
+                }
+                (jobs_by_repo(c, chosen))
+            }
         }
     };
     layout(ctx, "Command help", body)
 }
 
-fn jobs_by_repo(c: &Config) -> Markup {
+/// Each repo's jobs (one repo's, or those of an org's repos, when one is
+/// chosen), and where in-repo config may add jobs no page can list.
+fn jobs_by_repo(c: &Config, chosen: Option<&str>) -> Markup {
+    let in_scope =
+        |r: &str| chosen.is_none_or(|s| r == s || r.split_once('/').is_some_and(|(o, _)| o == s));
     let repos: std::collections::BTreeSet<&str> = c
         .jobs
         .presubmits
         .keys()
         .chain(c.jobs.postsubmits.keys())
         .map(String::as_str)
+        .filter(|r| in_scope(r))
         .collect();
+    let irc = &c.prow.in_repo_config;
+    let in_repo_somewhere = irc.enabled.values().any(|on| *on);
     html! {
         h2 { "Jobs by repository" }
-        @if repos.is_empty() { p { "No presubmits or postsubmits are configured." } }
+        @if in_repo_somewhere && chosen.is_none_or(|s| !s.contains('/') || irc.enabled_for(s)) {
+            p #in-repo {
+                "In-repo config is enabled"
+                @if let Some(s) = chosen { " for " (s) } @else { " for " (irc.enabled.iter().filter(|(_, on)| **on).map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")) }
+                ": a repository may add presubmits and postsubmits in its own " code { ".prow.yaml" } " (or " code { ".prow/" } "). "
+                "Those are read from each pull request's commits, so they cannot be listed without a pull request: comment "
+                code { "/test ?" } " on one to see its jobs, or run " code { "skiff plan --prow-yaml" } " on a checkout."
+            }
+        }
+        @if repos.is_empty() { p { "No presubmits or postsubmits are configured" @if let Some(s) = chosen { " for " (s) } "." } }
         @for repo in &repos {
             section aria-labelledby={"r-" (repo)} {
                 h3 id={"r-" (repo)} { (repo) }
@@ -155,6 +180,7 @@ fn jobs_by_repo(c: &Config) -> Markup {
             }
         }
         h2 { "Periodics" }
+        @if chosen.is_some() { p.muted { "Periodics belong to no repository: all are listed." } }
         @if c.jobs.periodics.is_empty() { p { "None." } } @else {
             div.scroll { table #periodics {
                 thead { tr { th scope="col" { "Job" } th scope="col" { "Schedule" } th scope="col" { "Cluster" } } }

@@ -27,6 +27,7 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                     nav aria-label="Site" {
                         a href="/" { "Jobs" }
                         a href="/command-help" { "Command help" }
+                        a href="/plugins" { "Plugins" }
                     }
                     @if ctx.refresh {
                         label #refresh hidden {

@@ -13,6 +13,7 @@ mod job_history;
 mod job_list;
 mod layout;
 mod lenses;
+mod plugins;
 mod pr_history;
 
 use jiff::Timestamp;
@@ -21,11 +22,12 @@ use skiff_core::prowjob::{ProwJob, Pull, Refs};
 
 use crate::filter;
 
-pub use command_help::help_page;
+pub use command_help::command_help;
 pub use job::job_page;
 pub use job_history::history;
 pub use job_list::{list, render_list};
 pub use layout::layout;
+pub use plugins::{plugin_help, plugins};
 pub use pr_history::pr_history;
 
 /// What every page needs besides its data.

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use skiff_core::config::prow::Plank;
-use skiff_core::ports::{Comment, JobQuery, PortError, PortResult};
+use skiff_core::ports::{Claim, Comment, JobQuery, PortError, PortResult};
 use skiff_core::prowjob::labels::IS_OPTIONAL;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
 
@@ -100,8 +100,16 @@ pub(crate) async fn report(
     // Two reports of the same PR at once would each post a comment that lacks
     // the other's row (crier holds a per-PR lock for the same reason).
     let lock = keys::github_comment_lock(&refs.org, &refs.repo, pull.number);
-    let now = deps.clock.now();
-    if !deps.store.remember(&lock, later(now, LOCK_SECONDS)).await? {
+    // Held in this report's name (the job and the state it reports), so that
+    // when the write taking the lock succeeded but its answer was lost, the
+    // retry takes it again instead of waiting out a lock nobody holds.
+    let owner = format!(
+        "{}@{}",
+        job.metadata.name,
+        job.status.state.map_or("", |s| s.as_str())
+    );
+    let expires = later(deps.clock.now(), LOCK_SECONDS);
+    if deps.store.claim_as(&lock, &owner, expires).await? != Claim::Taken {
         return Err(PortError::Unavailable(
             format!(
                 "another report is updating the comment on {}/{}#{}",
@@ -120,7 +128,7 @@ pub(crate) async fn report(
         deps,
     )
     .await;
-    if let Err(e) = deps.store.forget(&lock).await {
+    if let Err(e) = deps.store.release(&lock, &owner).await {
         tracing::warn!(error = %e, lock, "comment lock not released; it expires by itself");
     }
     result

@@ -4,9 +4,10 @@
 //! in their own files, comments, and many files of a few jobs each. Generated
 //! here so no file of test-infra is committed.
 //!
-//! Shared by `config_load` (load + validate, what `skiff check-config` does)
-//! and `skiff-tests`' `cold_start` bench (the same config as the JSON bundle a
-//! function loads at cold start), through `#[path]`.
+//! Shared by `config_load` (load + validate, what `skiff check-config` does),
+//! `skiff-aws`' `bundle_load` and `skiff-tests`' `cold_start` benches (the
+//! same config as the JSON bundle a function loads at cold start), through
+//! `#[path]`.
 
 use std::fmt::Write;
 

@@ -241,7 +241,7 @@ pub struct PeriodicFields {
 }
 
 /// A job run on pull requests.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Presubmit {
     #[serde(flatten)]
     pub base: JobBase,
@@ -276,7 +276,7 @@ impl Presubmit {
 }
 
 /// A job run on pushes to a branch or tag.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Postsubmit {
     #[serde(flatten)]
     pub base: JobBase,
@@ -295,7 +295,7 @@ pub struct Postsubmit {
 }
 
 /// A job run on a schedule.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Periodic {
     #[serde(flatten)]
     pub base: JobBase,
@@ -324,7 +324,8 @@ pub struct Preset {
 }
 
 /// All jobs of a deployment.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JobConfig {
     /// Not written out: the normalized config already has every preset merged
     /// into the jobs' specs, and merging again would collide.

@@ -15,7 +15,7 @@ pub mod plugins;
 pub mod prow;
 mod validate;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use jobs::{
     Brancher, JobBase, JobConfig, Periodic, PeriodicFields, Postsubmit, PostsubmitFields, Preset,
@@ -48,7 +48,8 @@ pub struct SourceFile {
 }
 
 /// A whole deployment's configuration, defaults applied and matrices expanded.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
     #[serde(flatten)]
     pub prow: ProwConfig,

@@ -51,7 +51,8 @@ pub struct Trigger {
 }
 
 /// The parts of plugins.yaml Skiff uses.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PluginConfig {
     /// Keyed by `org` or `org/repo`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

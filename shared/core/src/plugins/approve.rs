@@ -269,7 +269,7 @@ async fn handle(
     } else {
         ev.repo.html_url.clone()
     };
-    let message = notification(
+    let mut message = notification(
         &ap,
         &Links {
             repo_url: &repo_url,
@@ -280,6 +280,19 @@ async fn handle(
             pr_process: &opts.pr_process_link,
         },
     );
+    // A broken OWNERS file is skipped (as Prow's loader does), but said
+    // where people look: in the notifier, before its META trailer, so it
+    // is re-posted when the file is fixed.
+    if !owners.problems.is_empty() {
+        let mut broken = String::from(
+            "\n\nThese OWNERS files could not be read, so their approvers are not counted:\n",
+        );
+        for problem in &owners.problems {
+            broken.push_str(&format!("- `{problem}`\n"));
+        }
+        let at = message.rfind("\n<!-- META=").unwrap_or(message.len());
+        message.insert_str(at, broken.trim_end());
+    }
     let notifiers: Vec<&Said> = history
         .iter()
         .filter(|s| {

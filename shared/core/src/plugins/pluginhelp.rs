@@ -2,6 +2,8 @@
 //! may use them, and how it is configured for a repo. One source for the
 //! deck's `/command-help` and `/plugins` pages and for `skiff plan`.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 
 use crate::config::Config;
@@ -112,6 +114,155 @@ pub fn repo_help(config: &Config, org: &str, repo: &str) -> RepoHelp {
             .cloned()
             .collect(),
         not_run,
+    }
+}
+
+/// The repositories the help can be shown for: those plugins.yaml and
+/// `external_plugins` name, and those with presubmits or postsubmits. Prow's
+/// hook also lists every repo of an org entry by asking GitHub; the deck has
+/// no GitHub client, so an org's other repos are not listed (their help is
+/// still shown when asked for by name).
+pub fn known_repos(config: &Config) -> Vec<String> {
+    let p = &config.plugins;
+    let mut out: BTreeSet<String> = p
+        .plugins
+        .keys()
+        .chain(p.sections.external_plugins.keys())
+        .filter(|k| k.contains('/'))
+        .cloned()
+        .collect();
+    out.extend(config.jobs.presubmits.keys().cloned());
+    out.extend(config.jobs.postsubmits.keys().cloned());
+    out.into_iter().collect()
+}
+
+/// Where plugins are set up: every known repo, then every org key of
+/// plugins.yaml and `external_plugins` (an org key covers the org's repos
+/// the deck cannot list).
+pub fn scopes(config: &Config) -> Vec<String> {
+    let p = &config.plugins;
+    let mut out = known_repos(config);
+    let orgs: BTreeSet<&String> = p
+        .plugins
+        .keys()
+        .chain(p.sections.external_plugins.keys())
+        .filter(|k| !k.contains('/'))
+        .collect();
+    out.extend(orgs.into_iter().cloned());
+    out
+}
+
+/// The help for a scope: `org/repo`, or `org` (what its org entry enables).
+pub fn scope_help(config: &Config, scope: &str) -> RepoHelp {
+    let (org, repo) = scope.split_once('/').unwrap_or((scope, ""));
+    let mut h = repo_help(config, org, repo);
+    h.repo = scope.to_string();
+    h
+}
+
+/// One command as Prow's JSON spells it (`pkg/pluginhelp.Command`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProwCommand {
+    pub usage: String,
+    pub featured: bool,
+    pub description: String,
+    pub examples: Vec<String>,
+    pub who_can_use: String,
+}
+
+/// One plugin's help as Prow's JSON spells it (`pkg/pluginhelp.PluginHelp`):
+/// `Config` maps `org/repo` to how the plugin is set up there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProwPluginHelp {
+    pub description: String,
+    pub config: BTreeMap<String, String>,
+    pub events: Vec<String>,
+    pub commands: Vec<ProwCommand>,
+}
+
+/// Prow's `pluginhelp.Help`, what hook serves at `/plugin-help` and deck at
+/// `/plugin-help.js`. `RepoPlugins[""]` lists every plugin Skiff runs;
+/// `ExternalPluginHelp` stays empty: Prow asks each external plugin's
+/// `<endpoint>/help`, and Skiff fetches nothing for a help page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Help {
+    pub all_repos: Vec<String>,
+    pub repo_plugins: BTreeMap<String, Vec<String>>,
+    pub repo_external_plugins: BTreeMap<String, Vec<String>>,
+    pub plugin_help: BTreeMap<String, ProwPluginHelp>,
+    pub external_plugin_help: BTreeMap<String, ProwPluginHelp>,
+}
+
+/// The help of every plugin Skiff runs, for every known repo, in Prow's
+/// shape. A plugin's description and commands are its help for the first
+/// repo that enables it (they do not vary by repo); its `Config` has a line
+/// per repo whose setup says something.
+pub fn help(config: &Config) -> Help {
+    let repos = known_repos(config);
+    let by_repo: Vec<RepoHelp> = scopes(config)
+        .iter()
+        .map(|s| scope_help(config, s))
+        .collect();
+    let mut plugin_help = BTreeMap::new();
+    for spec in super::PLUGINS {
+        let mut found: Option<ProwPluginHelp> = None;
+        let mut setup = BTreeMap::new();
+        for rh in &by_repo {
+            let Some(h) = rh.plugins.iter().find(|h| h.name == spec.name) else {
+                continue;
+            };
+            if !h.config.is_empty() {
+                setup.insert(rh.repo.clone(), h.config.join(" "));
+            }
+            found.get_or_insert_with(|| prow_shape(h));
+        }
+        let mut h = found.unwrap_or_else(|| prow_shape(&(spec.help)(config, "", "")));
+        h.config = setup;
+        plugin_help.insert(spec.name.to_string(), h);
+    }
+    let mut repo_plugins: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    repo_plugins.insert(
+        String::new(),
+        super::RUN_BY_SKIFF.iter().map(|s| s.to_string()).collect(),
+    );
+    for (key, p) in &config.plugins.plugins {
+        repo_plugins.insert(key.clone(), p.plugins.clone());
+    }
+    let ext = &config.plugins.sections.external_plugins;
+    let mut repo_external_plugins: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let all_external: BTreeSet<String> = ext.values().flatten().map(|e| e.name.clone()).collect();
+    repo_external_plugins.insert(String::new(), all_external.into_iter().collect());
+    for (key, list) in ext {
+        repo_external_plugins.insert(key.clone(), list.iter().map(|e| e.name.clone()).collect());
+    }
+    Help {
+        all_repos: repos,
+        repo_plugins,
+        repo_external_plugins,
+        plugin_help,
+        external_plugin_help: BTreeMap::new(),
+    }
+}
+
+fn prow_shape(h: &PluginHelp) -> ProwPluginHelp {
+    ProwPluginHelp {
+        description: h.description.clone(),
+        config: BTreeMap::new(),
+        events: h.events.clone(),
+        commands: h
+            .commands
+            .iter()
+            .map(|c| ProwCommand {
+                usage: c.usage.clone(),
+                featured: c.featured,
+                description: c.description.clone(),
+                examples: c.examples.clone(),
+                who_can_use: c.who_can_use.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -135,6 +135,20 @@ pub trait Scm: Send + Sync {
         let _ = (path, git_ref);
         Err(no_review_calls(org, repo, "file contents"))
     }
+    /// The paths of the files under the folder `path` at commit `sha`,
+    /// recursively, from the repository's root (CodeCommit's `GetFolder`,
+    /// where there is no recursive tree listing); `None` if there is no
+    /// such folder.
+    async fn folder_files(
+        &self,
+        org: &str,
+        repo: &str,
+        path: &str,
+        sha: &str,
+    ) -> PortResult<Option<Vec<String>>> {
+        let _ = (path, sha);
+        Err(no_review_calls(org, repo, "folder listings"))
+    }
     /// The tree SHA of commit `sha`.
     async fn commit_tree(&self, org: &str, repo: &str, sha: &str) -> PortResult<String> {
         let _ = sha;

@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod owned;
 mod page;
 
 /// A record as the handlers write one. `pulls` are `(org, repo, numbers)`.
@@ -91,6 +92,10 @@ pub async fn job_store_conformance(store: &dyn JobStore) {
     delete_is_idempotent(store).await;
     dedupe_keys_are_remembered_until_they_expire(store).await;
     a_claim_says_how_long_a_held_key_lives(store).await;
+    owned::an_owned_claim_is_taken_again_by_its_owner_only(store).await;
+    owned::an_expired_lock_is_free_and_its_late_owner_releases_nothing(store).await;
+    owned::plain_keys_have_no_owner(store).await;
+    owned::of_concurrent_owners_one_takes_the_lock(store).await;
     kept_values_read_back_until_they_expire(store).await;
     let after = list_ids(store, JobQuery::All, None).await;
     assert!(after.is_empty(), "the suite left records behind: {after:?}");

@@ -17,6 +17,7 @@ pub struct Faults {
     next: Mutex<HashMap<String, VecDeque<PortError>>>,
     down: Mutex<Option<PortError>>,
     panics: Mutex<HashMap<String, usize>>,
+    lost: Mutex<HashMap<String, VecDeque<PortError>>>,
 }
 
 impl Faults {
@@ -42,6 +43,28 @@ impl Faults {
     /// The next `times` calls of `method` panic (before any scripted error).
     pub fn panic_next(&self, method: &str, times: usize) {
         *lock(&self.panics).entry(method.to_string()).or_default() += times;
+    }
+
+    /// The next call of `method` does its work, then fails with `error`: the
+    /// answer to a write that succeeded is lost (a timeout, a 500 sent after
+    /// the write). Only where a lost answer matters do twins honour it: the
+    /// store's `claim` and `claim_as`.
+    pub fn lose_answer(&self, method: &str, error: PortError) {
+        lock(&self.lost)
+            .entry(method.to_string())
+            .or_default()
+            .push_back(error);
+    }
+
+    /// The outcome the twin's `method` must give after doing its work.
+    pub fn check_answer(&self, method: &str) -> PortResult<()> {
+        match lock(&self.lost)
+            .get_mut(method)
+            .and_then(VecDeque::pop_front)
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The outcome the twin's `method` must give before doing its work.
@@ -90,6 +113,19 @@ mod tests {
         assert_eq!(f.check("ack"), Err(PortError::Unavailable("down".into())));
         f.recover();
         assert_eq!(f.check("ack"), Ok(()));
+    }
+
+    #[test]
+    fn a_lost_answer_fails_after_the_work_once_and_only_for_its_method() {
+        let f = Faults::default();
+        f.lose_answer("claim_as", PortError::Unavailable("timeout".into()));
+        assert_eq!(f.check("claim_as"), Ok(()), "the work is done");
+        assert_eq!(f.check_answer("claim"), Ok(()));
+        assert_eq!(
+            f.check_answer("claim_as"),
+            Err(PortError::Unavailable("timeout".into()))
+        );
+        assert_eq!(f.check_answer("claim_as"), Ok(()));
     }
 
     #[test]

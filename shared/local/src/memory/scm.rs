@@ -608,6 +608,26 @@ impl Scm for MemoryScm {
         Ok(lock(&self.state).review.file(path, git_ref))
     }
 
+    async fn folder_files(
+        &self,
+        _: &str,
+        _: &str,
+        path: &str,
+        sha: &str,
+    ) -> PortResult<Option<Vec<String>>> {
+        self.review_call("folder_files", format!("{path}@{sha}"), false)?;
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let files: Vec<String> = lock(&self.state)
+            .review
+            .tree(sha)
+            .entries
+            .into_iter()
+            .map(|e| e.path)
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        Ok((!files.is_empty()).then_some(files))
+    }
+
     async fn commit_tree(&self, _: &str, _: &str, sha: &str) -> PortResult<String> {
         self.review_call("commit_tree", sha.to_string(), false)?;
         Ok(sha.to_string())

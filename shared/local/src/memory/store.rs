@@ -22,10 +22,11 @@ pub struct StoreCalls {
     pub updates: usize,
     pub lists: usize,
     pub deletes: usize,
-    /// `claim` calls (each a conditional write on the real stores; `remember`
-    /// is one).
+    /// `claim` and `claim_as` calls (each a conditional write on the real
+    /// stores; `remember` is one).
     pub remembers: usize,
     pub keeps: usize,
+    /// `forget` and `release` calls.
     pub forgets: usize,
 }
 
@@ -35,6 +36,8 @@ type Interference = Box<dyn FnOnce(&mut ProwJob) + Send>;
 pub struct MemoryStore {
     jobs: Mutex<BTreeMap<String, ProwJob>>,
     keys: Mutex<BTreeMap<String, Timestamp>>,
+    /// Who holds each key taken by `claim_as` (locked after `keys`).
+    owners: Mutex<BTreeMap<String, String>>,
     /// Cached values (`put_value`), with their expiry.
     values: Mutex<BTreeMap<String, (String, Timestamp)>>,
     clock: Arc<dyn Clock>,
@@ -58,6 +61,7 @@ impl MemoryStore {
         MemoryStore {
             jobs: Mutex::default(),
             keys: Mutex::default(),
+            owners: Mutex::default(),
             values: Mutex::default(),
             clock,
             calls: Mutex::default(),
@@ -293,12 +297,53 @@ impl JobStore for MemoryStore {
             return Err(PortError::Rejected("dedupe key is empty".into()));
         }
         let now = self.clock.now();
-        let mut keys = lock(&self.keys);
-        if let Some(&until) = keys.get(key).filter(|&&exp| exp > now) {
-            return Ok(Claim::Held { until });
+        {
+            let mut keys = lock(&self.keys);
+            if let Some(&until) = keys.get(key).filter(|&&exp| exp > now) {
+                return Ok(Claim::Held { until });
+            }
+            keys.insert(key.to_string(), expires);
+            lock(&self.owners).remove(key);
         }
-        keys.insert(key.to_string(), expires);
+        self.faults.check_answer("claim")?;
         Ok(Claim::Taken)
+    }
+
+    async fn claim_as(&self, key: &str, owner: &str, expires: Timestamp) -> PortResult<Claim> {
+        self.call("claim_as", |c| c.remembers += 1)?;
+        if key.is_empty() || owner.is_empty() {
+            return Err(PortError::Rejected(
+                format!("claim of {key:?} as {owner:?}: key and owner must not be empty").into(),
+            ));
+        }
+        let now = self.clock.now();
+        let claim = {
+            let mut keys = lock(&self.keys);
+            let mut owners = lock(&self.owners);
+            match keys.get(key).filter(|&&exp| exp > now) {
+                Some(&until) if owners.get(key).map(String::as_str) != Some(owner) => {
+                    Claim::Held { until }
+                }
+                _ => {
+                    keys.insert(key.to_string(), expires);
+                    owners.insert(key.to_string(), owner.to_string());
+                    Claim::Taken
+                }
+            }
+        };
+        self.faults.check_answer("claim_as")?;
+        Ok(claim)
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> PortResult<()> {
+        self.call("release", |c| c.forgets += 1)?;
+        let mut keys = lock(&self.keys);
+        let mut owners = lock(&self.owners);
+        if owners.get(key).map(String::as_str) == Some(owner) {
+            keys.remove(key);
+            owners.remove(key);
+        }
+        Ok(())
     }
 
     async fn keep(&self, key: &str, expires: Timestamp) -> PortResult<()> {
@@ -306,13 +351,16 @@ impl JobStore for MemoryStore {
         if key.is_empty() {
             return Err(PortError::Rejected("dedupe key is empty".into()));
         }
+        // A mark has no owner, as the item DynamoDB's put replaces has none.
         lock(&self.keys).insert(key.to_string(), expires);
+        lock(&self.owners).remove(key);
         Ok(())
     }
 
     async fn forget(&self, key: &str) -> PortResult<()> {
         self.call("forget", |c| c.forgets += 1)?;
         lock(&self.keys).remove(key);
+        lock(&self.owners).remove(key);
         Ok(())
     }
 

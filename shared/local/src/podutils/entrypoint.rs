@@ -222,7 +222,8 @@ impl Entrypoint {
         let (reader, writer) = std::io::pipe()?;
         let drained = copy_output(reader, tee.clone(), &self.container)?;
         let child = {
-            let mut command = std::process::Command::new(&self.program);
+            let mut command =
+                std::process::Command::new(process::program_path(&self.program, &self.env));
             command
                 .args(&self.args)
                 .env_clear()

@@ -290,6 +290,34 @@ pub(crate) fn go_exit_error(status: &ExitStatus) -> String {
     format!("signal: {name}")
 }
 
+/// Where `execvp` would find `program`: the container's own `PATH` if it
+/// sets one, else this machine's (what [`base_env`] passes on). Resolving it
+/// here lets the standard library start the process with `posix_spawn`
+/// instead of forking this whole process to search `PATH` in the child — a
+/// fork per pod was most of `skiff dev`'s CPU time under load. A program
+/// that is not found stays as given, so spawning it fails with the usual
+/// "No such file or directory".
+pub(crate) fn program_path(program: &str, env: &[(String, String)]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return PathBuf::from(program);
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .unwrap_or_else(|| PathBuf::from(program))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +370,37 @@ mod tests {
                 want.to_string()
             };
             assert_eq!(got, want, "{raw}");
+        }
+    }
+
+    /// As `execvp`: a name is looked up on the container's PATH first, a
+    /// path is taken as given, and a name found nowhere is left to fail.
+    #[test]
+    fn programs_are_found_on_the_path_execvp_would_search() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("bin");
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+        let plain = bin.join("not-executable");
+        std::fs::write(&plain, "data").expect("plain");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let path = |p: &Path| vec![("PATH".to_string(), p.display().to_string())];
+        let on_bin = path(&bin);
+        for (program, env, want) in [
+            ("tool", on_bin.clone(), tool.clone()),
+            (
+                "not-executable",
+                on_bin.clone(),
+                PathBuf::from("not-executable"),
+            ),
+            ("missing", on_bin.clone(), PathBuf::from("missing")),
+            ("./tool", on_bin.clone(), PathBuf::from("./tool")),
+            ("/bin/sh", vec![], PathBuf::from("/bin/sh")),
+            ("tool", path(dir.path()), PathBuf::from("tool")),
+        ] {
+            assert_eq!(program_path(program, &env), want, "{program} with {env:?}");
         }
     }
 }
