@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maud::{Markup, html};
 use skiff_core::config::Config;
+use skiff_core::config::inrepo::SOURCE_ANNOTATION as IN_REPO;
 use skiff_core::ports::JobPage;
 use skiff_core::prowjob::{ProwJob, ProwJobState};
 
@@ -261,7 +262,13 @@ fn row(ctx: &Ctx, j: &ProwJob) -> Markup {
     html! {
         tr class=(state) {
             td { (state) }
-            td { a href=(links::job(j)) { (j.spec.job) } }
+            td {
+                a href=(links::job(j)) { (j.spec.job) }
+                // Jobs from a repo's own `.prow.yaml`: which file and commit.
+                @if let Some(from) = j.metadata.annotations.get(IN_REPO) {
+                    " " small.in-repo title=(format!("defined in {from}")) { "in-repo" }
+                }
+            }
             td { @if let Some(r) = filter::main_refs(j) { (r.org_repo()) } }
             td { (revision(j)) }
             td { @if let Some(t) = j.status.start_time { (short_time(t)) } }

@@ -1,9 +1,12 @@
 //! Prow's needs-rebase (an external plugin there, built in here):
 //! `needs-rebase` is on a pull request exactly while GitHub says it cannot
 //! merge. GitHub computes mergeability lazily, so an event that does not
-//! carry it schedules a look a little later (`Effect::CheckMergeable`), and
-//! a push to a branch schedules a look at every open PR into it
-//! (`Effect::CheckBase`), where Prow sweeps all PRs once a day.
+//! carry it asks for a look (`Effect::CheckMergeable`), and a push to a
+//! branch asks for a look at every open PR into it (`Effect::CheckBase`),
+//! where Prow sweeps all PRs once a day. The executor looks once, when the
+//! event is handled: the delays these effects carry (Prow's re-polls) are
+//! not acted on yet, so a PR GitHub has not computed waits for its next
+//! event (README "Review plugins", "Not yet").
 
 use crate::config::Config;
 use crate::event::PullRequest;
