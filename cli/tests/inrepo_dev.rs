@@ -9,11 +9,10 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{GitHub, fake_github, http, lock, sign, wait_for};
+use support::{Dev, GitHub, fake_github, http, lock, sign, start_dev, wait_for};
 
 const SECRET: &[u8] = b"inrepo-secret";
 const WAIT: Duration = Duration::from_secs(60);
@@ -45,51 +44,12 @@ const PUSHED_PROW_YAML: &str = r#"postsubmits:
   spec: {containers: [{image: alpine, command: [/bin/sh, -c, "echo published"]}]}
 "#;
 
-struct Dev {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(dir: &Path, github: &str) -> Dev {
     std::fs::write(dir.join("config.yaml"), CONFIG).unwrap();
     std::fs::write(dir.join("jobs.yaml"), JOBS).unwrap();
     std::fs::write(dir.join("secret"), SECRET).unwrap();
     std::fs::write(dir.join("token"), "token\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args(["dev", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--config-path")
-        .arg(dir.join("config.yaml"))
-        .arg("--job-config-path")
-        .arg(dir.join("jobs.yaml"))
-        .arg("--hmac-secret-file")
-        .arg(dir.join("secret"))
-        .arg("--github-token-file")
-        .arg(dir.join("token"))
-        .args(["--github-api-url", github, "--sync-seconds", "1"])
-        .env("SKIFF_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("skiff dev starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let probe = url.clone();
-    wait_for("skiff dev to listen", Duration::from_secs(30), || {
-        http("GET", &format!("{probe}/prowjobs.js"), &[], b"").0 == 200
-    });
-    Dev { child, url }
+    start_dev(dir, github, &["--sync-seconds", "1"])
 }
 
 impl Dev {

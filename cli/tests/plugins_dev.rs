@@ -10,12 +10,13 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{GitHub, Review, Shared, example, fake_github, http, lock, sign, wait_for};
+use support::{
+    Dev, GitHub, Review, Shared, example, fake_github, http, lock, sign, start_dev, wait_for,
+};
 
 const SECRET: &[u8] = b"plugins-secret";
 const WAIT: Duration = Duration::from_secs(60);
@@ -38,25 +39,6 @@ external_plugins:
     events: [issue_comment]
 "#;
 
-struct Dev {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn start(dir: &Path, github: &str, external: &str) -> Dev {
     std::fs::write(dir.join("config.yaml"), "plank: {}\n").unwrap();
     std::fs::write(dir.join("jobs.yaml"), "presubmits: {}\n").unwrap();
@@ -67,33 +49,7 @@ fn start(dir: &Path, github: &str, external: &str) -> Dev {
     .unwrap();
     std::fs::write(dir.join("secret"), SECRET).unwrap();
     std::fs::write(dir.join("token"), "token\n").unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args(["dev", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--config-path")
-        .arg(dir.join("config.yaml"))
-        .arg("--job-config-path")
-        .arg(dir.join("jobs.yaml"))
-        .arg("--plugin-config")
-        .arg(dir.join("plugins.yaml"))
-        .arg("--hmac-secret-file")
-        .arg(dir.join("secret"))
-        .arg("--github-token-file")
-        .arg(dir.join("token"))
-        .args(["--github-api-url", github, "--tick-seconds", "1"])
-        .env("SKIFF_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("skiff dev starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let probe = url.clone();
-    wait_for("skiff dev to listen", Duration::from_secs(30), || {
-        http("GET", &format!("{probe}/prowjobs.js"), &[], b"").0 == 200
-    });
-    Dev { child, url }
+    start_dev(dir, github, &["--tick-seconds", "1"])
 }
 
 fn readdress(v: &mut Value) {

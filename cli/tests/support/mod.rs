@@ -5,3 +5,6 @@
 #![allow(unused_imports)]
 
 pub use skiff_tests::github::*;
+
+mod dev;
+pub use dev::{Dev, start_dev};
