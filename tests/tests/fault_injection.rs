@@ -14,12 +14,14 @@
 //! drawn by a fixed seed, the same positions every run (a red CI run must
 //! mean a change broke something; `SKIFF_FAULT_SEED` draws another sample,
 //! `SKIFF_FAULT_SEED=now` a fresh one each run) and
-//! `SKIFF_FAULT_POSITIONS=all` runs them all. `SKIFF_FAULT_SAMPLE` sets the
+//! `SKIFF_FAULT_POSITIONS=all` runs them all (`=FIRST-LAST` the calls in a
+//! range, e.g. after a change to one function). `SKIFF_FAULT_SAMPLE` sets the
 //! sample's size.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use skiff_core::keys;
 use skiff_core::prowjob::ProwJob;
 use skiff_tests::deployment::Deployment;
 use skiff_tests::fault::{Fault, FaultProxy};
@@ -67,10 +69,18 @@ struct Outcome {
     comments: usize,
 }
 
+/// Both jobs finished, their final statuses written, and the reporter
+/// done with them: a report records its state only after everything it
+/// sends (status and failure comment), so a report still waiting for a
+/// retry shows here.
 fn done(jobs: &[ProwJob], statuses: &BTreeMap<String, Vec<String>>) -> bool {
     let finals = ["success", "failure", "error"];
     jobs.len() == 2
-        && jobs.iter().all(|j| j.status.completion_time.is_some())
+        && jobs.iter().all(|j| {
+            j.status.completion_time.is_some()
+                && j.status.state.is_some()
+                && j.status.prev_report_states.get(keys::GITHUB_REPORTER) == j.status.state.as_ref()
+        })
         && ["unit", "lint"].iter().all(|c| {
             statuses
                 .get(*c)
@@ -257,9 +267,27 @@ fn positions(calls: usize) -> Vec<(usize, Fault)> {
     let all: Vec<(usize, Fault)> = (1..=calls)
         .flat_map(|k| Fault::ALL.map(|f| (k, f)))
         .collect();
-    if std::env::var("SKIFF_FAULT_POSITIONS").as_deref() == Ok("all") {
-        println!("fault positions: all {}", all.len());
-        return all;
+    match std::env::var("SKIFF_FAULT_POSITIONS").as_deref() {
+        Ok("all") => {
+            println!("fault positions: all {}", all.len());
+            return all;
+        }
+        // `FIRST-LAST`: every fault at the calls in that range.
+        Ok(range) if range.contains('-') => {
+            let (first, last) = range.split_once('-').unwrap_or_default();
+            let (Ok(first), Ok(last)) = (first.parse::<usize>(), last.parse::<usize>()) else {
+                panic!("SKIFF_FAULT_POSITIONS={range}: expected `all` or FIRST-LAST");
+            };
+            let picked: Vec<_> = (first..=last)
+                .flat_map(|k| Fault::ALL.map(|f| (k, f)))
+                .collect();
+            println!(
+                "fault positions: calls {first}-{last}, {} in all",
+                picked.len()
+            );
+            return picked;
+        }
+        _ => {}
     }
     let seed = match std::env::var("SKIFF_FAULT_SEED").as_deref() {
         Ok("now") => jiff::Timestamp::now().as_nanosecond() as u64,

@@ -39,6 +39,11 @@ pub use slack::SlackReporter;
 /// Record writes lost to concurrent writers before giving up (the next
 /// delivery of the change retries).
 const MAX_RECORD_ATTEMPTS: usize = 5;
+/// Record writes (and reloads) that may fail as unavailable — a throttle, a
+/// 5xx, a lost answer, after the SDK's own retries — before the report is
+/// given up for a retry. The report was sent by then, and a retry would
+/// send it again: a second call is worth more than a repeated status.
+const MAX_UNAVAILABLE_RECORD_CALLS: usize = 3;
 
 /// What the reporters need from the outside world.
 pub struct ReporterDeps<'a> {
@@ -302,7 +307,9 @@ async fn record(
     annotation: Option<(&str, String)>,
     store: &dyn JobStore,
 ) -> PortResult<(Recorded, Option<ProwJob>)> {
-    for _ in 0..MAX_RECORD_ATTEMPTS {
+    let mut unavailable = 0;
+    let mut attempts = 0;
+    while attempts < MAX_RECORD_ATTEMPTS {
         let prev = current.status.prev_report_states.get(reporter).copied();
         let annotated = annotation
             .as_ref()
@@ -325,12 +332,34 @@ async fn record(
         }
         match store.update(&current).await {
             Ok(stored) => return Ok((Recorded::Saved, Some(stored))),
-            Err(PortError::Conflict(_)) => match store.get(&current.metadata.name).await? {
-                Some(fresh) => current = fresh,
-                None => return Ok((Recorded::Gone, None)),
-            },
+            // Reload: on a lost answer the write may have landed, and the
+            // reloaded record then shows it (the check above returns).
+            Err(PortError::Conflict(_)) => attempts += 1,
+            Err(e @ PortError::Unavailable(_)) => {
+                unavailable += 1;
+                if unavailable >= MAX_UNAVAILABLE_RECORD_CALLS {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "recording the reported state failed; trying again");
+            }
             Err(PortError::NotFound(_)) => return Ok((Recorded::Gone, None)),
             Err(e) => return Err(e),
+        }
+        loop {
+            match store.get(&current.metadata.name).await {
+                Ok(Some(fresh)) => {
+                    current = fresh;
+                    break;
+                }
+                Ok(None) => return Ok((Recorded::Gone, None)),
+                Err(e @ PortError::Unavailable(_)) => {
+                    unavailable += 1;
+                    if unavailable >= MAX_UNAVAILABLE_RECORD_CALLS {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
     Err(PortError::Conflict(

@@ -95,9 +95,15 @@ async fn a_lost_answer_on_the_lock_write_is_retried_into_one_comment() {
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert_eq!(comments[0].body, failure_comment(&[row(CONTEXT, URL)]));
     assert!(w.lock_is_free(), "released after the update");
+    assert_eq!(
+        w.scm.statuses().len(),
+        1,
+        "the retry does not write the status the failed attempt wrote"
+    );
 
     assert_eq!(w.deliver("j1").await, Next::Done);
     assert_eq!(w.scm.comments(42).len(), 1, "a repeat writes nothing");
+    assert_eq!(w.scm.statuses().len(), 1);
 }
 
 #[tokio::test]

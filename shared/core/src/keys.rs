@@ -146,6 +146,11 @@ pub const COMMENT_TAG: &str = "<!-- test report -->";
 /// by the reporter's GitHub sink; read by it to update instead of create.
 pub const CHECK_RUN_ANNOTATION: &str = "skiff.dev/github-check-run";
 
+/// The job state whose commit status the GitHub reporter wrote while the
+/// rest of that report (the failure comment) failed: the report's retry does
+/// not write the same status again.
+pub const STATUS_SENT_ANNOTATION: &str = "skiff.dev/github-status-sent";
+
 /// The GitHub events the trigger acts on. The webhook drops every other
 /// event before it costs a queue message; the redelivery function redelivers
 /// only these.

@@ -18,4 +18,5 @@ pub mod plugins;
 pub mod ports;
 pub mod prowjob;
 pub mod run;
+pub mod tide;
 pub mod yaml;

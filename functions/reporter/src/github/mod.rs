@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use skiff_core::config::prow::GitHubReporter as GitHubReporterConfig;
 use skiff_core::event::codecommit::is_codecommit_link;
-use skiff_core::keys::{self, CHECK_RUN_ANNOTATION};
+use skiff_core::keys::{self, CHECK_RUN_ANNOTATION, STATUS_SENT_ANNOTATION};
 use skiff_core::ports::{CheckRun, CommitStatus, PortError, PortResult};
 use skiff_core::prowjob::labels::GERRIT_REPORT_LABEL;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
@@ -116,11 +116,19 @@ impl Reporter for GitHubReporter {
                 description: description_with_base_sha(&job.status.description, &refs.base_sha),
                 target_url: job.status.url.clone(),
             };
-            match deps
-                .scm
-                .create_status(&refs.org, &refs.repo, sha, &commit_status)
-                .await
-            {
+            let sent_before = job
+                .metadata
+                .annotations
+                .get(STATUS_SENT_ANNOTATION)
+                .is_some_and(|s| s == state.as_str());
+            let written = if sent_before {
+                Ok(())
+            } else {
+                deps.scm
+                    .create_status(&refs.org, &refs.repo, sha, &commit_status)
+                    .await
+            };
+            match written {
                 Ok(()) => StatusReport::Sent {
                     sha: sha.to_owned(),
                     status: commit_status,
@@ -133,13 +141,47 @@ impl Reporter for GitHubReporter {
         let comment = match status {
             StatusReport::Dropped { .. } => CommentReport::NotCovered("the status was dropped"),
             StatusReport::Sent { .. } | StatusReport::CheckRun { .. } => {
-                comment::report(job, refs, deps).await?
+                match comment::report(job, refs, deps).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        if matches!(status, StatusReport::Sent { .. }) {
+                            note_status_sent(job, state, deps).await;
+                        }
+                        return Err(e);
+                    }
+                }
             }
         };
         Ok(Sent::Reported {
             detail: Detail::GitHub { status, comment },
             annotation,
         })
+    }
+}
+
+/// Notes on the record that `state`'s status is on GitHub, so the retry of
+/// a report whose comment failed does not write it again. Best effort: if
+/// the note cannot be written, the retry writes the same status twice,
+/// which changes nothing GitHub shows.
+async fn note_status_sent(job: &ProwJob, state: ProwJobState, deps: &ReporterDeps<'_>) {
+    let id = &job.metadata.name;
+    let mut current = match deps.store.get(id).await {
+        Ok(Some(j)) => j,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot note the status as sent");
+            return;
+        }
+    };
+    if current.status.state != Some(state) {
+        return;
+    }
+    current
+        .metadata
+        .annotations
+        .insert(STATUS_SENT_ANNOTATION.to_owned(), state.as_str().to_owned());
+    if let Err(e) = deps.store.update(&current).await {
+        tracing::warn!(error = %e, "cannot note the status as sent");
     }
 }
 

@@ -13,6 +13,7 @@ mod load;
 pub mod matrix;
 pub mod plugins;
 pub mod prow;
+pub mod tide;
 mod validate;
 
 use serde::{Deserialize, Serialize};

@@ -432,6 +432,9 @@ pub struct ProwConfig {
     /// Prow's jenkins-operators: who runs the jobs of agent `jenkins`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jenkins_operators: Vec<JenkinsOperator>,
+    /// Prow's tide: merge automation.
+    #[serde(default)]
+    pub tide: super::tide::Tide,
     #[serde(default)]
     pub skiff: SkiffConfig,
 }
@@ -456,13 +459,13 @@ pub const MODELLED_KEYS: &[&str] = &[
     "prowjob_namespace",
     "in_repo_config",
     "jenkins_operators",
+    "tide",
     "skiff",
 ];
 
 /// Top-level keys of Prow's config.yaml that Skiff accepts and does not use.
 pub const UNUSED_PROW_KEYS: &[&str] = &[
     "config_version_sha",
-    "tide",
     "pipeline",
     "branch-protection",
     "gerrit",

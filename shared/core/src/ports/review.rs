@@ -79,6 +79,17 @@ pub struct CombinedStatus {
     pub statuses: Vec<CommitStatus>,
 }
 
+/// What GitHub said to a merge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MergeOutcome {
+    Merged,
+    /// 409: the pull's head moved since tide tested it.
+    HeadModified(String),
+    /// 405: GitHub will not merge it (its message: the base moved, a
+    /// branch rule, a method the repo disallows).
+    Refused(String),
+}
+
 /// What an issue or pull request is set to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

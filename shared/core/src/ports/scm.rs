@@ -160,7 +160,8 @@ pub trait Scm: Send + Sync {
         let _ = author;
         Err(no_review_calls(org, repo, "issue search"))
     }
-    /// The open pull requests into `base`.
+    /// The open pull requests into `base` (every open one when `base` is
+    /// empty).
     async fn open_pulls(
         &self,
         org: &str,
@@ -250,6 +251,24 @@ pub trait Scm: Send + Sync {
     ) -> PortResult<()> {
         let _ = (number, state);
         Err(no_review_calls(org, repo, "issue states"))
+    }
+    /// The repositories of `org` (`GET /orgs/{org}/repos`), by name; tide's
+    /// queries that list a whole org.
+    async fn org_repos(&self, org: &str) -> PortResult<Vec<String>> {
+        Err(no_review_calls(org, "*", "repository lists"))
+    }
+    /// Merges pull `number` at `request.sha` (`PUT …/pulls/{n}/merge`,
+    /// tide). GitHub's refusals (405, 409) come back as a [`MergeOutcome`];
+    /// other failures as errors.
+    async fn merge_pull(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        request: &crate::tide::merge::MergeRequest,
+    ) -> PortResult<MergeOutcome> {
+        let _ = (number, request);
+        Err(no_review_calls(org, repo, "merges"))
     }
 
     /// Whether check runs can be written here: GitHub's Checks API accepts

@@ -48,7 +48,7 @@ impl Faults {
     /// The next call of `method` does its work, then fails with `error`: the
     /// answer to a write that succeeded is lost (a timeout, a 500 sent after
     /// the write). Only where a lost answer matters do twins honour it: the
-    /// store's `claim` and `claim_as`.
+    /// store's `claim`, `claim_as` and `update`.
     pub fn lose_answer(&self, method: &str, error: PortError) {
         lock(&self.lost)
             .entry(method.to_string())

@@ -18,6 +18,7 @@ mod logs;
 mod queue;
 mod scm;
 mod scm_review;
+mod scm_tide;
 mod store;
 
 pub use clock::ManualClock;

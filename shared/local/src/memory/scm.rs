@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use skiff_core::event::PullRequest;
 use skiff_core::ports::{
     BranchHead, CheckRun, CombinedStatus, Comment, CommitStatus, IssueComment, IssueState,
-    PortError, PortResult, PullFile, PullReview, Scm, Tree,
+    MergeOutcome, PortError, PortResult, PullFile, PullReview, Scm, Tree,
 };
+use skiff_core::tide::merge::MergeRequest;
 
 use super::scm_review::ReviewState;
 use super::{Faults, lock};
@@ -130,7 +131,7 @@ pub(super) struct State {
     collaborators: BTreeSet<String>,
     pulls: BTreeMap<i64, PullRequest>,
     changed_files: Vec<String>,
-    branch_sha: String,
+    pub(super) branch_sha: String,
     compared: Vec<String>,
     comment_bodies: BTreeMap<String, String>,
     /// Comments by pull request, oldest first.
@@ -650,12 +651,23 @@ impl Scm for MemoryScm {
 
     async fn combined_status(&self, _: &str, _: &str, sha: &str) -> PortResult<CombinedStatus> {
         self.review_call("combined_status", sha.to_string(), false)?;
-        Ok(lock(&self.state)
-            .review
-            .statuses
-            .get(sha)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.combined(sha))
+    }
+
+    async fn org_repos(&self, _: &str) -> PortResult<Vec<String>> {
+        self.review_call("org_repos", String::new(), false)?;
+        Ok(self.org_repo_names())
+    }
+
+    async fn merge_pull(
+        &self,
+        _: &str,
+        _: &str,
+        n: i64,
+        r: &MergeRequest,
+    ) -> PortResult<MergeOutcome> {
+        self.review_call("merge_pull", n.to_string(), true)?;
+        Ok(self.take_merge(n, r))
     }
 
     async fn last_labeler(

@@ -32,6 +32,7 @@ pub(super) struct ReviewState {
     pub statuses: BTreeMap<String, CombinedStatus>,
     pub open_pulls: Vec<PullRequest>,
     pub authors: BTreeMap<String, Vec<i64>>,
+    pub tide: super::scm_tide::TideState,
 }
 
 impl ReviewState {

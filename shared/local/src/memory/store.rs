@@ -265,7 +265,10 @@ impl JobStore for MemoryStore {
             ));
         }
         *stored = stored_form(job, version_of(stored) + 1);
-        Ok(stored.clone())
+        let stored = stored.clone();
+        drop(jobs);
+        self.faults.check_answer("update")?;
+        Ok(stored)
     }
 
     async fn list(&self, query: &JobQuery, limit: Option<usize>) -> PortResult<Vec<ProwJob>> {

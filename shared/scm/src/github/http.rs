@@ -27,6 +27,7 @@ pub(super) enum Verb {
     Get,
     Post,
     Patch,
+    Put,
     Delete,
 }
 
@@ -36,6 +37,7 @@ impl Verb {
             Verb::Get => "GET",
             Verb::Post => "POST",
             Verb::Patch => "PATCH",
+            Verb::Put => "PUT",
             Verb::Delete => "DELETE",
         }
     }
@@ -45,6 +47,7 @@ impl Verb {
             Verb::Get => ::http::Method::GET,
             Verb::Post => ::http::Method::POST,
             Verb::Patch => ::http::Method::PATCH,
+            Verb::Put => ::http::Method::PUT,
             Verb::Delete => ::http::Method::DELETE,
         }
     }

@@ -29,6 +29,7 @@ mod comments;
 mod deliveries;
 mod facts;
 mod http;
+mod merge;
 mod rate_limit;
 mod review;
 mod statuses;
@@ -378,6 +379,20 @@ impl Scm for GitHubScm {
         sha: &str,
     ) -> PortResult<CombinedStatus> {
         self.get_combined_status(org, repo, sha).await
+    }
+
+    async fn org_repos(&self, org: &str) -> PortResult<Vec<String>> {
+        self.list_org_repos(org).await
+    }
+
+    async fn merge_pull(
+        &self,
+        org: &str,
+        repo: &str,
+        number: i64,
+        request: &skiff_core::tide::merge::MergeRequest,
+    ) -> PortResult<skiff_core::ports::MergeOutcome> {
+        self.put_merge(org, repo, number, request).await
     }
 
     async fn last_labeler(

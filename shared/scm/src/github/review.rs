@@ -426,11 +426,19 @@ impl GitHubScm {
         repo: &str,
         base: &str,
     ) -> PortResult<Vec<PullRequest>> {
-        let path = format!(
-            "{}/pulls?state=open&base={}&per_page={PER_PAGE}",
-            repo_path(org, repo),
-            seg(base)
-        );
+        // No base: every open pull of the repo (tide's pools).
+        let path = if base.is_empty() {
+            format!(
+                "{}/pulls?state=open&per_page={PER_PAGE}",
+                repo_path(org, repo)
+            )
+        } else {
+            format!(
+                "{}/pulls?state=open&base={}&per_page={PER_PAGE}",
+                repo_path(org, repo),
+                seg(base)
+            )
+        };
         let pulls: Vec<Value> = self.get_pages(Scope::Org(org), &path).await?;
         pulls
             .into_iter()

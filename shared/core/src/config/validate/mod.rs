@@ -11,6 +11,7 @@ mod plugins;
 mod pod_spec;
 mod presubmits;
 mod prow_config;
+mod tide;
 
 use super::jobs::Source;
 use super::load::Loader;

@@ -1,0 +1,78 @@
+//! What tide asks of the [`Scm`](skiff_core::ports::Scm) twin, kept as
+//! GitHub keeps it: a merge closes the pull and moves its base branch to a
+//! new commit; statuses written on a commit show in its combined status
+//! (newest per context); a merge can be answered with GitHub's refusals.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use skiff_core::ports::{CombinedStatus, CommitStatus, MergeOutcome};
+use skiff_core::tide::merge::MergeRequest;
+
+use super::scm::ScmCall;
+use super::{MemoryScm, lock};
+
+/// Tide's side of the repository.
+#[derive(Default)]
+pub(super) struct TideState {
+    pub merges: Vec<(i64, MergeRequest)>,
+    pub answers: VecDeque<MergeOutcome>,
+    pub org_repos: Vec<String>,
+}
+
+impl MemoryScm {
+    /// The next merges are answered so, in order (then merged).
+    pub fn answer_next_merge(&self, outcome: MergeOutcome) {
+        lock(&self.state).review.tide.answers.push_back(outcome);
+    }
+
+    /// Every merge GitHub made, in order: the pull and what was sent.
+    pub fn merges(&self) -> Vec<(i64, MergeRequest)> {
+        lock(&self.state).review.tide.merges.clone()
+    }
+
+    /// The repositories `org_repos` lists for any org.
+    pub fn set_org_repos(&self, repos: &[&str]) {
+        lock(&self.state).review.tide.org_repos = repos.iter().map(|r| r.to_string()).collect();
+    }
+
+    pub(super) fn org_repo_names(&self) -> Vec<String> {
+        lock(&self.state).review.tide.org_repos.clone()
+    }
+
+    /// A merge: refused as scripted, else the pull leaves the open list,
+    /// and its base branch moves to `merged-<n>`.
+    pub(super) fn take_merge(&self, number: i64, request: &MergeRequest) -> MergeOutcome {
+        let mut state = lock(&self.state);
+        if let Some(answer) = state.review.tide.answers.pop_front() {
+            return answer;
+        }
+        state.review.tide.merges.push((number, request.clone()));
+        state.review.open_pulls.retain(|p| p.number != number);
+        state.branch_sha = format!("merged-{number}");
+        MergeOutcome::Merged
+    }
+
+    /// The combined status of `sha`: the set one, with the statuses written
+    /// since on top (the newest of each context wins).
+    pub(super) fn combined(&self, sha: &str) -> CombinedStatus {
+        let mut combined = lock(&self.state)
+            .review
+            .statuses
+            .get(sha)
+            .cloned()
+            .unwrap_or_default();
+        let mut newest: BTreeMap<String, CommitStatus> = BTreeMap::new();
+        for call in self.calls() {
+            if let ScmCall::Status { sha: at, status } = call
+                && at == sha
+            {
+                newest.insert(status.context.clone(), status);
+            }
+        }
+        combined
+            .statuses
+            .retain(|s| !newest.contains_key(&s.context));
+        combined.statuses.extend(newest.into_values());
+        combined
+    }
+}
