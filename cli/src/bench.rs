@@ -96,6 +96,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         tick_seconds: 60,
         sync_seconds: 1,
         sweep_seconds: 3600,
+        tide_seconds: 3600,
         cluster: dev::ClusterChoice::Local,
         max_parallel: args.max_parallel,
         reporting: dev::ReportingArgs::default(),
@@ -116,6 +117,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         sync: Duration::from_millis(100),
         report: Duration::from_millis(50),
         sweep: Duration::from_secs(3600),
+        tide: Duration::from_secs(3600),
     };
     let loops = dev::spawn_loops(&engine, timing, stop.clone());
     let app = dev::router(engine.clone());

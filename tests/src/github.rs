@@ -28,6 +28,8 @@ use serde_json::{Value, json};
 mod files;
 #[path = "github_review.rs"]
 mod review;
+#[path = "github_tide.rs"]
+mod tide;
 pub use review::{HEAD_SHA, Review, TREE_SHA};
 
 /// One request the fake received, and what it answered.
@@ -43,6 +45,8 @@ pub struct Seen {
     pub if_none_match: String,
     /// The status the fake answered.
     pub status: u16,
+    /// When the fake received it.
+    pub at: Instant,
 }
 
 impl Seen {
@@ -317,6 +321,7 @@ async fn handle(
         authorization,
         if_none_match,
         status: out.status,
+        at: Instant::now(),
     });
     drop(gh);
     // GitHub answers 202 and delivers again in the background.
@@ -425,6 +430,7 @@ fn route(
         }
         _ if let Some(answer) = files::route(gh, method, &parts, query) => answer,
         _ if let Some(answer) = review::route(gh, method, &parts, body) => answer,
+        _ if let Some(answer) = tide::route(gh, method, &parts, query, body) => answer,
         ("GET", ["repos", org, repo, "pulls", n, ..])
             if gh.failing_pulls.contains(&format!("{org}/{repo}#{n}")) =>
         {

@@ -96,19 +96,23 @@ pub(super) fn route(gh: &mut GitHub, method: &str, parts: &[&str], body: &Value)
         }
         // The combined status: the newest status of each context.
         ("GET", ["repos", _, _, "commits", sha, "status"]) => {
-            let mut newest: BTreeMap<String, String> = BTreeMap::new();
-            for (at, context, state) in gh.statuses() {
-                if at == *sha {
-                    newest.insert(context, state);
+            let mut newest: BTreeMap<String, (String, String)> = BTreeMap::new();
+            for s in &gh.seen {
+                if s.method == "POST"
+                    && s.status < 300
+                    && s.path.ends_with(&format!("/statuses/{sha}"))
+                {
+                    let field = |f: &str| s.body[f].as_str().unwrap_or_default().to_string();
+                    newest.insert(field("context"), (field("state"), field("description")));
                 }
             }
             let statuses: Vec<Value> = newest
                 .iter()
-                .map(|(c, s)| json!({"context": c, "state": s, "description": ""}))
+                .map(|(c, (s, d))| json!({"context": c, "state": s, "description": d}))
                 .collect();
-            let state = if newest.values().any(|s| s == "failure" || s == "error") {
+            let state = if newest.values().any(|(s, _)| s == "failure" || s == "error") {
                 "failure"
-            } else if !newest.is_empty() && newest.values().all(|s| s == "success") {
+            } else if !newest.is_empty() && newest.values().all(|(s, _)| s == "success") {
                 "success"
             } else {
                 "pending"

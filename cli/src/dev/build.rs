@@ -114,6 +114,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         report_cursor: std::sync::atomic::AtomicI64::new(0),
         redelivery,
         redelivery_every: interval(args.reporting.redelivery_seconds),
+        tide_nudge: std::sync::atomic::AtomicBool::new(false),
     }))
 }
 

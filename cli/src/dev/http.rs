@@ -171,6 +171,7 @@ mod tests {
             tick_seconds: 10,
             sync_seconds: 2,
             sweep_seconds: 60,
+            tide_seconds: 60,
             max_parallel: 1,
             cluster: ClusterChoice::Local,
             reporting: ReportingArgs::default(),

@@ -103,6 +103,7 @@ pub struct Timing {
     pub sync: Duration,
     pub report: Duration,
     pub sweep: Duration,
+    pub tide: Duration,
 }
 
 impl Timing {
@@ -113,6 +114,7 @@ impl Timing {
             sync: interval(args.sync_seconds),
             report: Duration::from_millis(500),
             sweep: interval(args.sweep_seconds),
+            tide: interval(args.tide_seconds),
         }
     }
 }
@@ -187,6 +189,19 @@ pub fn spawn_loops(
             false
         }
     }));
+    if !dev.engine.config.prow.tide.queries.is_empty() {
+        let d = dev.clone();
+        let period = timing.tide;
+        let last = Arc::new(Mutex::new(None::<std::time::Instant>));
+        loops.push(every("tide", TIDE_LOOK, stop.clone(), move || {
+            let d = d.clone();
+            let last = last.clone();
+            async move {
+                tide_step_when_due(&d, &last, period).await;
+                false
+            }
+        }));
+    }
     let d = dev.clone();
     loops.push(every("sweeper", timing.sweep, stop, move || {
         let d = d.clone();
@@ -214,7 +229,70 @@ fn external_plugins() -> Option<&'static dyn skiff_core::ports::HookForwarder> {
         .map(|f| f as &dyn skiff_core::ports::HookForwarder)
 }
 
+/// How often the tide loop looks whether a sync is due (its period passed,
+/// or it was nudged).
+const TIDE_LOOK: Duration = Duration::from_secs(1);
+
+/// One tide sync when the period has passed since the last one or something
+/// nudged it (a handled event, a changed job record) — Prow's tide syncs on a
+/// timer only; the nudge is what makes a merge follow the last passing job
+/// within seconds.
+pub async fn tide_step_when_due(
+    dev: &Dev,
+    last: &Mutex<Option<std::time::Instant>>,
+    period: Duration,
+) {
+    let nudged = dev
+        .tide_nudge
+        .swap(false, std::sync::atomic::Ordering::SeqCst);
+    let due = last
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_none_or(|at| at.elapsed() >= period);
+    if !(nudged || due) {
+        return;
+    }
+    *last
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+    tide_step(dev).await;
+}
+
+/// One tide sync of every pool.
+pub async fn tide_step(dev: &Dev) -> skiff_tide::SyncReport {
+    let e = &dev.engine;
+    let owner = format!("skiff-dev-{}", std::process::id());
+    let deps = skiff_tide::TideDeps {
+        config: &e.config,
+        store: e.store.as_ref(),
+        scm: e.scm.as_ref(),
+        dispatch: e.dispatch.as_ref(),
+        clock: e.clock.as_ref(),
+        regexes: &e.regexes,
+        owner: &owner,
+        base_moved_pause: Duration::from_secs(4),
+    };
+    let report = skiff_tide::sync(&deps).await;
+    for f in &report.failures {
+        tracing::warn!(failure = f, "tide sync");
+    }
+    report
+}
+
+fn nudge_tide(dev: &Dev, handled: usize) -> usize {
+    if handled > 0 {
+        dev.tide_nudge
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    handled
+}
+
 pub async fn trigger_step(dev: &Dev) -> usize {
+    let handled = trigger_batch(dev).await;
+    nudge_tide(dev, handled)
+}
+
+async fn trigger_batch(dev: &Dev) -> usize {
     let e = &dev.engine;
     drive_queue(e.events.as_ref(), 10, |messages| async move {
         // One region, as a Lambda serves its own: another region's events
@@ -327,7 +405,7 @@ pub async fn report_step(dev: &Dev) -> usize {
             .store(done, std::sync::atomic::Ordering::SeqCst);
         let _ = dev.sqlite.trim_changes(done).await;
     }
-    changes.len()
+    nudge_tide(dev, changes.len())
 }
 
 /// Reports that waited on the `reports` queue, as the reporter Lambda takes

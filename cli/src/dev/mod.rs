@@ -77,6 +77,10 @@ pub struct Args {
     /// Seconds between sweeper passes.
     #[arg(long, default_value_t = 60)]
     pub sweep_seconds: u64,
+    /// Seconds between tide syncs (Prow's `tide.sync_period`); a label
+    /// change or a finished job starts one sooner.
+    #[arg(long, default_value_t = 60)]
+    pub tide_seconds: u64,
     /// At most this many pods run at once (local processes).
     #[arg(long, default_value_t = 4)]
     pub max_parallel: usize,
@@ -285,6 +289,9 @@ pub struct Dev {
     /// configured.
     pub redelivery: Option<(Arc<dyn HookDeliveries>, skiff_redelivery::Settings)>,
     pub redelivery_every: Duration,
+    /// Something happened that can make a pull mergeable (an event was
+    /// handled, a job record changed): tide syncs at its next look.
+    pub tide_nudge: std::sync::atomic::AtomicBool,
 }
 
 pub fn run(args: &Args) -> ExitCode {

@@ -169,6 +169,7 @@ async fn a_message_whose_handling_panics_fails_alone_and_the_loops_serve_the_nex
         sync: Duration::from_secs(3600),
         report: Duration::from_secs(3600),
         sweep: Duration::from_secs(3600),
+        tide: Duration::from_secs(3600),
     };
     let loops = spawn_loops(&dev, timing, stop);
     let until = std::time::Instant::now() + Duration::from_secs(20);

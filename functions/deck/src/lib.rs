@@ -17,6 +17,8 @@
 //! | `/badge.svg?jobs=a,b*` | Prow's badge |
 //! | `/prowjobs.js` | Prow's `{"items": [ProwJob…]}`, `omit=`, `org=`, `repo=`, `owner=`; `var=NAME` makes it Prow's script `var NAME = {…};` |
 //! | `/api/jobs/{id}` | one job record as JSON |
+//! | `/tide`, `/tide.js` | tide's pools as last synced: base, mergeable/pending/missing pulls and why the others are out, the batch in flight, the last action (`{"Queries", "Pools"}`) |
+//! | `/tide-history`, `/tide-history.js` | every tide merge and run started, per pool (`{"History": {pool: [entry…]}}`) |
 //!
 //! Everything is server-rendered and works without JavaScript; the one
 //! script only reloads lists and running jobs every 30 s, and a visitor can
@@ -316,6 +318,10 @@ async fn route(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
         ["plugin-help.js"] => pages::plugin_help(req, deps, true),
         ["badge.svg"] => badge(req, deps).await,
         ["prowjobs.js"] => prowjobs(req, deps).await,
+        ["tide"] => pages::tide(deps, false).await,
+        ["tide.js"] => pages::tide(deps, true).await,
+        ["tide-history"] => pages::tide_history(deps, false).await,
+        ["tide-history.js"] => pages::tide_history(deps, true).await,
         ["static", _] if req.path == assets::css_path() => {
             let mut r = Reply::new(200, "text/css; charset=utf-8", assets::CSS);
             r.cache = Cache::Forever;

@@ -22,7 +22,7 @@
 
 mod act;
 mod gather;
-pub mod record;
+mod record;
 
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ use skiff_core::ports::{Claim, Clock, JobStore, PortError, PortResult, Queue, Sc
 use skiff_core::tide::Action;
 use tracing::{info, warn};
 
-pub use record::{HistoryEntry, PoolRecord};
+pub use skiff_core::tide::record::{HistoryEntry, PoolRecord};
 
 /// What tide works with.
 pub struct TideDeps<'a> {
@@ -175,7 +175,7 @@ async fn sync_held_pool(
     let decision = pool.decide(deps);
     act::write_statuses(deps, &pool, &decision).await;
     let outcome = act::act(deps, &pool, &decision.action).await;
-    let record = PoolRecord::new(&pool, &decision, &outcome, deps.clock.now());
+    let record = record::pool_record(&pool, &decision, &outcome, deps.clock.now());
     if !matches!(decision.action, Action::Wait) {
         info!(
             org,

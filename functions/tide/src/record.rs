@@ -1,9 +1,10 @@
-//! What tide keeps for the deck: each pool as last synced (Prow's `Pool`,
-//! served at tide's `/`) and the history of its actions (tide's `/history`,
-//! the last 1,000 per pool), as values in the job store.
+//! Saving what tide keeps for the deck ([`skiff_core::tide::record`]): the
+//! pool as synced, the pool index, and the pool's history.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use skiff_core::tide::record::{
+    HISTORY_LIMIT, HistoryEntry, POOLS_KEY, PoolPull, PoolRecord, history_key,
+};
 use skiff_core::tide::{Action, Decision, Standing};
 use tracing::warn;
 
@@ -11,119 +12,55 @@ use crate::TideDeps;
 use crate::act::Outcome;
 use crate::gather::Pool;
 
-/// History entries kept per pool (Prow's limit).
-const HISTORY: usize = 1000;
 /// How long a pool's record and history outlive the last sync that wrote
 /// them.
 const KEEP_DAYS: i64 = 30;
 
-/// A pull as the deck lists it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolPull {
-    pub number: i64,
-    pub title: String,
-    pub head_sha: String,
-    /// The `tide` status: why it is (not) merging.
-    pub status: String,
-    pub description: String,
-}
-
-/// One pool as last synced.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolRecord {
-    pub org: String,
-    pub repo: String,
-    pub branch: String,
-    pub base_sha: String,
-    pub success_prs: Vec<PoolPull>,
-    pub pending_prs: Vec<PoolPull>,
-    pub missing_prs: Vec<PoolPull>,
-    /// Open pulls into the branch that are not in the pool, with why.
-    pub out_prs: Vec<PoolPull>,
-    pub batch_pending: Vec<i64>,
-    pub action: String,
-    /// The pulls the action was about.
-    pub target: Vec<i64>,
-    pub merged: Vec<i64>,
-    pub started: Vec<String>,
-    pub error: String,
-    pub synced_at: Option<Timestamp>,
-}
-
-/// One action of a pool.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub time: Option<Timestamp>,
-    pub action: String,
-    pub base_sha: String,
-    pub target: Vec<i64>,
-    pub merged: Vec<i64>,
-    pub err: String,
-}
-
-impl PoolRecord {
-    pub(crate) fn new(
-        pool: &Pool<'_>,
-        decision: &Decision,
-        outcome: &Outcome,
-        now: Timestamp,
-    ) -> Self {
-        let mut r = PoolRecord {
-            org: pool.org.clone(),
-            repo: pool.repo.clone(),
-            branch: pool.branch.clone(),
-            base_sha: pool.base_sha.clone(),
-            batch_pending: decision.batch_pending.clone(),
-            action: decision.action.name().to_string(),
-            target: match &decision.action {
-                Action::Wait => Vec::new(),
-                Action::Trigger { pull, .. } | Action::Merge { pull } => vec![*pull],
-                Action::TriggerBatch { pulls, .. } | Action::MergeBatch { pulls } => pulls.clone(),
-            },
-            merged: outcome.merged.clone(),
-            started: outcome.started.clone(),
-            error: outcome.error.clone().unwrap_or_default(),
-            synced_at: Some(now),
-            ..PoolRecord::default()
+/// The pool's record after a sync.
+pub(crate) fn pool_record(
+    pool: &Pool<'_>,
+    decision: &Decision,
+    outcome: &Outcome,
+    now: Timestamp,
+) -> PoolRecord {
+    let mut r = PoolRecord {
+        org: pool.org.clone(),
+        repo: pool.repo.clone(),
+        branch: pool.branch.clone(),
+        base_sha: pool.base_sha.clone(),
+        batch_pending: decision.batch_pending.clone(),
+        action: decision.action.name().to_string(),
+        target: match &decision.action {
+            Action::Wait => Vec::new(),
+            Action::Trigger { pull, .. } | Action::Merge { pull } => vec![*pull],
+            Action::TriggerBatch { pulls, .. } | Action::MergeBatch { pulls } => pulls.clone(),
+        },
+        merged: outcome.merged.clone(),
+        started: outcome.started.clone(),
+        error: outcome.error.clone().unwrap_or_default(),
+        synced_at: Some(now),
+        ..PoolRecord::default()
+    };
+    for v in &decision.pulls {
+        let Some(p) = pool.pull(v.number) else {
+            continue;
         };
-        for v in &decision.pulls {
-            let Some(p) = pool.pull(v.number) else {
-                continue;
-            };
-            let entry = PoolPull {
-                number: p.number,
-                title: p.title.clone(),
-                head_sha: p.head_sha.clone(),
-                status: v.status_state.to_string(),
-                description: v.status_description.clone(),
-            };
-            match v.standing {
-                Standing::Success => r.success_prs.push(entry),
-                Standing::Pending => r.pending_prs.push(entry),
-                Standing::Missing => r.missing_prs.push(entry),
-                Standing::Out => r.out_prs.push(entry),
-            }
+        let entry = PoolPull {
+            number: p.number,
+            title: p.title.clone(),
+            head_sha: p.head_sha.clone(),
+            status: v.status_state.to_string(),
+            description: v.status_description.clone(),
+        };
+        match v.standing {
+            Standing::Success => r.success_prs.push(entry),
+            Standing::Pending => r.pending_prs.push(entry),
+            Standing::Missing => r.missing_prs.push(entry),
+            Standing::Out => r.out_prs.push(entry),
         }
-        r
     }
-
-    pub fn key(&self) -> String {
-        pool_key(&self.org, &self.repo, &self.branch)
-    }
+    r
 }
-
-/// The store key of a pool's record.
-pub fn pool_key(org: &str, repo: &str, branch: &str) -> String {
-    format!("tide/pool/{org}/{repo}:{branch}")
-}
-
-/// The store key of a pool's history.
-pub fn history_key(org: &str, repo: &str, branch: &str) -> String {
-    format!("tide/history/{org}/{repo}:{branch}")
-}
-
-/// The key listing every pool tide has synced (the deck reads it first).
-pub const POOLS_KEY: &str = "tide/pools";
 
 fn keep_until(now: Timestamp) -> Timestamp {
     now.checked_add(jiff::SignedDuration::from_hours(24 * KEEP_DAYS))
@@ -146,7 +83,7 @@ pub(crate) async fn save_pool(deps: &TideDeps<'_>, record: &PoolRecord) {
         Ok(Some(v)) => serde_json::from_str(&v).unwrap_or_default(),
         _ => Vec::new(),
     };
-    let name = format!("{}/{}:{}", record.org, record.repo, record.branch);
+    let name = record.name();
     if !names.contains(&name) {
         names.push(name);
         names.sort();
@@ -175,7 +112,7 @@ pub(crate) async fn append_history(deps: &TideDeps<'_>, record: &PoolRecord) {
             err: record.error.clone(),
         },
     );
-    entries.truncate(HISTORY);
+    entries.truncate(HISTORY_LIMIT);
     let Ok(json) = serde_json::to_string(&entries) else {
         return;
     };

@@ -15,6 +15,7 @@ mod layout;
 mod lenses;
 mod plugins;
 mod pr_history;
+mod tide;
 
 use jiff::Timestamp;
 use maud::{Markup, PreEscaped, html};
@@ -29,6 +30,7 @@ pub use job_list::{list, render_list};
 pub use layout::layout;
 pub use plugins::{plugin_help, plugins};
 pub use pr_history::pr_history;
+pub use tide::{pull_standing, tide, tide_history};
 
 /// What every page needs besides its data.
 pub struct Ctx {

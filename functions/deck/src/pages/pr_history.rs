@@ -54,9 +54,17 @@ pub async fn pr_history(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
         .collect();
     let groups = group_by_commit(&runs, number);
     let running = runs.iter().any(|j| j.status.completion_time.is_none());
+    let tide = super::pull_standing(deps, org, repo, number).await;
     Reply::html(
         200,
-        pr_page(&ctx(deps, running), org, repo, number, &groups),
+        pr_page(
+            &ctx(deps, running),
+            org,
+            repo,
+            number,
+            &groups,
+            tide.as_ref(),
+        ),
     )
 }
 
@@ -72,6 +80,7 @@ pub fn pr_page(
     repo: &str,
     number: i64,
     groups: &[CommitGroup<'_>],
+    tide: Option<&(String, String, String)>,
 ) -> Markup {
     let pull = groups
         .iter()
@@ -84,6 +93,12 @@ pub fn pr_page(
         h1 { "Pull request " (maybe_link(pull.filter(|p| !p.link.is_empty()).map(|p| p.link.clone()), &title)) }
         @if let Some(p) = pull {
             p { @if !p.title.is_empty() { (p.title) } @if !p.author.is_empty() { " by " (p.author) } }
+        }
+        @if let Some((pool, standing, why)) = tide {
+            p #tide-standing {
+                "Tide (pool " a href=(format!("/tide#pool-{}", pool.replace(['/', ':'], "-"))) { (pool) } "): "
+                strong { (standing) } @if !why.is_empty() { " — " (why) }
+            }
         }
         @if groups.is_empty() {
             p { "No runs of this pull request are stored." }

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod merge;
 pub mod pool;
 pub mod query;
+pub mod record;
 
 pub use contexts::{ContextChecker, TIDE_CONTEXT, needs_files, required_presubmits};
 pub use pool::{Action, Decision, HeadContext, PoolInput, PullVerdict, Standing, TidePull, decide};
