@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every function, by binary name.
-pub const FUNCTIONS: [&str; 9] = [
+pub const FUNCTIONS: [&str; 10] = [
     "webhook",
     "trigger",
     "scheduler",
@@ -21,6 +21,7 @@ pub const FUNCTIONS: [&str; 9] = [
     "sweeper",
     "deck",
     "redelivery",
+    "tide",
 ];
 
 /// The directory this test binary was built into (`target/<profile>`).

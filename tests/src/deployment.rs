@@ -78,6 +78,18 @@ impl Deployment {
         github: GitHub,
         functions_target: Option<&str>,
     ) -> Deployment {
+        Deployment::configured(hint, "", jobs_yaml, github, functions_target).await
+    }
+
+    /// As [`Deployment::through`], with `config_yaml` (more of Prow's
+    /// config.yaml: `tide:`, say) added to the config pushed.
+    pub async fn configured(
+        hint: &str,
+        config_yaml: &str,
+        jobs_yaml: &str,
+        github: GitHub,
+        functions_target: Option<&str>,
+    ) -> Deployment {
         let endpoint = moto::endpoint();
         let proxy = CountingProxy::start(functions_target.unwrap_or(&endpoint)).await;
         let sdk = moto::sdk_config(&endpoint).await;
@@ -117,7 +129,7 @@ impl Deployment {
         kube.write_kubeconfig(&kubeconfig, "build")
             .expect("write the kubeconfig");
         let config = format!(
-            "skiff:\n  clusters:\n    default: {{kubeconfig: {{path: {path}, context: build}}}}\n  deck_url: https://deck.example.com\n",
+            "skiff:\n  clusters:\n    default: {{kubeconfig: {{path: {path}, context: build}}}}\n  deck_url: https://deck.example.com\n{config_yaml}",
             path = kubeconfig.display()
         );
         push_config(&sdk, &stack, &config, jobs_yaml).await;

@@ -167,6 +167,11 @@ async fn each_sample_event_is_handled_by_its_function() {
     assert_eq!(answer["errors"], json!([]), "{answer}");
     assert!(lock(&d.github).redelivery_requests().is_empty());
 
+    // No tide queries in this config: a sync with no pool to look at.
+    let answer = d.function("tide").await.invoke(&sample("tide")).await.ok();
+    assert_eq!(answer["pools"], json!([]), "{answer}");
+    assert_eq!(answer["failures"], json!([]), "{answer}");
+
     // The job list, gzip-compressed for the browser that accepts it.
     let answer = d.function("deck").await.invoke(&sample("deck")).await.ok();
     assert_eq!(answer["statusCode"], 200, "{answer}");
