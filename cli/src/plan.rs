@@ -327,6 +327,7 @@ fn with_in_repo(config: Config, event: &Event, path: &Path) -> Result<Config, St
         Event::Comment(e) => &e.repo,
         Event::Push(e) => &e.repo,
         Event::Rerun(e) => &e.repo,
+        Event::MergeGroup(e) => &e.repo,
         Event::Ignored { .. } => return Ok(config),
     };
     let repo = repo.full_name();

@@ -247,3 +247,45 @@ fn periodics_due_at_a_tick() {
         "cron \"0 3 * * *\" fired at 2026-11-24T03:00:00Z (first run)"
     );
 }
+
+#[test]
+fn a_merge_group_plans_the_required_jobs_on_the_queues_branch() {
+    let p = plan(&[
+        "plan",
+        "event",
+        "--config-path",
+        "config.yaml",
+        "--event",
+        "merge_group",
+        "--payload",
+        "merge_group.json",
+        "--changed-files",
+        "changed.txt",
+        "--explain",
+        "--now",
+        NOW,
+    ]);
+    // unit always; docs only for changes under docs/ (the group changes
+    // main.go); e2e is optional, so the queue does not wait for it.
+    assert_eq!(job_names(&p), ["unit"]);
+    let refs = &p["jobs"][0]["refs"];
+    assert_eq!(refs["base_sha"], "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d");
+    assert_eq!(
+        refs["base_ref"],
+        "gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64"
+    );
+    assert_eq!(p["jobs"][0]["labels"]["skiff.dev/merge-group"], "true");
+    assert_eq!(
+        p["jobs"][0]["type"], "postsubmit",
+        "it tests a branch head, not a pull"
+    );
+    let skipped = p["skipped"].to_string();
+    assert!(
+        skipped.contains("e2e") && skipped.contains("merge queue"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("docs") && skipped.contains("^docs/"),
+        "{skipped}"
+    );
+}

@@ -12,7 +12,10 @@
 //!   tide against the current one and merged after;
 //! - `acme/batch`: two ready pulls are tested as one batch and both merge;
 //! - `acme/refuse`: a batch whose first merge GitHub refuses (405) still
-//!   merges the other.
+//!   merges the other;
+//! - `acme/queue` merges with GitHub's merge queue instead: its
+//!   `merge_group` event runs the required job on the queue's branch and
+//!   reports on the group's head, where the queue looks.
 
 mod support;
 
@@ -42,6 +45,9 @@ tide:
     "*": -1
     acme/batch: 2
     acme/refuse: 2
+skiff:
+  merge_queue:
+    repos: [acme/queue]
 "#;
 
 const JOB: &str = "  - name: unit\n    always_run: true\n    spec: {containers: [{image: alpine, command: [/bin/sh, -c], args: [\"exit 0\"]}]}\n";
@@ -50,7 +56,7 @@ const PLUGINS: &str = "plugins:\n  acme:\n  - trigger\n";
 
 fn jobs() -> String {
     let mut out = String::from("presubmits:\n");
-    for repo in ["widgets", "gears", "batch", "refuse"] {
+    for repo in ["widgets", "gears", "batch", "refuse", "queue"] {
         out.push_str(&format!("  acme/{repo}:\n{JOB}"));
     }
     out
@@ -142,12 +148,16 @@ fn opened(dev: &support::Dev, repo: &str, n: i64, delivery: &str) {
     pr["labels"] = json!([{"name": "lgtm"}, {"name": "approved"}]);
     v["pull_request"] = pr;
     v["sender"]["login"] = json!("author");
-    let bytes = serde_json::to_vec(&v).unwrap();
+    send(dev, "pull_request", delivery, &v);
+}
+
+fn send(dev: &support::Dev, event: &str, delivery: &str, v: &Value) {
+    let bytes = serde_json::to_vec(v).unwrap();
     let (status, text) = http(
         "POST",
         &format!("{}/hook", dev.url),
         &[
-            ("X-GitHub-Event", "pull_request".to_string()),
+            ("X-GitHub-Event", event.to_string()),
             ("X-GitHub-Delivery", delivery.to_string()),
             ("X-Hub-Signature-256", sign(SECRET, &bytes)),
             ("Content-Type", "application/json".to_string()),
@@ -272,6 +282,24 @@ fn tide_merges_retests_batches_and_explains_in_skiff_dev() {
     wait_for("refuse#2 to merge", WAIT, || {
         merged(&gh, "acme/refuse#2").is_some()
     });
+    // acme/queue: GitHub's merge queue asks for the group's checks.
+    let mut group = example("merge_group", Some("checks_requested"));
+    group["repository"]["name"] = json!("queue");
+    group["repository"]["full_name"] = json!("acme/queue");
+    group["repository"]["owner"]["login"] = json!("acme");
+    group["repository"]["html_url"] = json!("https://github.com/acme/queue");
+    let head = group["merge_group"]["head_sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    send(&dev, "merge_group", "tide-delivery-queue", &group);
+    wait_for("the merge group's status", WAIT, || {
+        lock(&gh)
+            .statuses()
+            .iter()
+            .any(|(sha, c, s)| *sha == head && c == "unit" && s == "success")
+    });
+
     let history = http("GET", &format!("{}/tide-history.js", dev.url), &[], b"").1;
     assert!(
         history.contains("PR is unmergable"),

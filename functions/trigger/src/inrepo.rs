@@ -222,6 +222,7 @@ async fn version<'e>(
         Event::Comment(e) => &e.repo,
         Event::Push(e) => &e.repo,
         Event::Rerun(e) => &e.repo,
+        Event::MergeGroup(e) => &e.repo,
         Event::Ignored { .. } => return Ok(None),
     };
     if !config.prow.in_repo_config.enabled_for(&repo.full_name()) {
@@ -252,6 +253,15 @@ async fn version<'e>(
             None => return Ok(None),
         },
         Event::Push(p) => return Ok(push_version(p)),
+        // The group's head is a commit like a push's: its in-repo jobs.
+        Event::MergeGroup(m) => {
+            return Ok(Some(Version {
+                repo,
+                key: format!("inrepo/{}/commit/{}", repo.full_name(), m.head_sha),
+                pr: None,
+                push_sha: Some(m.head_sha.clone()),
+            }));
+        }
         _ => return Ok(None),
     };
     Ok(Some(Version {

@@ -247,6 +247,7 @@ fn repo_of(event: &Event) -> Option<&Repo> {
         Event::Comment(e) => Some(&e.repo),
         Event::Push(e) => Some(&e.repo),
         Event::Rerun(e) => Some(&e.repo),
+        Event::MergeGroup(e) => Some(&e.repo),
         Event::Ignored { .. } => None,
     }
 }

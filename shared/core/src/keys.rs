@@ -154,13 +154,15 @@ pub const STATUS_SENT_ANNOTATION: &str = "skiff.dev/github-status-sent";
 /// The GitHub events the trigger acts on. The webhook drops every other
 /// event before it costs a queue message; the redelivery function redelivers
 /// only these.
-pub const ACTED_ON: [&str; 9] = [
+pub const ACTED_ON: [&str; 10] = [
     "pull_request",
     "issue_comment",
     "pull_request_review",
     "push",
     "check_run",
     "check_suite",
+    // GitHub's merge queue (`skiff.merge_queue.repos`).
+    "merge_group",
     // The review plugins' (label and help act on issues) and external
     // plugins' events.
     "issues",

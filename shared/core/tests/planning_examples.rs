@@ -30,11 +30,18 @@ fn config_for(full_name: &str) -> Config {
     let text = format!(
         "presubmits:\n  {full_name}:\n  - name: unit\n    always_run: true\n    spec: {{containers: [{{image: a, command: [b]}}]}}\n  - name: docs\n    run_if_changed: '^docs/'\n    spec: {{containers: [{{image: a, command: [b]}}]}}\n  - name: e2e\n    spec: {{containers: [{{image: a, command: [b]}}]}}\npostsubmits:\n  {full_name}:\n  - name: publish\n    spec: {{containers: [{{image: a, command: [b]}}]}}\n"
     );
-    let loaded = load(&[SourceFile {
-        path: "jobs.yaml".into(),
-        text,
-        role: FileRole::JobConfig,
-    }]);
+    let loaded = load(&[
+        SourceFile {
+            path: "jobs.yaml".into(),
+            text,
+            role: FileRole::JobConfig,
+        },
+        SourceFile {
+            path: "config.yaml".into(),
+            text: format!("skiff:\n  merge_queue:\n    repos: [{full_name}]\n"),
+            role: FileRole::ProwConfig,
+        },
+    ]);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     loaded.config
 }
@@ -87,6 +94,7 @@ fn repo_of(event: &Event) -> Option<String> {
         Event::Comment(e) => e.repo.full_name(),
         Event::Push(e) => e.repo.full_name(),
         Event::Rerun(e) => e.repo.full_name(),
+        Event::MergeGroup(e) => e.repo.full_name(),
         Event::Ignored { .. } => return None,
     })
 }
@@ -101,6 +109,7 @@ fn every_supported_example_payload_plans_as_prow_would() {
         "pull_request_review",
         "check_run",
         "check_suite",
+        "merge_group",
     ];
     let regexes = Regexes::default();
     let mut planned = 0;
@@ -160,6 +169,23 @@ fn every_supported_example_payload_plans_as_prow_would() {
                         plan.note.is_some() || !plan.skipped.is_empty(),
                         "{name}: {plan:?}"
                     );
+                }
+                Event::MergeGroup(e) => {
+                    // The required job runs on the queue's branch and head;
+                    // the conditional one (no matching change) and the
+                    // comment-only one do not.
+                    assert_eq!(jobs, ["unit"], "{name}");
+                    let record = plan.jobs[0].record();
+                    let refs = record.spec.refs.as_ref().unwrap();
+                    assert_eq!(refs.base_sha, e.head_sha);
+                    assert!(
+                        refs.base_ref.starts_with("gh-readonly-queue/"),
+                        "{}",
+                        refs.base_ref
+                    );
+                    assert!(refs.pulls.is_empty());
+                    assert!(plan.skipped.iter().any(|s| s.job == "docs"));
+                    assert!(plan.skipped.iter().any(|s| s.job == "e2e"));
                 }
                 Event::Ignored { .. } => {}
             }

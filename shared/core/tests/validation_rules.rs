@@ -749,3 +749,43 @@ fn jenkins_operators_and_their_jenkins_must_match() {
     }
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
+
+#[test]
+fn tide_queries_and_context_policies_are_checked_as_prow_does() {
+    let config = "tide:\n  queries:\n  - repos: [acme/widgets]\n    labels: [lgtm]\n    missingLabels: [lgtm]\n  - {}\n  context_options:\n    required-contexts: [unit]\n    optional-contexts: [unit]\n  batch_size_limit: {acme: -2}\n";
+    assert_eq!(
+        problems_with(config, ""),
+        [
+            "config.yaml:3:5: error: tide.queries[0]: the labels: [\"lgtm\"] are both required and forbidden",
+            "config.yaml:6:5: error: tide.queries[1]: 'orgs' and 'repos' cannot both be empty",
+            "config.yaml:7:3: error: tide.context_options: contexts unit are defined as required and optional",
+            "config.yaml:10:28: error: tide.batch_size_limit.acme: -2: must be -1 (no batches), 0 (no limit) or a size",
+        ]
+    );
+}
+
+#[test]
+fn a_repo_merges_with_tide_or_with_githubs_merge_queue_not_both() {
+    let clash = |queue: &str, scope: &str| {
+        let config = format!(
+            "tide:\n  queries:\n  - {scope}\n    labels: [lgtm]\nskiff:\n  merge_queue:\n    repos: [{queue}]\n"
+        );
+        problems_with(&config, "")
+    };
+    let cases = [
+        ("acme/widgets", "repos: [acme/widgets]", true),
+        ("acme", "repos: [acme/widgets]", true),
+        ("acme/widgets", "orgs: [acme]", true),
+        ("acme/gears", "repos: [acme/widgets]", false),
+        ("other", "orgs: [acme]", false),
+    ];
+    for (queue, scope, clashes) in cases {
+        let got = clash(queue, scope);
+        assert_eq!(
+            got.iter().any(|g| g.contains("skiff.merge_queue.repos[0]")
+                && g.contains("a repository uses one or the other")),
+            clashes,
+            "{queue} vs {scope}: {got:?}"
+        );
+    }
+}

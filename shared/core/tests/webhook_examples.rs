@@ -13,13 +13,14 @@ use serde_json::Value;
 use skiff_core::event::{CommentAction, Event, PrAction, github};
 
 /// The events Skiff acts on; every other name in the file must be ignored.
-const HANDLED: [&str; 6] = [
+const HANDLED: [&str; 7] = [
     "pull_request",
     "issue_comment",
     "pull_request_review",
     "push",
     "check_run",
     "check_suite",
+    "merge_group",
 ];
 
 fn examples_path() -> PathBuf {
@@ -323,4 +324,34 @@ fn every_example_of_every_other_event_is_ignored_with_a_reason() {
     // The package held 50-odd other events when this was written; far fewer
     // means the file is not what this test thinks it is.
     assert!(others > 100, "only {others} examples of other events");
+}
+
+#[test]
+fn every_merge_group_example_names_the_queues_branch_and_heads() {
+    let list = examples().get("merge_group").expect("merge_group examples");
+    assert!(!list.is_empty());
+    for payload in list {
+        let body = serde_json::to_vec(payload).unwrap();
+        let Ok(Event::MergeGroup(m)) = github::parse("merge_group", &body) else {
+            panic!("not a merge group: {payload}");
+        };
+        let g = &payload["merge_group"];
+        let branch = |f: &str| g[f].as_str().unwrap().strip_prefix("refs/heads/");
+        assert_eq!(m.head_sha, g["head_sha"].as_str().unwrap());
+        assert_eq!(m.base_sha, g["base_sha"].as_str().unwrap());
+        assert_eq!(Some(m.head_ref.as_str()), branch("head_ref"));
+        assert_eq!(Some(m.base_ref.as_str()), branch("base_ref"));
+        assert_eq!(
+            m.repo.full_name(),
+            payload["repository"]["full_name"].as_str().unwrap()
+        );
+    }
+    // The group merged or was dropped: nothing to run.
+    let mut destroyed = list[0].clone();
+    destroyed["action"] = serde_json::json!("destroyed");
+    let body = serde_json::to_vec(&destroyed).unwrap();
+    assert!(matches!(
+        github::parse("merge_group", &body),
+        Ok(Event::Ignored { .. })
+    ));
 }

@@ -315,6 +315,30 @@ pub struct SkiffConfig {
     /// The Jenkins of each `jenkins_operators` entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jenkins: Vec<JenkinsMaster>,
+    /// Repositories that merge with GitHub's merge queue instead of tide.
+    #[serde(default, skip_serializing_if = "MergeQueue::is_empty")]
+    pub merge_queue: MergeQueue,
+}
+
+/// GitHub's merge queue: on its `merge_group` events, the required
+/// presubmits run against the queue's temporary branch and report there.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeQueue {
+    /// `org` or `org/repo`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repos: Vec<String>,
+}
+
+impl MergeQueue {
+    fn is_empty(&self) -> bool {
+        self.repos.is_empty()
+    }
+
+    /// Whether `org/repo` merges with GitHub's merge queue.
+    pub fn covers(&self, org: &str, repo: &str) -> bool {
+        let full = format!("{org}/{repo}");
+        self.repos.iter().any(|r| *r == org || *r == full)
+    }
 }
 
 /// Where a `jenkins_operators` entry's Jenkins is, and how Skiff signs in

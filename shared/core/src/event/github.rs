@@ -27,6 +27,7 @@ pub fn parse(event_name: &str, body: &[u8]) -> Result<Event, EventError> {
         "push" => push(body),
         "check_run" => check_run(body),
         "check_suite" => check_suite(body),
+        "merge_group" => super::merge_group::parse(body),
         "ping" => Ok(ignored(
             "ping",
             "GitHub sends `ping` to check the webhook is reachable; there is nothing to run",
@@ -65,7 +66,7 @@ struct Owner {
 }
 
 #[derive(Deserialize)]
-struct Repository {
+pub(super) struct Repository {
     name: String,
     owner: Owner,
     html_url: Option<String>,
@@ -409,7 +410,7 @@ fn numbers(pulls: Option<Vec<PullNumber>>) -> Vec<i64> {
 // Conversions and helpers
 
 impl Repository {
-    fn into_model(self, event: &str) -> Result<Repo, EventError> {
+    pub(super) fn into_model(self, event: &str) -> Result<Repo, EventError> {
         // Push payloads describe the owner in git's terms (`name`, `email`)
         // as well as GitHub's (`login`); other payloads only by `login`.
         let org =
@@ -733,6 +734,7 @@ mod tests {
             "push",
             "check_run",
             "check_suite",
+            "merge_group",
         ] {
             let msg = parse(event, b"<html>").unwrap_err().to_string();
             assert!(

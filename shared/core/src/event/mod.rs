@@ -8,6 +8,7 @@
 
 pub mod codecommit;
 pub mod github;
+mod merge_group;
 
 use std::fmt::Display;
 
@@ -146,6 +147,21 @@ pub struct PushEvent {
     pub changed_files: Option<Vec<String>>,
 }
 
+/// GitHub's merge queue made a merge group (`merge_group`,
+/// `checks_requested`): a temporary branch whose head is the base with the
+/// queued pull requests merged in; the queue merges them once the branch's
+/// required checks pass on that head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MergeGroupEvent {
+    pub repo: Repo,
+    /// `gh-readonly-queue/main/pr-104-<sha>` (without `refs/heads/`).
+    pub head_ref: String,
+    pub head_sha: String,
+    /// The branch the queue merges into (without `refs/heads/`).
+    pub base_ref: String,
+    pub base_sha: String,
+}
+
 impl PushEvent {
     /// The branch or tag name, as postsubmit `branches` match it.
     pub fn branch(&self) -> &str {
@@ -181,6 +197,8 @@ pub enum Event {
     Comment(CommentEvent),
     Push(PushEvent),
     Rerun(RerunEvent),
+    /// GitHub's merge queue asks for the required checks of a merge group.
+    MergeGroup(MergeGroupEvent),
     /// Recognised and deliberately not acted on.
     Ignored {
         event: String,

@@ -10,6 +10,7 @@
 mod facts;
 mod filter;
 mod help;
+mod merge_group;
 pub use help::is_help_reply;
 pub mod matchers;
 pub mod periodic;
@@ -25,7 +26,7 @@ pub(crate) use trigger::pr_refs;
 pub use trigger::{Context, plan_event};
 
 use crate::config::{Postsubmit, Presubmit};
-use crate::prowjob::new::{job_id, new_postsubmit, new_presubmit};
+use crate::prowjob::new::{job_id, new_merge_group_run, new_postsubmit, new_presubmit};
 use crate::prowjob::{ProwJob, Refs};
 
 /// A job of the repo that this event does not start, and why.
@@ -75,6 +76,8 @@ enum Planned<'c> {
         job: &'c Postsubmit,
         refs: Arc<Refs>,
     },
+    /// A presubmit for GitHub's merge queue (see `merge_group`).
+    MergeGroup { job: &'c Presubmit, refs: Arc<Refs> },
 }
 
 impl<'c> PlannedJob<'c> {
@@ -83,6 +86,7 @@ impl<'c> PlannedJob<'c> {
         match &self.kind {
             Planned::Presubmit { job, .. } => &job.base.name,
             Planned::Postsubmit { job, .. } => &job.base.name,
+            Planned::MergeGroup { job, .. } => &job.base.name,
         }
     }
 
@@ -109,6 +113,9 @@ impl<'c> PlannedJob<'c> {
             ),
             Planned::Postsubmit { job, refs } => {
                 new_postsubmit(job, Refs::clone(refs), self.delivery, self.id(), self.now)
+            }
+            Planned::MergeGroup { job, refs } => {
+                new_merge_group_run(job, Refs::clone(refs), self.delivery, self.id(), self.now)
             }
         }
     }

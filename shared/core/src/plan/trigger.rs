@@ -63,13 +63,14 @@ pub async fn plan_event<'c>(
         Event::Comment(e) => p.comment(e).await,
         Event::Push(e) => p.push(e).await,
         Event::Rerun(e) => p.rerun(e).await,
+        Event::MergeGroup(e) => p.merge_group(e).await,
         Event::Ignored { event, reason } => Ok(Plan::noted(format!("{event}: {reason}"))),
     }
 }
 
-struct Planner<'c, 'f, 'a> {
-    ctx: Context<'c>,
-    facts: &'f mut Cached<'a>,
+pub(super) struct Planner<'c, 'f, 'a> {
+    pub(super) ctx: Context<'c>,
+    pub(super) facts: &'f mut Cached<'a>,
 }
 
 fn target(pr: &PullRequest) -> Target {
@@ -106,7 +107,7 @@ pub(crate) fn pr_refs(pr: &PullRequest, base_sha: &str) -> Refs {
 }
 
 impl<'c> Planner<'c, '_, '_> {
-    fn presubmits(&self, repo: &Repo) -> &'c [Presubmit] {
+    pub(super) fn presubmits(&self, repo: &Repo) -> &'c [Presubmit] {
         self.ctx
             .config
             .jobs
@@ -130,7 +131,7 @@ impl<'c> Planner<'c, '_, '_> {
 
     /// With no `plugins:` at all, trigger runs everywhere (a Skiff user need not
     /// write a plugins.yaml); with one, only where Prow would run it.
-    fn trigger_enabled(&self, repo: &Repo) -> bool {
+    pub(super) fn trigger_enabled(&self, repo: &Repo) -> bool {
         let plugins = &self.ctx.config.plugins;
         plugins.plugins.is_empty() || plugins.enabled(&repo.org, &repo.repo, "trigger")
     }
@@ -725,7 +726,7 @@ fn branch_reason(p: &Presubmit, branch: &str) -> String {
     branch_reason_for(&p.brancher, branch)
 }
 
-fn branch_reason_for(b: &crate::config::Brancher, branch: &str) -> String {
+pub(super) fn branch_reason_for(b: &crate::config::Brancher, branch: &str) -> String {
     if !b.skip_branches.is_empty() && !b.branches.is_empty() {
         format!(
             "branch `{branch}` is excluded: branches {:?}, skip_branches {:?}",
@@ -745,7 +746,7 @@ fn change_reason(p: &Presubmit, files: usize) -> String {
     change_reason_for(&p.changes, files)
 }
 
-fn change_reason_for(m: &crate::config::RegexpChangeMatcher, files: usize) -> String {
+pub(super) fn change_reason_for(m: &crate::config::RegexpChangeMatcher, files: usize) -> String {
     let plural = if files == 1 { "" } else { "s" };
     if !m.run_if_changed.is_empty() {
         format!(

@@ -17,6 +17,9 @@ use super::{ProwJob, ProwJobSpec};
 pub const CREATED_BY_PROW: &str = "created-by-prow";
 /// On jobs Tide started (batches and serial retests).
 pub const CREATED_BY_TIDE: &str = "created-by-tide";
+/// `true` on jobs run for GitHub's merge queue (their refs name the merge
+/// group's branch and head).
+pub const MERGE_GROUP: &str = "skiff.dev/merge-group";
 /// `presubmit`, `postsubmit`, `periodic` or `batch`.
 pub const PROW_JOB_TYPE: &str = "prow.k8s.io/type";
 /// The ProwJob's name, on pods.

@@ -187,6 +187,25 @@ pub fn new_presubmit(
     )
 }
 
+/// A presubmit run for GitHub's merge queue: the presubmit's spec on the
+/// merge group's branch, as a `postsubmit` — it tests a branch head, not a
+/// pull, so it carries no pulls, clones the branch, and reports its status
+/// on that head, where the queue looks. Labelled `skiff.dev/merge-group`.
+pub fn new_merge_group_run(
+    p: &Presubmit,
+    refs: Refs,
+    event_guid: &str,
+    id: String,
+    now: jiff::Timestamp,
+) -> ProwJob {
+    let mut spec = presubmit_spec(p, refs);
+    spec.r#type = Some(ProwJobType::Postsubmit);
+    let mut job_labels = p.base.labels.clone();
+    job_labels.insert(labels::EVENT_GUID.to_string(), event_guid.to_string());
+    job_labels.insert(labels::MERGE_GROUP.to_string(), "true".to_string());
+    new_prow_job(spec, id, &job_labels, &p.base.annotations, now)
+}
+
 /// A postsubmit record for a push; `event-GUID` is the delivery.
 pub fn new_postsubmit(
     p: &Postsubmit,

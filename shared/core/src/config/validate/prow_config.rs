@@ -58,6 +58,7 @@ pub(in crate::config) fn prow_config(
     reporting(diags, file, node, prow);
     jenkins(diags, file, node, prow);
     super::tide::tide(diags, file, node, &prow.tide);
+    super::tide::merge_queue(diags, file, node, &prow.tide, &prow.skiff.merge_queue);
     super::decoration::default_utility_image_keys(diags, file, node);
     for (name, c) in &prow.skiff.clusters {
         let kinds = usize::from(c.eks.is_some())

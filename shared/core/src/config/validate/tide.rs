@@ -5,6 +5,47 @@ use crate::config::tide::Tide;
 use crate::diagnostics::Diagnostics;
 use crate::yaml::Node;
 
+/// Whether a merge-queue entry (`org` or `org/repo`) and a tide query's
+/// org or repo name some repository in common.
+fn overlaps(entry: &str, tide_scope: &str) -> bool {
+    let org = |s: &str| s.split('/').next().unwrap_or_default().to_string();
+    match (entry.contains('/'), tide_scope.contains('/')) {
+        (true, true) | (false, false) => entry == tide_scope,
+        (true, false) => org(entry) == tide_scope,
+        (false, true) => entry == org(tide_scope),
+    }
+}
+
+/// A repository merges with GitHub's merge queue or with tide, never both:
+/// the two would race to merge the same pull requests.
+pub(in crate::config) fn merge_queue(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    tide: &Tide,
+    queue: &crate::config::prow::MergeQueue,
+) {
+    for (i, entry) in queue.repos.iter().enumerate() {
+        let idx = i.to_string();
+        let clash = tide.queries.iter().find_map(|q| {
+            q.orgs
+                .iter()
+                .chain(q.repos.iter())
+                .find(|scope| overlaps(entry, scope) && !q.excluded_repos.contains(entry))
+        });
+        if let Some(scope) = clash {
+            diags.error(
+                file,
+                node.locate(&["skiff", "merge_queue", "repos", &idx]),
+                format!("skiff.merge_queue.repos[{i}]"),
+                format!(
+                    "{entry} merges with GitHub's merge queue, but tide's queries cover it too (as {scope}): a repository uses one or the other"
+                ),
+            );
+        }
+    }
+}
+
 pub(in crate::config) fn tide(diags: &mut Diagnostics, file: &str, node: &Node, tide: &Tide) {
     for (i, q) in tide.queries.iter().enumerate() {
         let idx = i.to_string();
