@@ -50,6 +50,8 @@ pub struct Deployment {
     pub stream: StreamSource,
     /// Reports waiting to be tried again, for the reporter.
     pub reports: SqsSource,
+    /// Nudges for tide.
+    pub tide: SqsSource,
     functions: Mutex<HashMap<String, Arc<Function>>>,
 }
 
@@ -149,6 +151,7 @@ impl Deployment {
         };
         let events = mapping("TriggerFunction", "EventsQueue");
         let dispatch = mapping("DispatcherFunction", "DispatchQueue");
+        let tide = mapping("TideFunction", "TideQueue");
         let reports = SqsSource::new(
             sqs.clone(),
             stack.queue_url("ReportsQueue"),
@@ -179,6 +182,7 @@ impl Deployment {
             dispatch,
             stream,
             reports,
+            tide,
             functions: Mutex::new(HashMap::new()),
         }
     }
@@ -267,6 +271,13 @@ impl Deployment {
     pub async fn poll_stream(&self) -> Polled {
         let f = self.function("reporter").await;
         self.stream.poll_once(&f).await
+    }
+
+    /// Polls the tide queue once into tide (not part of [`Deployment::settle`]:
+    /// a test asks for tide's syncs).
+    pub async fn poll_tide(&self) -> Polled {
+        let f = self.function("tide").await;
+        self.tide.poll_once(&f).await
     }
 
     /// Polls the reports queue once into the reporter.

@@ -2,8 +2,9 @@
 //! function binaries, a fake GitHub API and a fake Kubernetes API server
 //! (HTTP level: neither can run here). A pull request with lgtm+approved is
 //! opened, its presubmit runs through webhook → trigger → dispatcher →
-//! syncer → reporter, and the scheduled tide invocation merges it at its
-//! head; the deck Lambda then shows the pool and the merge.
+//! syncer → reporter; the syncer that sees it finish nudges tide through the
+//! `tide` queue, and that nudged sync merges it at its head; the deck Lambda
+//! then shows the pool and the merge.
 
 use serde_json::{Value, json};
 use skiff_tests::deployment::Deployment;
@@ -66,7 +67,7 @@ fn deck_get(path: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ready_pull_request_is_merged_by_the_scheduled_tide_function() {
+async fn a_ready_pull_request_is_merged_when_its_job_finishing_nudges_tide() {
     let mut body = example("pull_request", Some("opened"));
     body["pull_request"]["labels"] = json!([{"name": "lgtm"}, {"name": "approved"}]);
     body["pull_request"]["mergeable"] = json!(true);
@@ -98,20 +99,15 @@ async fn a_ready_pull_request_is_merged_by_the_scheduled_tide_function() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let tide = d.function("tide").await;
-    let answer = tide
-        .invoke(&scheduled_event(
-            &jiff::Timestamp::now().to_string(),
-            "arn:aws:events:us-east-1:123456789012:rule/tide",
-        ))
-        .await
-        .ok();
-    assert_eq!(
-        answer["pools"][0]["action"],
-        "MERGE",
-        "{answer}\n{}",
-        d.logs("tide")
+    // The syncer that saw the job finish nudged tide: the nudge, not the
+    // schedule, merges the pull.
+    let polled = d.poll_tide().await;
+    assert!(
+        polled.delivered >= 1,
+        "no nudge: {polled:?}\n{}",
+        d.logs("syncer")
     );
+    assert!(d.logs("tide").contains("MERGE"), "{}", d.logs("tide"));
     let merges = lock(&d.github).merges();
     assert_eq!(merges.len(), 1, "{merges:?}");
     let (key, method, sha, _) = &merges[0];
@@ -123,6 +119,19 @@ async fn a_ready_pull_request_is_merged_by_the_scheduled_tide_function() {
             .iter()
             .any(|(s, d)| s == "success" && d == "In merge pool.")
     );
+
+    // The scheduled sync finds nothing left to do.
+    let answer = d
+        .function("tide")
+        .await
+        .invoke(&scheduled_event(
+            &jiff::Timestamp::now().to_string(),
+            "arn:aws:events:us-east-1:123456789012:rule/tide",
+        ))
+        .await
+        .ok();
+    assert_eq!(answer["pools"], json!([]), "the pull is merged: {answer}");
+    assert_eq!(lock(&d.github).merges().len(), 1, "merged once");
 
     // The deck Lambda reads what tide kept in DynamoDB.
     let deck = d.function("deck").await;

@@ -30,6 +30,7 @@ struct Syncer {
     secrets: Arc<SecretsCache>,
     build_ids: Mutex<BuildIdGenerator>,
     redispatch_after: Duration,
+    tide: skiff_lambda::tide::TideNudges,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -49,9 +50,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config: skiff_lambda::config_source(&env, &sdk)?,
         secrets: Arc::new(SecretsCache::new(client::secretsmanager(&sdk))),
         jenkins: PerConfig::default(),
-        clusters: Clusters::new(sdk),
+        clusters: Clusters::new(sdk.clone()),
         build_ids: skiff_lambda::build_ids(),
         redispatch_after,
+        tide: skiff_lambda::tide::TideNudges::from_env(&env, &sdk),
     };
     let syncer = &syncer;
     lambda_runtime::run(service_fn(move |event| handle(syncer, event))).await
@@ -77,6 +79,10 @@ async fn handle(
         redispatch_after: s.redispatch_after,
     };
     let r = skiff_syncer::sync_with_jenkins(&deps, &jenkins).await?;
+    // A finished job can make a pull request mergeable.
+    if r.finished > 0 {
+        s.tide.nudge(&config, "jobs finished").await;
+    }
     Ok(serde_json::json!({
         "jobs": r.jobs,
         "store_lists": r.store_lists,

@@ -1,12 +1,13 @@
 //! Tide as a Lambda on an EventBridge schedule (`rate(1 minute)`, Prow's
-//! `tide.sync_period` default): wiring only (see lib.rs). The GitHub client
+//! `tide.sync_period` default) and on the `tide` queue, where the trigger
+//! and the syncer nudge it when a pull request or a job changes (a batch of
+//! nudges is one sync): wiring only (see lib.rs). The GitHub client
 //! lives as long as the sandbox, and with it the ETags of its reads, so a
 //! warm sandbox syncs an idle pool with conditional GETs GitHub answers 304
 //! (free of rate limit).
 
 use std::time::Duration;
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
@@ -45,8 +46,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
 async fn handle(
     t: &Tide,
-    event: LambdaEvent<EventBridgeEvent>,
+    event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
+    // SQS hands over `Records`; the schedule an EventBridge event.
+    let nudged = event.payload.get("Records").is_some();
     let config = t.config.current(SystemClock.now()).await?;
     let scm = t.scm.get().await?;
     let regexes = t.regexes.get(&config, |_| Regexes::default());
@@ -71,6 +74,11 @@ async fn handle(
     // function's error metric.
     if report.pools.is_empty() && report.busy.is_empty() && !report.failures.is_empty() {
         return Err(report.failures.join("; ").into());
+    }
+    tracing::info!(nudged, pools = ?pools, busy = ?report.busy, failures = ?report.failures, "tide synced");
+    if nudged {
+        // Nudges are never retried: the schedule covers a failed sync.
+        return Ok(serde_json::json!({"batchItemFailures": []}));
     }
     Ok(serde_json::json!({"pools": pools, "busy": report.busy, "failures": report.failures}))
 }

@@ -25,6 +25,7 @@ struct Trigger {
     scm: ScmSource,
     codecommit: Option<CodeCommitScm>,
     external: Option<HttpForwarder>,
+    tide: skiff_lambda::tide::TideNudges,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -41,6 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         regexes: PerConfig::default(),
         scm: ScmSource::from_env(&env, &sdk)?,
         codecommit: skiff_lambda::scm::codecommit_scm(&sdk),
+        tide: skiff_lambda::tide::TideNudges::from_env(&env, &sdk),
         external: HttpForwarder::new()
             .inspect_err(|e| tracing::warn!(error = %e, "external plugins will not be reached"))
             .ok(),
@@ -83,10 +85,20 @@ async fn handle(
             };
             // A panic fails only the message that causes it (skiff_core::panic).
             let deps = &deps;
-            isolate_batch(&messages, |batch| async move {
+            let outcome = isolate_batch(&messages, |batch| async move {
                 skiff_trigger::handle_batch(&batch, deps).await
             })
-            .await
+            .await;
+            // A pull request's labels, head or reviews changed: its standing
+            // in tide's pool may have.
+            let standing_changed = messages.iter().any(|m| {
+                serde_json::from_str::<skiff_core::messages::EventMessage>(&m.body)
+                    .is_ok_and(|e| skiff_core::messages::TideNudge::follows_event(&e.event))
+            });
+            if standing_changed {
+                t.tide.nudge(&config, "a pull request changed").await;
+            }
+            outcome
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot start: every message is retried");

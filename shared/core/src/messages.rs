@@ -82,6 +82,28 @@ impl DispatchMessage {
     }
 }
 
+/// On the `tide` queue: something happened that can make a pull request
+/// mergeable (a job finished, a pull request's labels or reviews changed),
+/// so tide syncs now rather than at its next scheduled tick. Nudges are
+/// disposable: a lost one costs at most the wait for that tick.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TideNudge {
+    /// What happened, for the log.
+    pub why: String,
+}
+
+impl TideNudge {
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The GitHub events that can change a pull request's standing in a
+    /// pool: its labels, head or base, and its reviews.
+    pub fn follows_event(event: &str) -> bool {
+        matches!(event, "pull_request" | "pull_request_review")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

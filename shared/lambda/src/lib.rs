@@ -12,6 +12,7 @@ pub mod per_config;
 pub mod schedule;
 pub mod sqs;
 pub mod stream;
+pub mod tide;
 
 #[cfg(feature = "github")]
 pub mod scm;
