@@ -136,6 +136,9 @@ pub struct GitHub {
     /// served by the git trees and contents APIs for that commit (other
     /// commits fall through to [`Review::files`]).
     pub repo_files: BTreeMap<String, BTreeMap<String, String>>,
+    /// `org/repo:branch` → the status checks its protection requires; a
+    /// branch not listed is not protected (404).
+    pub protection: BTreeMap<String, Vec<String>>,
 }
 
 /// A webhook GitHub delivers to: its URL and its secret.
@@ -429,8 +432,8 @@ fn route(
             }
         }
         _ if let Some(answer) = files::route(gh, method, &parts, query) => answer,
-        _ if let Some(answer) = review::route(gh, method, &parts, body) => answer,
         _ if let Some(answer) = tide::route(gh, method, &parts, query, body) => answer,
+        _ if let Some(answer) = review::route(gh, method, &parts, body) => answer,
         ("GET", ["repos", org, repo, "pulls", n, ..])
             if gh.failing_pulls.contains(&format!("{org}/{repo}#{n}")) =>
         {

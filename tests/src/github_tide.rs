@@ -1,7 +1,7 @@
 //! What tide asks of the fake GitHub, answered as GitHub does: the open
 //! pulls of a repo (with the labels they have now), the merge endpoint (the
 //! `sha` guard's 409, then the pull closes and its base moves to a new
-//! commit), and an org's repositories.
+//! commit), an org's repositories, and a branch's required status checks.
 
 use serde_json::{Value, json};
 
@@ -73,6 +73,24 @@ pub(super) fn route(
                 json!({"sha": merged, "merged": true, "message": "Pull Request successfully merged"}),
             )
         }
+        (
+            "GET",
+            [
+                "repos",
+                org,
+                repo,
+                "branches",
+                branch,
+                "protection",
+                "required_status_checks",
+            ],
+        ) => match gh.protection.get(&format!("{org}/{repo}:{branch}")) {
+            Some(contexts) => reply(
+                200,
+                json!({"strict": false, "contexts": contexts, "checks": contexts.iter().map(|c| json!({"context": c, "app_id": null})).collect::<Vec<_>>()}),
+            ),
+            None => reply(404, json!({"message": "Branch not protected"})),
+        },
         ("GET", ["orgs", org, "repos"]) => {
             let prefix = format!("{org}/");
             let mut names: Vec<String> = gh

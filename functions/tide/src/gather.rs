@@ -1,5 +1,7 @@
-//! Reading one pool: the branch's head, each pull's head contexts (and
-//! reviews or changed files only when a query or a job needs them), and the
+//! Reading one pool: the branch's head, each pull's head contexts (its
+//! combined status and its check runs; reviews or changed files only when a
+//! query or a job needs them; the branch protection's required checks with
+//! `from-branch-protection`), and the
 //! job records of its pulls. Over REST only, so fine-grained tokens, Apps and
 //! Enterprise all work; the adapter's conditional GETs make an unchanged
 //! read cost nothing against the rate limit.
@@ -77,12 +79,13 @@ pub(crate) async fn gather<'c>(
         .map(|ps| ps.iter().collect())
         .unwrap_or_default();
     let queries: Vec<&TideQuery> = tide.queries_for(org, repo);
-    let checker = ContextChecker::new(
-        &tide.context_policy(org, repo, branch),
-        &presubmits,
-        deps.regexes,
-        branch,
-    );
+    let policy = tide.context_policy(org, repo, branch);
+    let mut checker = ContextChecker::new(&policy, &presubmits, deps.regexes, branch);
+    if policy.from_branch_protection == Some(true) {
+        checker
+            .required
+            .extend(deps.scm.required_status_checks(org, repo, branch).await?);
+    }
     let want_reviews = queries.iter().any(|q| q.review_approved_required);
     let want_files = needs_files(&presubmits);
 
@@ -90,7 +93,7 @@ pub(crate) async fn gather<'c>(
     let mut jobs: BTreeMap<String, ProwJob> = BTreeMap::new();
     for pr in open {
         let status = deps.scm.combined_status(org, repo, &pr.head_sha).await?;
-        let contexts = status
+        let mut contexts: Vec<HeadContext> = status
             .statuses
             .into_iter()
             .map(|s| HeadContext {
@@ -99,6 +102,17 @@ pub(crate) async fn gather<'c>(
                 description: s.description,
             })
             .collect();
+        // Check runs count as contexts too (GitHub Actions, other Apps, and
+        // Skiff's own reporter in checks mode), named by the run.
+        for run in deps.scm.check_runs_on(org, repo, &pr.head_sha).await? {
+            if !contexts.iter().any(|c| c.context == run.name) {
+                contexts.push(HeadContext {
+                    state: run.status_state().to_string(),
+                    context: run.name,
+                    description: String::new(),
+                });
+            }
+        }
         let review_approved = if want_reviews {
             approved(&deps.scm.reviews(org, repo, pr.number).await?)
         } else {

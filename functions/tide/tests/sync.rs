@@ -448,3 +448,52 @@ async fn the_pool_and_its_history_are_kept_for_the_deck() {
         Some(r#"["acme/widgets:main"]"#)
     );
 }
+
+#[tokio::test]
+async fn check_runs_count_as_contexts_a_failed_one_keeps_a_pull_out() {
+    use skiff_core::ports::CheckRunState;
+    let w = World::new();
+    w.open(vec![pr(1, READY), pr(2, READY)]);
+    w.passed("head1", &[("unit", "base1")]);
+    w.passed("head2", &[("unit", "base1")]);
+    let run = |conclusion: &str| CheckRunState {
+        name: "actions/build".into(),
+        status: "completed".into(),
+        conclusion: conclusion.into(),
+    };
+    w.scm.set_check_runs_on("head1", vec![run("failure")]);
+    w.scm.set_check_runs_on("head2", vec![run("skipped")]);
+    w.sync().await;
+    assert_eq!(
+        w.tide_statuses("head1"),
+        [(
+            "pending".to_string(),
+            "Not mergeable. Job actions/build has not succeeded.".to_string()
+        )]
+    );
+    let merged: Vec<i64> = w.scm.merges().iter().map(|(n, _)| *n).collect();
+    assert_eq!(merged, [2], "a skipped check run passes, as in Prow");
+}
+
+#[tokio::test]
+async fn from_branch_protection_adds_the_protected_branchs_required_checks() {
+    let mut w = World::new();
+    w.config
+        .prow
+        .tide
+        .context_options
+        .policy
+        .from_branch_protection = Some(true);
+    w.scm.set_required_status_checks(&["security-scan"]);
+    w.open(vec![pr(1, READY)]);
+    w.passed("head1", &[("unit", "base1")]);
+    w.sync().await;
+    assert!(w.scm.merges().is_empty());
+    assert_eq!(
+        w.tide_statuses("head1"),
+        [(
+            "pending".to_string(),
+            "Not mergeable. Job security-scan has not succeeded.".to_string()
+        )]
+    );
+}

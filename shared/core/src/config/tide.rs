@@ -287,8 +287,7 @@ pub struct ContextPolicy {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub optional_contexts: Vec<String>,
-    /// Read the branch protection's required contexts (parsed; not acted on
-    /// yet: Skiff does not call the branch protection API).
+    /// Also require the branch protection's required status checks.
     #[serde(
         default,
         rename = "from-branch-protection",

@@ -79,6 +79,28 @@ pub struct CombinedStatus {
     pub statuses: Vec<CommitStatus>,
 }
 
+/// A check run on a commit as tide reads it (`GET …/commits/{sha}/check-runs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckRunState {
+    pub name: String,
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    /// Once completed: `success`, `failure`, `neutral`, `skipped`, …
+    pub conclusion: String,
+}
+
+impl CheckRunState {
+    /// As a commit status's state: Prow counts `success`, `neutral` and
+    /// `skipped` as passing and a run not completed as pending.
+    pub fn status_state(&self) -> &'static str {
+        match (self.status.as_str(), self.conclusion.as_str()) {
+            ("completed", "success" | "neutral" | "skipped") => "success",
+            ("completed", _) => "failure",
+            _ => "pending",
+        }
+    }
+}
+
 /// What GitHub said to a merge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MergeOutcome {

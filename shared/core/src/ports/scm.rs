@@ -252,6 +252,27 @@ pub trait Scm: Send + Sync {
         let _ = (number, state);
         Err(no_review_calls(org, repo, "issue states"))
     }
+    /// The check runs on `sha`, the latest of each name (tide).
+    async fn check_runs_on(
+        &self,
+        org: &str,
+        repo: &str,
+        sha: &str,
+    ) -> PortResult<Vec<CheckRunState>> {
+        let _ = sha;
+        Err(no_review_calls(org, repo, "check run lists"))
+    }
+    /// The status checks `branch`'s protection requires (tide's
+    /// `from-branch-protection`); none when the branch is not protected.
+    async fn required_status_checks(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> PortResult<Vec<String>> {
+        let _ = branch;
+        Err(no_review_calls(org, repo, "branch protection"))
+    }
     /// The repositories of `org` (`GET /orgs/{org}/repos`), by name; tide's
     /// queries that list a whole org.
     async fn org_repos(&self, org: &str) -> PortResult<Vec<String>> {

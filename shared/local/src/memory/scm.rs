@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use skiff_core::event::PullRequest;
 use skiff_core::ports::{
-    BranchHead, CheckRun, CombinedStatus, Comment, CommitStatus, IssueComment, IssueState,
-    MergeOutcome, PortError, PortResult, PullFile, PullReview, Scm, Tree,
+    BranchHead, CheckRun, CheckRunState, CombinedStatus, Comment, CommitStatus, IssueComment,
+    IssueState, MergeOutcome, PortError, PortResult, PullFile, PullReview, Scm, Tree,
 };
 use skiff_core::tide::merge::MergeRequest;
 
@@ -652,6 +652,16 @@ impl Scm for MemoryScm {
     async fn combined_status(&self, _: &str, _: &str, sha: &str) -> PortResult<CombinedStatus> {
         self.review_call("combined_status", sha.to_string(), false)?;
         Ok(self.combined(sha))
+    }
+
+    async fn check_runs_on(&self, _: &str, _: &str, sha: &str) -> PortResult<Vec<CheckRunState>> {
+        self.review_call("check_runs_on", sha.to_string(), false)?;
+        Ok(self.check_runs_of(sha))
+    }
+
+    async fn required_status_checks(&self, _: &str, _: &str, b: &str) -> PortResult<Vec<String>> {
+        self.review_call("required_status_checks", b.to_string(), false)?;
+        Ok(self.required_checks())
     }
 
     async fn org_repos(&self, _: &str) -> PortResult<Vec<String>> {

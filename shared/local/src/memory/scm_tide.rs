@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use skiff_core::ports::{CombinedStatus, CommitStatus, MergeOutcome};
+use skiff_core::ports::{CheckRunState, CombinedStatus, CommitStatus, MergeOutcome};
 use skiff_core::tide::merge::MergeRequest;
 
 use super::scm::ScmCall;
@@ -17,6 +17,8 @@ pub(super) struct TideState {
     pub merges: Vec<(i64, MergeRequest)>,
     pub answers: VecDeque<MergeOutcome>,
     pub org_repos: Vec<String>,
+    pub check_runs: BTreeMap<String, Vec<CheckRunState>>,
+    pub required_checks: Vec<String>,
 }
 
 impl MemoryScm {
@@ -33,6 +35,35 @@ impl MemoryScm {
     /// The repositories `org_repos` lists for any org.
     pub fn set_org_repos(&self, repos: &[&str]) {
         lock(&self.state).review.tide.org_repos = repos.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// The check runs `check_runs_on(sha)` lists.
+    pub fn set_check_runs_on(&self, sha: &str, runs: Vec<CheckRunState>) {
+        lock(&self.state)
+            .review
+            .tide
+            .check_runs
+            .insert(sha.to_string(), runs);
+    }
+
+    /// The status checks every branch's protection requires.
+    pub fn set_required_status_checks(&self, contexts: &[&str]) {
+        lock(&self.state).review.tide.required_checks =
+            contexts.iter().map(|c| c.to_string()).collect();
+    }
+
+    pub(super) fn check_runs_of(&self, sha: &str) -> Vec<CheckRunState> {
+        lock(&self.state)
+            .review
+            .tide
+            .check_runs
+            .get(sha)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(super) fn required_checks(&self) -> Vec<String> {
+        lock(&self.state).review.tide.required_checks.clone()
     }
 
     pub(super) fn org_repo_names(&self) -> Vec<String> {

@@ -29,10 +29,10 @@ mod comments;
 mod deliveries;
 mod facts;
 mod http;
-mod merge;
 mod rate_limit;
 mod review;
 mod statuses;
+mod tide;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -379,6 +379,24 @@ impl Scm for GitHubScm {
         sha: &str,
     ) -> PortResult<CombinedStatus> {
         self.get_combined_status(org, repo, sha).await
+    }
+
+    async fn check_runs_on(
+        &self,
+        org: &str,
+        repo: &str,
+        sha: &str,
+    ) -> PortResult<Vec<skiff_core::ports::CheckRunState>> {
+        self.list_check_runs(org, repo, sha).await
+    }
+
+    async fn required_status_checks(
+        &self,
+        org: &str,
+        repo: &str,
+        branch: &str,
+    ) -> PortResult<Vec<String>> {
+        self.get_required_status_checks(org, repo, branch).await
     }
 
     async fn org_repos(&self, org: &str) -> PortResult<Vec<String>> {
