@@ -264,13 +264,14 @@ fn the_other_plugins_run_in_skiff_dev() {
     wait_for("the invalid OWNERS label", WAIT, || {
         has_label(&gh, PR, "do-not-merge/invalid-owners-file")
     });
-    assert!(
-        bot_said(&gh, PR, "Cannot parse file"),
-        "verify-owners says why: {:?}",
-        lock(&gh).comments
-    );
+    // Labels go on before the replies: wait for each reply.
+    wait_for("verify-owners says why", WAIT, || {
+        bot_said(&gh, PR, "Cannot parse file")
+    });
     wait_for("needs-rebase", WAIT, || has_label(&gh, PR, "needs-rebase"));
-    assert!(bot_said(&gh, PR, "PR needs rebase."));
+    wait_for("the needs-rebase reply", WAIT, || {
+        bot_said(&gh, PR, "PR needs rebase.")
+    });
 
     // A push that rebases and fixes OWNERS: both labels go.
     lock(&gh)
@@ -361,14 +362,15 @@ fn the_other_plugins_run_in_skiff_dev() {
             .get(PR)
             .is_some_and(|s| s == "closed")
     });
-    assert!(bot_said(&gh, PR, "Closed this PR."));
+    // The state is set first, the reply posted after it.
+    wait_for("the close reply", WAIT, || {
+        bot_said(&gh, PR, "Closed this PR.")
+    });
 
     // /help on an open issue.
     say(&gh, &dev, "o-8", "bob", "/help", false);
     wait_for("help wanted", WAIT, || has_label(&gh, ISSUE, "help wanted"));
-    assert!(
-        bot_said(&gh, ISSUE, "help"),
-        "the help plugin explains: {:?}",
-        lock(&gh).comments
-    );
+    wait_for("the help plugin explains", WAIT, || {
+        bot_said(&gh, ISSUE, "help")
+    });
 }

@@ -238,6 +238,7 @@ fn github_examples() -> Vec<(String, Value)> {
         "pull_request_review",
         "check_run",
         "check_suite",
+        "merge_group",
     ];
     let mut out = Vec::new();
     for entry in index.as_array().into_iter().flatten() {
