@@ -148,7 +148,7 @@ pub(crate) async fn gather<'c>(
             head_sha: pr.head_sha.clone(),
             head_ref: pr.head_ref.clone(),
             labels: pr.labels.clone(),
-            milestone: String::new(),
+            milestone: pr.milestone.clone(),
             mergeable: pr.mergeable,
             review_approved,
             contexts,

@@ -497,3 +497,24 @@ async fn from_branch_protection_adds_the_protected_branchs_required_checks() {
         )]
     );
 }
+
+#[tokio::test]
+async fn a_query_with_a_milestone_takes_only_pulls_in_it() {
+    let mut w = World::new();
+    w.config.prow.tide.queries[0].milestone = "v1.2".into();
+    let mut in_milestone = pr(1, READY);
+    in_milestone.milestone = "v1.2".into();
+    w.open(vec![in_milestone, pr(2, READY)]);
+    w.passed("head1", &[("unit", "base1")]);
+    w.passed("head2", &[("unit", "base1")]);
+    w.sync().await;
+    let merged: Vec<i64> = w.scm.merges().iter().map(|(n, _)| *n).collect();
+    assert_eq!(merged, [1]);
+    assert_eq!(
+        w.tide_statuses("head2"),
+        [(
+            "pending".to_string(),
+            "Not mergeable. Must be in milestone v1.2.".to_string()
+        )]
+    );
+}

@@ -177,6 +177,7 @@ fn pr(author: &str) -> PullRequest {
         merged: false,
         mergeable: None,
         labels: vec![],
+        milestone: String::new(),
     }
 }
 

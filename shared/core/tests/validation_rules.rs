@@ -789,3 +789,26 @@ fn a_repo_merges_with_tide_or_with_githubs_merge_queue_not_both() {
         );
     }
 }
+
+#[test]
+fn tide_settings_skiff_does_not_act_on_are_noted() {
+    let config = "tide:\n  blocker_label: merge-blocker\n  max_goroutines: 20\n  queries:\n  - repos: [acme/widgets]\n";
+    let loaded = load(&[SourceFile {
+        path: "config.yaml".into(),
+        text: config.into(),
+        role: FileRole::ProwConfig,
+    }]);
+    let notes: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Note)
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "config.yaml:2:18: note: tide.blocker_label: a tide setting Skiff does not act on yet; accepted and ignored",
+            "config.yaml:3:19: note: tide.max_goroutines: a tide setting Skiff does not act on yet; accepted and ignored",
+        ]
+    );
+}

@@ -457,6 +457,7 @@ impl Scm for CodeCommitScm {
             merged: t.merge_metadata().is_some_and(|m| m.is_merged()),
             mergeable: None,
             labels: Vec::new(),
+            milestone: String::new(),
         })
     }
 

@@ -188,6 +188,7 @@ fn pull_request(body: &[u8]) -> Result<Event, EventError> {
         merged: d.is_merged.is_some_and(|m| m.is_set()),
         mergeable: None,
         labels: Vec::new(),
+        milestone: String::new(),
     };
     Ok(Event::PullRequest(PullRequestEvent {
         action,
@@ -476,6 +477,7 @@ mod tests {
                 merged: false,
                 mergeable: None,
                 labels: vec![],
+                milestone: String::new(),
             }
         );
     }

@@ -106,6 +106,12 @@ struct GhPullRequest {
     merged: Option<bool>,
     mergeable: Option<bool>,
     labels: Option<Vec<Label>>,
+    milestone: Option<Milestone>,
+}
+
+#[derive(Deserialize)]
+struct Milestone {
+    title: String,
 }
 
 #[derive(Deserialize)]
@@ -444,6 +450,7 @@ impl GhPullRequest {
             merged: self.merged.unwrap_or(false),
             mergeable: self.mergeable,
             labels: self.labels.into_iter().flatten().map(|l| l.name).collect(),
+            milestone: self.milestone.map(|m| m.title).unwrap_or_default(),
         })
     }
 }
@@ -572,6 +579,7 @@ mod tests {
                 merged: false,
                 mergeable: Some(true),
                 labels: vec!["lgtm".into(), "ok-to-test".into()],
+                milestone: String::new(),
             }
         );
     }

@@ -56,6 +56,8 @@ pub struct PullRequest {
     /// GitHub's mergeability: `Some(false)` means a conflict; `None` unknown.
     pub mergeable: Option<bool>,
     pub labels: Vec<String>,
+    /// The milestone's title, if the pull has one (tide's `milestone`).
+    pub milestone: String,
 }
 
 impl PullRequest {

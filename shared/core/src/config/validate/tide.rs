@@ -101,6 +101,25 @@ pub(in crate::config) fn tide(diags: &mut Diagnostics, file: &str, node: &Node, 
             );
         }
     }
+    let not_used = [
+        ("blocker_label", !tide.blocker_label.is_empty()),
+        (
+            "github_merge_blocks_policy",
+            !tide.github_merge_blocks_policy.is_empty(),
+        ),
+        ("status_update_period", tide.status_update_period.is_some()),
+        ("max_goroutines", tide.max_goroutines != 0),
+    ];
+    for (key, set) in not_used {
+        if set {
+            diags.note(
+                file,
+                node.locate(&["tide", key]),
+                format!("tide.{key}"),
+                "a tide setting Skiff does not act on yet; accepted and ignored",
+            );
+        }
+    }
     if !tide.target_url.is_empty() && !tide.target_urls.is_empty() {
         diags.error(
             file,
