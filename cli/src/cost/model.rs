@@ -107,21 +107,29 @@ pub const FUNCTIONS: &[Function] = &[
         memory_mb: 256.0,
         ms: 300.0,
     },
+    Function {
+        name: "tide",
+        memory_mb: 256.0,
+        ms: 300.0,
+    },
 ];
 
-/// Scheduled invocations per day, from template.yaml: scheduler and syncer
-/// every minute, redelivery every 5 minutes, sweeper hourly.
+/// Scheduled invocations per day, from template.yaml: scheduler, syncer and
+/// tide every minute, redelivery every 5 minutes, sweeper hourly. (Tide's
+/// nudges are not priced: at most one sync per finished-jobs pass or
+/// pull-request batch, within the same order as its schedule.)
 pub const SCHEDULED_PER_DAY: &[(&str, f64)] = &[
     ("scheduler", 1440.0),
     ("syncer", 1440.0),
+    ("tide", 1440.0),
     ("redelivery", 288.0),
     ("sweeper", 24.0),
 ];
 
 /// Lambda's SQS pollers: a mapping long-polls each queue with 5 pollers
 /// whether messages come or not (20 s polls: 3 requests a minute each);
-/// three queues have a mapping (events, dispatch, reports).
-const IDLE_SQS_REQUESTS_PER_DAY: f64 = 3.0 * 5.0 * 3.0 * 60.0 * 24.0;
+/// four queues have a mapping (events, dispatch, reports, tide).
+const IDLE_SQS_REQUESTS_PER_DAY: f64 = 4.0 * 5.0 * 3.0 * 60.0 * 24.0;
 
 /// A job record's size in DynamoDB, KB (a ProwJob's JSON plus the index
 /// attributes): each write of it is this many write units.
