@@ -68,6 +68,14 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         }
         None => None,
     };
+    // Tide reads and merges through GitHub: without a token or an App it
+    // has nothing to sync.
+    let tide = github.is_some() && !config.prow.tide.queries.is_empty();
+    if !config.prow.tide.queries.is_empty() && !tide {
+        tracing::warn!(
+            "tide has queries but no GitHub is configured (--github-token-file or the App flags): tide does not sync"
+        );
+    }
     let redelivery = redelivery_settings(&args.reporting, github.as_deref())?
         .zip(github.clone())
         .map(|(settings, gh)| (gh as Arc<dyn HookDeliveries>, settings));
@@ -114,6 +122,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         report_cursor: std::sync::atomic::AtomicI64::new(0),
         redelivery,
         redelivery_every: interval(args.reporting.redelivery_seconds),
+        tide,
         tide_nudge: std::sync::atomic::AtomicBool::new(false),
     }))
 }

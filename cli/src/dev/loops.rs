@@ -189,7 +189,7 @@ pub fn spawn_loops(
             false
         }
     }));
-    if !dev.engine.config.prow.tide.queries.is_empty() {
+    if dev.tide {
         let d = dev.clone();
         let period = timing.tide;
         let last = Arc::new(Mutex::new(None::<std::time::Instant>));

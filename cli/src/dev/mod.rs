@@ -289,6 +289,8 @@ pub struct Dev {
     /// configured.
     pub redelivery: Option<(Arc<dyn HookDeliveries>, skiff_redelivery::Settings)>,
     pub redelivery_every: Duration,
+    /// Tide syncs (it has queries and GitHub is configured).
+    pub tide: bool,
     /// Something happened that can make a pull mergeable (an event was
     /// handled, a job record changed): tide syncs at its next look.
     pub tide_nudge: std::sync::atomic::AtomicBool,
