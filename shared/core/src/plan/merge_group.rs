@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use super::facts::FactError;
-use super::trigger::{Planner, branch_reason_for, change_reason_for};
+use super::reasons::{branch_reason_for, change_reason_for};
+use super::trigger::Planner;
 use super::{Plan, Planned, PlannedJob};
 use crate::event::{MergeGroupEvent, PushEvent};
 use crate::prowjob::Refs;

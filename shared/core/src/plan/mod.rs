@@ -11,6 +11,7 @@ mod facts;
 mod filter;
 mod help;
 mod merge_group;
+mod reasons;
 pub use help::is_help_reply;
 pub mod matchers;
 pub mod periodic;

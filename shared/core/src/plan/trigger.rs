@@ -20,6 +20,7 @@ use super::facts::{Cached, FactError, Facts};
 use super::filter::{self, Contexts, Filter, Filters};
 use super::help::{self, Available};
 use super::matchers::{ChangeVerdicts, Regexes};
+use super::reasons::{branch_reason_for, change_reason_for};
 use super::{Abort, Plan, Planned, PlannedJob, Target};
 use crate::config::{Config, Postsubmit, Presubmit, Trigger};
 use crate::event::{
@@ -726,39 +727,8 @@ fn branch_reason(p: &Presubmit, branch: &str) -> String {
     branch_reason_for(&p.brancher, branch)
 }
 
-pub(super) fn branch_reason_for(b: &crate::config::Brancher, branch: &str) -> String {
-    if !b.skip_branches.is_empty() && !b.branches.is_empty() {
-        format!(
-            "branch `{branch}` is excluded: branches {:?}, skip_branches {:?}",
-            b.branches, b.skip_branches
-        )
-    } else if !b.skip_branches.is_empty() {
-        format!(
-            "branch `{branch}` matches skip_branches {:?}",
-            b.skip_branches
-        )
-    } else {
-        format!("branch `{branch}` does not match branches {:?}", b.branches)
-    }
-}
-
 fn change_reason(p: &Presubmit, files: usize) -> String {
     change_reason_for(&p.changes, files)
-}
-
-pub(super) fn change_reason_for(m: &crate::config::RegexpChangeMatcher, files: usize) -> String {
-    let plural = if files == 1 { "" } else { "s" };
-    if !m.run_if_changed.is_empty() {
-        format!(
-            "run_if_changed '{}' matched none of {files} changed file{plural}",
-            m.run_if_changed
-        )
-    } else {
-        format!(
-            "skip_if_only_changed '{}' matched all {files} changed file{plural}",
-            m.skip_if_only_changed
-        )
-    }
 }
 
 fn untrusted_reason(pr: &PullRequest) -> String {
