@@ -154,6 +154,21 @@ impl World {
             .collect()
     }
 
+    /// Pulls #1 and #2 open and ready, `unit` passed on both at `base`.
+    fn two_ready_passed_at(&self, base: &str) {
+        self.open(vec![pr(1, READY), pr(2, READY)]);
+        self.passed("head1", &[("unit", base)]);
+        self.passed("head2", &[("unit", base)]);
+    }
+
+    /// Two ready pulls passed at an older base: tide starts their batch
+    /// (and a serial retest), and every run passes.
+    async fn batch_passed(&self) {
+        self.two_ready_passed_at("old-base");
+        self.sync().await;
+        self.finish(1, ProwJobState::Success).await;
+    }
+
     /// Every tide-started run of `number` finishes with `state`.
     async fn finish(&self, number: i64, state: ProwJobState) {
         for mut j in self.tide_jobs(number).await {
@@ -270,9 +285,7 @@ async fn a_moved_base_is_retested_by_tide_and_merged_after_the_retest_passes() {
 #[tokio::test]
 async fn two_ready_pulls_are_tested_as_one_batch_and_both_merge_when_it_passes() {
     let w = World::new();
-    w.open(vec![pr(1, READY), pr(2, READY)]);
-    w.passed("head1", &[("unit", "old-base")]);
-    w.passed("head2", &[("unit", "old-base")]);
+    w.two_ready_passed_at("old-base");
     let report = w.sync().await;
     assert_eq!(report.pools[0].action, "TRIGGER_BATCH");
     let batch = w.tide_jobs(1).await;
@@ -321,11 +334,7 @@ async fn two_ready_pulls_are_tested_as_one_batch_and_both_merge_when_it_passes()
 #[tokio::test]
 async fn a_merge_github_refuses_does_not_stop_the_rest_of_the_batch() {
     let w = World::new();
-    w.open(vec![pr(1, READY), pr(2, READY)]);
-    w.passed("head1", &[("unit", "old-base")]);
-    w.passed("head2", &[("unit", "old-base")]);
-    w.sync().await;
-    w.finish(1, ProwJobState::Success).await;
+    w.batch_passed().await;
     w.scm.answer_next_merge(MergeOutcome::Refused(
         "Pull Request is not mergeable".into(),
     ));
@@ -343,11 +352,7 @@ async fn a_merge_github_refuses_does_not_stop_the_rest_of_the_batch() {
 #[tokio::test]
 async fn a_refusal_that_the_bot_may_not_push_stops_the_batch() {
     let w = World::new();
-    w.open(vec![pr(1, READY), pr(2, READY)]);
-    w.passed("head1", &[("unit", "old-base")]);
-    w.passed("head2", &[("unit", "old-base")]);
-    w.sync().await;
-    w.finish(1, ProwJobState::Success).await;
+    w.batch_passed().await;
     w.scm.answer_next_merge(MergeOutcome::Refused(
         "You're not authorized to push to this branch".into(),
     ));
@@ -453,9 +458,7 @@ async fn the_pool_and_its_history_are_kept_for_the_deck() {
 async fn check_runs_count_as_contexts_a_failed_one_keeps_a_pull_out() {
     use skiff_core::ports::CheckRunState;
     let w = World::new();
-    w.open(vec![pr(1, READY), pr(2, READY)]);
-    w.passed("head1", &[("unit", "base1")]);
-    w.passed("head2", &[("unit", "base1")]);
+    w.two_ready_passed_at("base1");
     let run = |conclusion: &str| CheckRunState {
         name: "actions/build".into(),
         status: "completed".into(),
