@@ -13,6 +13,12 @@
 //! - `acme/batch`: two ready pulls are tested as one batch and both merge;
 //! - `acme/refuse`: a batch whose first merge GitHub refuses (405) still
 //!   merges the other;
+//! - `acme/inrepo`: the base's `.prow.yaml` adds a required `lint`; a pull
+//!   that passed `unit` and `lint` against an older base is retested on
+//!   both (the in-repo job from the in-repo config) and merged after;
+//! - `acme/blocked`: an open issue labelled `blocker_label` for `main`
+//!   keeps a ready pull from merging (the pool shows `BLOCKED`) until the
+//!   issue is closed;
 //! - `acme/queue` merges with GitHub's merge queue instead: its
 //!   `merge_group` event runs the required job on the queue's branch and
 //!   reports on the group's head, where the queue looks.
@@ -31,9 +37,13 @@ const SECRET: &[u8] = b"tide-secret";
 const WAIT: Duration = Duration::from_secs(90);
 
 const CONFIG: &str = r#"
+in_repo_config:
+  enabled:
+    acme/inrepo: true
 tide:
+  blocker_label: merge-blocker
   queries:
-  - repos: [acme/widgets, acme/gears, acme/batch, acme/refuse]
+  - repos: [acme/widgets, acme/gears, acme/batch, acme/refuse, acme/inrepo, acme/blocked]
     labels: [lgtm, approved]
     missingLabels: [do-not-merge/hold]
   merge_method:
@@ -56,7 +66,9 @@ const PLUGINS: &str = "plugins:\n  acme:\n  - trigger\n";
 
 fn jobs() -> String {
     let mut out = String::from("presubmits:\n");
-    for repo in ["widgets", "gears", "batch", "refuse", "queue"] {
+    for repo in [
+        "widgets", "gears", "batch", "refuse", "queue", "inrepo", "blocked",
+    ] {
         out.push_str(&format!("  acme/{repo}:\n{JOB}"));
     }
     out
@@ -102,6 +114,8 @@ fn setup() -> GitHub {
         ("batch", 2, ready.clone()),
         ("refuse", 1, ready.clone()),
         ("refuse", 2, ready.clone()),
+        ("inrepo", 1, ready.clone()),
+        ("blocked", 1, ready.clone()),
     ] {
         let key = format!("acme/{repo}#{n}");
         gh.pulls
@@ -110,6 +124,21 @@ fn setup() -> GitHub {
         gh.branch_heads
             .insert(format!("acme/{repo}:main"), format!("{repo}-base"));
     }
+    let lint = "presubmits:\n- name: lint\n  always_run: true\n  spec: {containers: [{image: alpine, command: [/bin/sh, -c], args: [\"exit 0\"]}]}\n";
+    gh.repo_files.insert(
+        "acme/inrepo@inrepo-base".into(),
+        [(".prow.yaml".to_string(), lint.to_string())].into(),
+    );
+    gh.issues.insert(
+        "acme/blocked".into(),
+        vec![json!({
+            "number": 5,
+            "title": "Release freeze branch:main",
+            "html_url": "https://github.com/acme/blocked/issues/5",
+            "state": "open",
+            "labels": [{"name": "merge-blocker"}],
+        })],
+    );
     // GitHub refuses the first merge of #1 in acme/refuse.
     gh.canned.push(Canned {
         method: "PUT".into(),
@@ -123,9 +152,13 @@ fn setup() -> GitHub {
 
 /// A status an earlier run wrote (crier's BaseSHA suffix names its base).
 fn passed_earlier(github: &str, repo: &str, n: i64, base: &str) {
+    passed_earlier_as(github, repo, n, base, "unit");
+}
+
+fn passed_earlier_as(github: &str, repo: &str, n: i64, base: &str, context: &str) {
     let body = json!({
         "state": "success",
-        "context": "unit",
+        "context": context,
         "description": format!("Job succeeded. BaseSHA:{base}"),
     });
     let (status, text) = http(
@@ -193,6 +226,9 @@ fn tide_merges_retests_batches_and_explains_in_skiff_dev() {
     passed_earlier(&github, "batch", 2, "an-older-base");
     passed_earlier(&github, "refuse", 1, "an-older-base");
     passed_earlier(&github, "refuse", 2, "an-older-base");
+    passed_earlier_as(&github, "inrepo", 1, "an-older-base", "unit");
+    passed_earlier_as(&github, "inrepo", 1, "an-older-base", "lint");
+    passed_earlier(&github, "blocked", 1, "blocked-base");
     let dev = start(dir.path(), &github);
 
     // acme/widgets: opened, tested, merged at its head, squash.
@@ -282,6 +318,49 @@ fn tide_merges_retests_batches_and_explains_in_skiff_dev() {
     wait_for("refuse#2 to merge", WAIT, || {
         merged(&gh, "acme/refuse#2").is_some()
     });
+    // acme/inrepo: both jobs retested against the current base, the
+    // in-repo one from the base's `.prow.yaml`, then merged.
+    wait_for("inrepo#1 to merge", WAIT, || {
+        merged(&gh, "acme/inrepo#1").is_some()
+    });
+    let g = lock(&gh);
+    assert!(
+        g.tide_statuses("inrepo-head-1")
+            .iter()
+            .any(|(s, d)| s == "pending" && d == "Not mergeable. Retesting: lint unit"),
+        "the in-repo job is required too: {:?}",
+        g.tide_statuses("inrepo-head-1")
+    );
+    let retested_lint = g.seen.iter().any(|s| {
+        s.path.ends_with("/statuses/inrepo-head-1")
+            && s.body["context"] == "lint"
+            && s.body["state"] == "success"
+            && s.body["description"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("BaseSHA:inrepo-base"))
+    });
+    assert!(retested_lint, "lint ran again against the current base");
+    drop(g);
+
+    // acme/blocked: ready, but blocked by issue 5 until it closes.
+    wait_for("the blocked pool", WAIT, || {
+        let tide = http("GET", &format!("{}/tide.js", dev.url), &[], b"").1;
+        tide.contains("\"acme\",\"repo\":\"blocked\"") && tide.contains("BLOCKED")
+    });
+    assert!(
+        merged(&gh, "acme/blocked#1").is_none(),
+        "nothing merges while a blocker is open"
+    );
+    let tide = http("GET", &format!("{}/tide.js", dev.url), &[], b"").1;
+    assert!(
+        tide.contains("Release freeze"),
+        "the blocker is shown: {tide:.800}"
+    );
+    lock(&gh).issues.clear();
+    wait_for("blocked#1 to merge once the issue closed", WAIT, || {
+        merged(&gh, "acme/blocked#1").is_some()
+    });
+
     // acme/queue: GitHub's merge queue asks for the group's checks.
     let mut group = example("merge_group", Some("checks_requested"));
     group["repository"]["name"] = json!("queue");

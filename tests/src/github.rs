@@ -139,6 +139,9 @@ pub struct GitHub {
     /// `org/repo:branch` → the status checks its protection requires; a
     /// branch not listed is not protected (404).
     pub protection: BTreeMap<String, Vec<String>>,
+    /// `org/repo` → its open issues, in GitHub's shape (`number`, `title`,
+    /// `html_url`, `labels: [{name}]`).
+    pub issues: BTreeMap<String, Vec<Value>>,
 }
 
 /// A webhook GitHub delivers to: its URL and its secret.

@@ -1,7 +1,8 @@
 //! What tide asks of the fake GitHub, answered as GitHub does: the open
 //! pulls of a repo (with the labels they have now), the merge endpoint (the
 //! `sha` guard's 409, then the pull closes and its base moves to a new
-//! commit), an org's repositories, and a branch's required status checks.
+//! commit), an org's repositories, a branch's required status checks, and
+//! a repo's open issues by label (tide's blockers).
 
 use serde_json::{Value, json};
 
@@ -91,6 +92,29 @@ pub(super) fn route(
             ),
             None => reply(404, json!({"message": "Branch not protected"})),
         },
+        ("GET", ["repos", org, repo, "issues"]) => {
+            // `labels=a,b`: issues carrying every one of them.
+            let wanted: Vec<String> = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("labels="))
+                .map(|l| l.split(',').map(super::review::percent_decode).collect())
+                .unwrap_or_default();
+            let open: Vec<Value> = gh
+                .issues
+                .get(&format!("{org}/{repo}"))
+                .into_iter()
+                .flatten()
+                .filter(|i| {
+                    wanted.iter().all(|w| {
+                        i["labels"]
+                            .as_array()
+                            .is_some_and(|ls| ls.iter().any(|l| l["name"] == w.as_str()))
+                    })
+                })
+                .cloned()
+                .collect();
+            reply(200, Value::Array(open))
+        }
         ("GET", ["orgs", org, "repos"]) => {
             let prefix = format!("{org}/");
             let mut names: Vec<String> = gh

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use skiff_core::config::Config;
 use skiff_core::ports::JobStore;
 use skiff_core::tide::record::{
-    HistoryEntry, POOLS_KEY, PoolPull, PoolRecord, history_key, pool_key,
+    HistoryEntry, POOLS_KEY, PoolBlocker, PoolPull, PoolRecord, history_key, pool_key,
 };
 use skiff_deck::{DeckOptions, DeckRequest, Deps};
 use skiff_local::fs_logs::FsLogStore;
@@ -168,4 +168,35 @@ async fn before_tide_syncs_the_pages_say_so() {
     assert!(html.contains("Tide has not synced a pool yet."));
     let (_, json) = d.get("/tide.js").await;
     assert_eq!(json, r#"{"Queries":[],"Pools":[]}"#);
+}
+
+#[tokio::test]
+async fn a_blocked_pool_names_its_blocker_issues() {
+    let d = Deck::new();
+    let pool = PoolRecord {
+        org: "acme".into(),
+        repo: "widgets".into(),
+        branch: "main".into(),
+        action: "BLOCKED".into(),
+        blockers: vec![PoolBlocker {
+            number: 7,
+            title: "Freeze <now>".into(),
+            url: "https://github.com/acme/widgets/issues/7".into(),
+        }],
+        ..PoolRecord::default()
+    };
+    d.put(POOLS_KEY, r#"["acme/widgets:main"]"#).await;
+    d.put(
+        &pool_key("acme", "widgets", "main"),
+        &serde_json::to_string(&pool).unwrap(),
+    )
+    .await;
+    let (_, html) = d.get("/tide").await;
+    assert!(
+        html.contains(r#"<a href="https://github.com/acme/widgets/issues/7">issue #7</a> (Freeze &lt;now&gt;)"#),
+        "{html}"
+    );
+    let (_, json) = d.get("/tide.js").await;
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["Pools"][0]["blockers"][0]["number"], 7);
 }

@@ -96,7 +96,7 @@ fn encode_query(s: &str) -> String {
 
 pub(crate) async fn act(deps: &TideDeps<'_>, pool: &Pool<'_>, action: &Action) -> Outcome {
     match action {
-        Action::Wait => Outcome::default(),
+        Action::Wait | Action::Blocked => Outcome::default(),
         Action::Trigger { pull, contexts } => start(deps, pool, &[*pull], contexts, false).await,
         Action::TriggerBatch { pulls, contexts } => start(deps, pool, pulls, contexts, true).await,
         Action::Merge { pull } => merge(deps, pool, &[*pull]).await,
@@ -117,11 +117,7 @@ async fn start(
     let pulls: Vec<&TidePull> = numbers.iter().filter_map(|n| pool.pull(*n)).collect();
     let now = deps.clock.now();
     for context in contexts {
-        let Some(p) = pool
-            .presubmits
-            .iter()
-            .find(|p| &p.reporter.context == context)
-        else {
+        let Some(p) = pool.presubmit(numbers, context) else {
             continue;
         };
         let refs = refs_for(&pool.org, &pool.repo, &pool.branch, &pool.base_sha, &pulls);

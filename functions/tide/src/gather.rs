@@ -11,14 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use skiff_core::config::Presubmit;
 use skiff_core::config::tide::TideQuery;
 use skiff_core::event::PullRequest;
-use skiff_core::ports::{JobQuery, PortResult};
+use skiff_core::ports::{JobQuery, LabelledIssue, PortResult};
 use skiff_core::prowjob::ProwJob;
+use skiff_core::tide::blockers;
 use skiff_core::tide::{
     ContextChecker, Decision, HeadContext, PoolInput, TidePull, decide, needs_files,
     required_presubmits,
 };
 
-use crate::TideDeps;
+use crate::{TideDeps, inrepo};
 
 /// One pool as read this sync.
 pub(crate) struct Pool<'c> {
@@ -30,7 +31,11 @@ pub(crate) struct Pool<'c> {
     pub jobs: Vec<ProwJob>,
     pub checker: ContextChecker,
     pub presubmits: Vec<&'c Presubmit>,
+    /// Each pull's in-repo presubmits, where it has any.
+    pub own_presubmits: BTreeMap<i64, Vec<Presubmit>>,
     pub queries: Vec<&'c TideQuery>,
+    /// The open blocker issues that apply to the branch.
+    pub blockers: Vec<LabelledIssue>,
 }
 
 impl Pool<'_> {
@@ -54,11 +59,23 @@ impl Pool<'_> {
             prioritize_existing_batches: tide.prioritize_existing_batches(&self.org, &self.repo),
             priority: &tide.priority,
             method_labels: &labels,
+            blockers: &self.blockers,
         })
     }
 
     pub fn pull(&self, number: i64) -> Option<&TidePull> {
         self.pulls.iter().find(|p| p.number == number)
+    }
+
+    /// The presubmit behind `context` for these pulls: a pull's own
+    /// in-repo job first, else the repo's central one.
+    pub fn presubmit(&self, numbers: &[i64], context: &str) -> Option<&Presubmit> {
+        numbers
+            .iter()
+            .filter_map(|n| self.own_presubmits.get(n))
+            .flatten()
+            .chain(self.presubmits.iter().copied())
+            .find(|p| p.reporter.context == context)
     }
 }
 
@@ -87,7 +104,11 @@ pub(crate) async fn gather<'c>(
             .extend(deps.scm.required_status_checks(org, repo, branch).await?);
     }
     let want_reviews = queries.iter().any(|q| q.review_approved_required);
-    let want_files = needs_files(&presubmits);
+    let blockers = match tide.blocker_label.as_str() {
+        "" => Vec::new(),
+        label => blockers::applicable(&deps.scm.labelled_issues(org, repo, label).await?, branch),
+    };
+    let mut own_presubmits = BTreeMap::new();
 
     let mut pulls = Vec::with_capacity(open.len());
     let mut jobs: BTreeMap<String, ProwJob> = BTreeMap::new();
@@ -118,18 +139,28 @@ pub(crate) async fn gather<'c>(
         } else {
             false
         };
-        let files = if want_files {
-            Some(deps.scm.changed_files(org, repo, pr.number).await?)
-        } else {
-            None
-        };
-        let required_jobs =
-            required_presubmits(&presubmits, deps.regexes, branch, files.as_deref())
-                .iter()
-                .map(|p| p.reporter.context.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
+        let mut files = None;
+        let own = inrepo::pull_jobs(deps, &base_sha, pr, &mut files).await?;
+        let all: Vec<&Presubmit> = presubmits
+            .iter()
+            .copied()
+            .chain(own.presubmits.iter())
+            .collect();
+        if files.is_none() && needs_files(&all) {
+            files = Some(deps.scm.changed_files(org, repo, pr.number).await?);
+        }
+        let own_checker = (!own.presubmits.is_empty()).then(|| {
+            let mut c = checker.clone();
+            let own: Vec<&Presubmit> = own.presubmits.iter().collect();
+            c.add_presubmits(&own, deps.regexes, branch);
+            c
+        });
+        let required_jobs = required_presubmits(&all, deps.regexes, branch, files.as_deref())
+            .iter()
+            .map(|p| p.reporter.context.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let query = JobQuery::Pull {
             org: org.to_string(),
             repo: repo.to_string(),
@@ -153,7 +184,12 @@ pub(crate) async fn gather<'c>(
             review_approved,
             contexts,
             required_jobs,
+            checker: own_checker,
+            config_problem: own.problem,
         });
+        if !own.presubmits.is_empty() {
+            own_presubmits.insert(pr.number, own.presubmits);
+        }
     }
     Ok(Pool {
         org: org.to_string(),
@@ -164,7 +200,9 @@ pub(crate) async fn gather<'c>(
         jobs: jobs.into_values().collect(),
         checker,
         presubmits,
+        own_presubmits,
         queries,
+        blockers,
     })
 }
 

@@ -22,6 +22,7 @@
 
 mod act;
 mod gather;
+mod inrepo;
 mod record;
 
 use std::time::Duration;
@@ -176,7 +177,7 @@ async fn sync_held_pool(
     act::write_statuses(deps, &pool, &decision).await;
     let outcome = act::act(deps, &pool, &decision.action).await;
     let record = record::pool_record(&pool, &decision, &outcome, deps.clock.now());
-    if !matches!(decision.action, Action::Wait) {
+    if !matches!(decision.action, Action::Wait | Action::Blocked) {
         info!(
             org,
             repo,

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use skiff_core::tide::record::{
-    HISTORY_LIMIT, HistoryEntry, POOLS_KEY, PoolPull, PoolRecord, history_key,
+    HISTORY_LIMIT, HistoryEntry, POOLS_KEY, PoolBlocker, PoolPull, PoolRecord, history_key,
 };
 use skiff_core::tide::{Action, Decision, Standing};
 use tracing::warn;
@@ -31,7 +31,7 @@ pub(crate) fn pool_record(
         batch_pending: decision.batch_pending.clone(),
         action: decision.action.name().to_string(),
         target: match &decision.action {
-            Action::Wait => Vec::new(),
+            Action::Wait | Action::Blocked => Vec::new(),
             Action::Trigger { pull, .. } | Action::Merge { pull } => vec![*pull],
             Action::TriggerBatch { pulls, .. } | Action::MergeBatch { pulls } => pulls.clone(),
         },
@@ -39,6 +39,15 @@ pub(crate) fn pool_record(
         started: outcome.started.clone(),
         error: outcome.error.clone().unwrap_or_default(),
         synced_at: Some(now),
+        blockers: pool
+            .blockers
+            .iter()
+            .map(|b| PoolBlocker {
+                number: b.number,
+                title: b.title.trim().to_string(),
+                url: b.html_url.clone(),
+            })
+            .collect(),
         ..PoolRecord::default()
     };
     for v in &decision.pulls {

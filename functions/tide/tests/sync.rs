@@ -521,3 +521,35 @@ async fn a_query_with_a_milestone_takes_only_pulls_in_it() {
         )]
     );
 }
+
+#[tokio::test]
+async fn an_open_blocker_issue_for_the_branch_stops_merges_until_it_closes() {
+    let mut w = World::new();
+    w.config.prow.tide.blocker_label = "merge-blocker".into();
+    w.scm.add_issue(7, "Freeze branch:main", &["merge-blocker"]);
+    w.scm
+        .add_issue(8, "Freeze branch:release-1.0", &["merge-blocker"]);
+    w.scm.add_issue(9, "Unrelated", &["kind/bug"]);
+    w.open(vec![pr(1, READY), pr(2, &["lgtm"])]);
+    w.passed("head1", &[("unit", "base1")]);
+    let report = w.sync().await;
+    assert!(w.scm.merges().is_empty(), "nothing merges while blocked");
+    assert_eq!(report.pools[0].action, "BLOCKED");
+    let blockers: Vec<i64> = report.pools[0].blockers.iter().map(|b| b.number).collect();
+    assert_eq!(blockers, [7], "only the blockers of this branch");
+    assert_eq!(
+        w.tide_statuses("head2"),
+        [(
+            "error".to_string(),
+            "Not mergeable. Merging is blocked by issue 7.".to_string()
+        )]
+    );
+    assert_eq!(
+        w.tide_statuses("head1"),
+        [("success".to_string(), "In merge pool.".to_string())]
+    );
+    w.scm.close_issue(7);
+    w.sync().await;
+    let merged: Vec<i64> = w.scm.merges().iter().map(|(n, _)| *n).collect();
+    assert_eq!(merged, [1], "merged once the blocker closed");
+}

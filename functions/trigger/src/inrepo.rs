@@ -9,11 +9,9 @@
 //! Prow's merge would fail and Skiff reads the head's file as it is.
 //!
 //! Cost: the files read for `(repo, base, head)` (or the pushed SHA) are
-//! kept in the job store, so only the first event of a head SHA reads them:
-//! on GitHub one recursive tree listing and one contents read for
-//! `.prow.yaml` (one per file for `.prow/`); on CodeCommit one `GetFile` of
-//! `.prow.yaml` and one `GetFolder` of `.prow/` (one per subfolder, and one
-//! `GetFile` per file); every later event of that head, none. The PR's
+//! kept in the job store ([`inrepo_read`], shared with tide), so only the
+//! first event of a head SHA reads them; every later event of that head,
+//! none. The PR's
 //! changed files, asked to choose the version, are the planner's own fact
 //! and asked once for both ([`Memo`]).
 //!
@@ -28,16 +26,14 @@
 //! and the head a failing `skiff/in-repo-config` status; on CodeCommit,
 //! where the trigger does not write, the problems are logged.
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 use skiff_core::config::Config;
-use skiff_core::config::inrepo::{self, RepoFile};
+use skiff_core::config::inrepo;
+use skiff_core::config::inrepo_read::{self, Loaded};
 use skiff_core::event::{Event, PrAction, PullRequest, PushEvent, Repo};
 use skiff_core::messages::EventSource;
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::plan::{FactError, Facts};
-use skiff_core::ports::{CommitStatus, PortError, PortResult, Scm};
+use skiff_core::ports::{CommitStatus, PortResult, Scm};
 use skiff_core::prowjob::ProwJob;
 use tracing::{info, warn};
 
@@ -47,27 +43,12 @@ use crate::{Error, Result, TriggerDeps};
 pub const STATUS_CONTEXT: &str = "skiff/in-repo-config";
 /// Marks the bot's comment about the in-repo config, to edit it later.
 pub const COMMENT_MARKER: &str = "<!-- skiff:in-repo-config -->";
-/// Files read at a commit never change; a week covers a PR's busy life.
-const CACHE_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// Larger sets are not kept (a DynamoDB item holds 400 KB); they are read
-/// again on the next event.
-const CACHE_MAX_BYTES: usize = 300 * 1024;
-
 /// The config an event is planned with when its repo has in-repo jobs.
 pub(crate) struct Effective {
     pub config: Config,
     /// Compiled for this config alone: the shared cache indexes each repo's
     /// jobs by position, which in-repo jobs change.
     pub regexes: Regexes,
-}
-
-/// What was read at one commit: the files, or why they could not be.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Kept {
-    sha: String,
-    files: Vec<RepoFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    problem: Option<String>,
 }
 
 /// Where an event's in-repo config is read and its problems reported.
@@ -129,15 +110,7 @@ pub(crate) async fn effective(
         return Ok(None);
     };
     let repo_name = version.repo.full_name();
-    let kept = match deps.store.get_value(&version.key).await {
-        Ok(Some(text)) => serde_json::from_str::<Kept>(&text).ok(),
-        Ok(None) => None,
-        Err(e) => {
-            warn!(error = %e, "cannot read the in-repo config cache: reading the files");
-            None
-        }
-    };
-    let kept = match kept {
+    let files = match inrepo_read::cached(deps.store, &version.key).await {
         Some(k) => {
             info!(
                 sha = k.sha,
@@ -153,60 +126,50 @@ pub(crate) async fn effective(
                         .changed_files(version.repo, pr.number)
                         .await
                         .map_err(fact)?;
-                    if inrepo::touches_in_repo_config(&changed) {
-                        pr.head_sha.clone()
-                    } else {
-                        pr.base_sha.clone()
-                    }
+                    inrepo_read::pull_sha(&pr.base_sha, &pr.head_sha, &changed).to_string()
                 }
                 None => version.head().to_string(),
             };
-            let kept = read(source, scm, version.repo, &sha).await?;
-            keep(deps, &version.key, &kept, deps.clock.now()).await;
-            kept
+            let files = inrepo_read::read(source, scm, version.repo, &sha)
+                .await
+                .map_err(|e| Error::Port {
+                    doing: e.doing,
+                    source: e.source,
+                })?;
+            inrepo_read::keep(deps.store, &version.key, &files, deps.clock.now()).await;
+            files
         }
     };
-    let problems = match &kept.problem {
-        Some(p) => vec![p.clone()],
-        None if kept.files.is_empty() => return Ok(None),
-        None => Vec::new(),
-    };
-    let mut loaded = if problems.is_empty() {
-        inrepo::load(deps.config, &repo_name, &kept.files)
-    } else {
-        inrepo::InRepoLoaded::default()
-    };
-    let problems: Vec<String> = problems
-        .into_iter()
-        .chain(loaded.errors().map(ToString::to_string))
-        .collect();
-    if !problems.is_empty() {
-        warn!(
-            sha = kept.sha,
-            problems = problems.len(),
-            "the in-repo config is broken: central jobs only"
-        );
-        match source {
-            EventSource::Github => report(deps, scm, &version, &kept.sha, &problems).await?,
-            // The trigger cannot write to CodeCommit (its results go
-            // through the reporter), so the problems are only logged.
-            EventSource::Codecommit => warn!(
-                sha = kept.sha,
-                problems = problems.join("\n"),
-                "the in-repo config is not used"
-            ),
+    let jobs = match inrepo_read::load(deps.config, &repo_name, &files) {
+        Loaded::Nothing => return Ok(None),
+        Loaded::Jobs(jobs) => jobs,
+        Loaded::Broken(problems) => {
+            warn!(
+                sha = files.sha,
+                problems = problems.len(),
+                "the in-repo config is broken: central jobs only"
+            );
+            match source {
+                EventSource::Github => report(deps, scm, &version, &files.sha, &problems).await?,
+                // The trigger cannot write to CodeCommit (its results go
+                // through the reporter), so the problems are only logged.
+                EventSource::Codecommit => warn!(
+                    sha = files.sha,
+                    problems = problems.join("\n"),
+                    "the in-repo config is not used"
+                ),
+            }
+            return Ok(None);
         }
-        return Ok(None);
-    }
-    loaded.jobs.mark_source(&kept.files, &kept.sha);
+    };
     info!(
-        sha = kept.sha,
-        presubmits = loaded.jobs.presubmits.len(),
-        postsubmits = loaded.jobs.postsubmits.len(),
+        sha = files.sha,
+        presubmits = jobs.presubmits.len(),
+        postsubmits = jobs.postsubmits.len(),
         "in-repo jobs"
     );
     Ok(Some(Effective {
-        config: inrepo::merged(deps.config, &repo_name, &loaded.jobs),
+        config: inrepo::merged(deps.config, &repo_name, &jobs),
         regexes: Regexes::default(),
     }))
 }
@@ -257,7 +220,7 @@ async fn version<'e>(
         Event::MergeGroup(m) => {
             return Ok(Some(Version {
                 repo,
-                key: format!("inrepo/{}/commit/{}", repo.full_name(), m.head_sha),
+                key: inrepo_read::commit_key(&repo.full_name(), &m.head_sha),
                 pr: None,
                 push_sha: Some(m.head_sha.clone()),
             }));
@@ -266,12 +229,7 @@ async fn version<'e>(
     };
     Ok(Some(Version {
         repo,
-        key: format!(
-            "inrepo/{}/pull/{}/{}",
-            repo.full_name(),
-            pr.base_sha,
-            pr.head_sha
-        ),
+        key: inrepo_read::pull_key(&repo.full_name(), &pr.base_sha, &pr.head_sha),
         pr: Some(pr),
         push_sha: None,
     }))
@@ -283,121 +241,10 @@ fn push_version(p: &PushEvent) -> Option<Version<'_>> {
     }
     Some(Version {
         repo: &p.repo,
-        key: format!("inrepo/{}/commit/{}", p.repo.full_name(), p.after),
+        key: inrepo_read::commit_key(&p.repo.full_name(), &p.after),
         pr: None,
         push_sha: Some(p.after.clone()),
     })
-}
-
-/// Reads the in-repo config files at `sha`: on GitHub the tree says which
-/// exist and the contents API gives each; CodeCommit has no recursive tree,
-/// so there `.prow.yaml` is read (`GetFile`) and `.prow/` listed
-/// (`GetFolder`). A retryable failure retries the event; a permanent one is
-/// a problem to report.
-async fn read(source: EventSource, scm: &dyn Scm, repo: &Repo, sha: &str) -> Result<Kept> {
-    let mut kept = Kept {
-        sha: sha.to_string(),
-        ..Kept::default()
-    };
-    if source == EventSource::Codecommit {
-        return read_codecommit(scm, repo, kept).await;
-    }
-    let (org, name) = (repo.org.as_str(), repo.repo.as_str());
-    let paths = match scm.tree(org, name, sha).await {
-        // GitHub cuts listings over 100,000 entries: look for the file alone.
-        Ok(tree) if tree.truncated => vec![inrepo::PROW_YAML.to_string()],
-        Ok(tree) => {
-            let blobs = tree
-                .entries
-                .iter()
-                .filter(|e| e.kind == "blob")
-                .map(|e| e.path.as_str());
-            match inrepo::select_paths(blobs) {
-                Ok(paths) => paths,
-                Err(reason) => {
-                    kept.problem = Some(reason);
-                    return Ok(kept);
-                }
-            }
-        }
-        Err(e) => return permanent(e, "list the repository's tree", kept),
-    };
-    for path in paths {
-        match scm.file_content(org, name, &path, sha).await {
-            Ok(Some(text)) => kept.files.push(RepoFile { path, text }),
-            Ok(None) => {}
-            Err(e) => return permanent(e, &format!("read {path}"), kept),
-        }
-    }
-    Ok(kept)
-}
-
-/// CodeCommit's reads: `.prow.yaml` at once (one call when the repo has
-/// it), `.prow/`'s listing, then each of its files.
-async fn read_codecommit(scm: &dyn Scm, repo: &Repo, mut kept: Kept) -> Result<Kept> {
-    let (org, name, sha) = (repo.org.as_str(), repo.repo.as_str(), kept.sha.clone());
-    let file = match scm.file_content(org, name, inrepo::PROW_YAML, &sha).await {
-        Ok(file) => file,
-        Err(e) => return permanent(e, &format!("read {}", inrepo::PROW_YAML), kept),
-    };
-    let dir = match scm.folder_files(org, name, inrepo::PROW_DIR, &sha).await {
-        Ok(dir) => dir.unwrap_or_default(),
-        Err(e) => return permanent(e, &format!("list {}/", inrepo::PROW_DIR), kept),
-    };
-    let listed = file
-        .as_ref()
-        .map(|_| inrepo::PROW_YAML)
-        .into_iter()
-        .chain(dir.iter().map(String::as_str));
-    let paths = match inrepo::select_paths(listed) {
-        Ok(paths) => paths,
-        Err(reason) => {
-            kept.problem = Some(reason);
-            return Ok(kept);
-        }
-    };
-    if let Some(text) = file {
-        kept.files.push(RepoFile {
-            path: inrepo::PROW_YAML.to_string(),
-            text,
-        });
-        return Ok(kept);
-    }
-    for path in paths {
-        match scm.file_content(org, name, &path, &sha).await {
-            Ok(Some(text)) => kept.files.push(RepoFile { path, text }),
-            Ok(None) => {}
-            Err(e) => return permanent(e, &format!("read {path}"), kept),
-        }
-    }
-    Ok(kept)
-}
-
-fn permanent(e: PortError, doing: &str, mut kept: Kept) -> Result<Kept> {
-    if e.is_retryable() {
-        return Err(Error::Port {
-            doing: doing.to_string(),
-            source: e,
-        });
-    }
-    kept.problem = Some(format!("cannot {doing} at {}: {e}", kept.sha));
-    Ok(kept)
-}
-
-/// Keeps what was read; failing to keep it costs only a later read.
-async fn keep(deps: &TriggerDeps<'_>, key: &str, kept: &Kept, now: jiff::Timestamp) {
-    let Ok(text) = serde_json::to_string(kept) else {
-        return;
-    };
-    if text.len() > CACHE_MAX_BYTES {
-        return;
-    }
-    let Ok(expires) = now.checked_add(CACHE_TTL) else {
-        return;
-    };
-    if let Err(e) = deps.store.put_value(key, &text, expires).await {
-        warn!(error = %e, "cannot keep the in-repo config in the cache");
-    }
 }
 
 /// The comment's text: the problems, where they are, and what still runs.
@@ -426,7 +273,7 @@ async fn report(
     let expires = deps
         .clock
         .now()
-        .checked_add(CACHE_TTL)
+        .checked_add(inrepo_read::CACHE_TTL)
         .unwrap_or(jiff::Timestamp::MAX);
     let first = deps
         .store

@@ -3,6 +3,7 @@
 //! head; the action and each pull's `tide` status.
 
 use skiff_core::config::tide::{TidePriority, TideQuery};
+use skiff_core::ports::LabelledIssue;
 use skiff_core::prowjob::labels::CREATED_BY_TIDE;
 use skiff_core::prowjob::{ProwJob, ProwJobSpec, ProwJobState, ProwJobType, Pull, Refs};
 use skiff_core::tide::{
@@ -101,6 +102,7 @@ struct Pool {
     batch_size_limit: i64,
     prioritize_existing_batches: bool,
     priority: Vec<TidePriority>,
+    blockers: Vec<LabelledIssue>,
 }
 
 impl Pool {
@@ -111,6 +113,7 @@ impl Pool {
             batch_size_limit: 0,
             prioritize_existing_batches: true,
             priority: Vec::new(),
+            blockers: Vec::new(),
         }
     }
 
@@ -131,6 +134,7 @@ impl Pool {
             prioritize_existing_batches: self.prioritize_existing_batches,
             priority: &self.priority,
             method_labels: &["tide/merge-method-squash", "tide/merge-method-rebase"],
+            blockers: &self.blockers,
         })
     }
 }
@@ -471,5 +475,113 @@ fn long_retesting_lists_become_a_count() {
     assert_eq!(
         status(&d, 1),
         ("pending", "Not mergeable. Retesting 13 jobs.".into())
+    );
+}
+
+fn blocker(number: i64) -> LabelledIssue {
+    LabelledIssue {
+        number,
+        title: "CI is broken".into(),
+        html_url: String::new(),
+    }
+}
+
+#[test]
+fn a_blocker_issue_stops_merges_and_names_itself_on_pulls_out_of_the_pool() {
+    let ready = pull(1);
+    let mut held = pull(2);
+    held.labels.push("do-not-merge/hold".into());
+    let mut pool = Pool::new(vec![ready.clone(), held]);
+    pool.jobs = vec![presubmit(&ready, BASE, ProwJobState::Success)];
+    pool.blockers = vec![blocker(9), blocker(7)];
+    let d = pool.decide();
+    assert_eq!(d.action, Action::Blocked, "nothing merges while blocked");
+    assert_eq!(
+        status(&d, 1),
+        ("success", "In merge pool.".into()),
+        "a pull in the pool keeps its standing"
+    );
+    assert_eq!(
+        status(&d, 2),
+        (
+            "error",
+            "Not mergeable. Merging is blocked by issues 7, 9.".into()
+        ),
+        "the blockers take precedence over the query's diff"
+    );
+    pool.blockers = vec![blocker(7)];
+    assert_eq!(
+        status(&pool.decide(), 2).1,
+        "Not mergeable. Merging is blocked by issue 7."
+    );
+    let mut missing = pull(3);
+    missing.contexts.clear();
+    let mut pool = Pool::new(vec![missing]);
+    pool.blockers = vec![blocker(7)];
+    assert_eq!(
+        pool.decide().action,
+        Action::Blocked,
+        "no retest starts while blocked"
+    );
+}
+
+#[test]
+fn a_pulls_own_in_repo_jobs_are_required_of_it_alone() {
+    // Pull 1's `.prow.yaml` adds `lint`: required of it (its own checker),
+    // not of pull 2, whose head never shows `lint`.
+    let mut own = pull(1);
+    own.required_jobs.push("lint".into());
+    let mut c = checker();
+    c.required.insert("lint".into());
+    own.checker = Some(c);
+    let other = pull(2);
+    let mut pool = Pool::new(vec![own.clone(), other.clone()]);
+    pool.batch_size_limit = -1;
+    pool.jobs = vec![
+        presubmit(&own, BASE, ProwJobState::Success),
+        presubmit(&other, BASE, ProwJobState::Success),
+    ];
+    let d = pool.decide();
+    assert_eq!(
+        status(&d, 1),
+        (
+            "pending",
+            "Not mergeable. Job lint has not succeeded.".into()
+        ),
+        "the head does not show its own required job"
+    );
+    assert_eq!(d.action, Action::Merge { pull: 2 });
+    let mut shown = own.clone();
+    shown
+        .contexts
+        .push(ctx("lint", "success", "Job succeeded."));
+    let mut pool = Pool::new(vec![shown.clone()]);
+    pool.jobs = vec![presubmit(&shown, BASE, ProwJobState::Success)];
+    let d = pool.decide();
+    assert_eq!(
+        d.action,
+        Action::Trigger {
+            pull: 1,
+            contexts: vec!["lint".into()]
+        },
+        "its own job must pass against the current base too"
+    );
+}
+
+#[test]
+fn a_pull_whose_in_repo_config_cannot_load_is_out_with_the_reason() {
+    let mut p = pull(1);
+    p.config_problem = Some(".prow.yaml:3: unknown field `nmae`".into());
+    let mut pool = Pool::new(vec![p.clone()]);
+    pool.jobs = vec![presubmit(&p, BASE, ProwJobState::Success)];
+    let d = pool.decide();
+    assert_eq!(d.action, Action::Wait);
+    assert_eq!(
+        status(&d, 1),
+        (
+            "error",
+            "Not mergeable. The in-repo config cannot be loaded: .prow.yaml:3: unknown field `nmae`"
+                .into()
+        )
     );
 }

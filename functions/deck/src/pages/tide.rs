@@ -91,6 +91,14 @@ fn pool_section(p: &PoolRecord) -> Markup {
                 " · last action " strong { (p.action) }
                 @if !p.target.is_empty() { " on " (numbers(&p.target)) }
             }
+            @if !p.blockers.is_empty() {
+                p.err { "Merging is blocked by "
+                    @for (i, b) in p.blockers.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href=(b.url) { "issue #" (b.number) } " (" (b.title) ")"
+                    }
+                }
+            }
             @if !p.batch_pending.is_empty() { p { "Batch in flight: " (numbers(&p.batch_pending)) } }
             @if !p.error.is_empty() { p.err { (p.error) } }
             div.scroll { table {

@@ -8,6 +8,7 @@
 mod cores;
 mod finalize;
 pub mod inrepo;
+pub mod inrepo_read;
 pub mod jobs;
 mod load;
 pub mod matrix;

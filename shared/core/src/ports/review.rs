@@ -79,6 +79,14 @@ pub struct CombinedStatus {
     pub statuses: Vec<CommitStatus>,
 }
 
+/// An open issue as tide's blocker search reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelledIssue {
+    pub number: i64,
+    pub title: String,
+    pub html_url: String,
+}
+
 /// A check run on a commit as tide reads it (`GET …/commits/{sha}/check-runs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckRunState {

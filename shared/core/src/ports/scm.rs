@@ -278,6 +278,17 @@ pub trait Scm: Send + Sync {
     async fn org_repos(&self, org: &str) -> PortResult<Vec<String>> {
         Err(no_review_calls(org, "*", "repository lists"))
     }
+    /// The open issues (not pull requests) of the repo that carry `label`:
+    /// tide's blockers (`GET /repos/{o}/{r}/issues?state=open&labels=…`).
+    async fn labelled_issues(
+        &self,
+        org: &str,
+        repo: &str,
+        label: &str,
+    ) -> PortResult<Vec<LabelledIssue>> {
+        let _ = label;
+        Err(no_review_calls(org, repo, "issue lists"))
+    }
     /// Merges pull `number` at `request.sha` (`PUT …/pulls/{n}/merge`,
     /// tide). GitHub's refusals (405, 409) come back as a [`MergeOutcome`];
     /// other failures as errors.

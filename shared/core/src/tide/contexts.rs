@@ -40,20 +40,28 @@ impl ContextChecker {
             optional: policy.optional_contexts.iter().cloned().collect(),
             skip_unknown: policy.skip_unknown_contexts.unwrap_or(false),
         };
+        c.add_presubmits(presubmits, regexes, branch);
+        c
+    }
+
+    /// Sorts `presubmits` that can run on `branch` in: the unconditional
+    /// required ones are required, the conditional required ones required
+    /// if present, the rest optional (also a pull's in-repo jobs, on top of
+    /// the pool's).
+    pub fn add_presubmits(&mut self, presubmits: &[&Presubmit], regexes: &Regexes, branch: &str) {
         for p in presubmits {
             if !regexes.branch_matches(&p.brancher, branch) {
                 continue;
             }
             let context = p.reporter.context.clone();
             if !p.context_required() {
-                c.optional.insert(context);
+                self.optional.insert(context);
             } else if p.triggers_conditionally() {
-                c.required_if_present.insert(context);
+                self.required_if_present.insert(context);
             } else {
-                c.required.insert(context);
+                self.required.insert(context);
             }
         }
-        c
     }
 
     /// Prow's `IsOptional`: listed optional, or unknown while unknown

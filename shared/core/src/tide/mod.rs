@@ -2,6 +2,7 @@
 //! in a pool and why not ([`query`]), what must pass ([`contexts`]), the
 //! decision per pool ([`pool`]), the merge commit ([`merge`]).
 
+pub mod blockers;
 pub mod contexts;
 pub mod jobs;
 pub mod merge;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::contexts::{ContextChecker, TIDE_CONTEXT};
 use super::query::{matches, requirement_diff};
 use crate::config::tide::{TidePriority, TideQuery};
+use crate::ports::LabelledIssue;
 use crate::prowjob::labels::CREATED_BY_TIDE;
 use crate::prowjob::{ProwJob, ProwJobState, ProwJobType};
 
@@ -43,6 +44,14 @@ pub struct TidePull {
     pub contexts: Vec<HeadContext>,
     /// The contexts of the presubmits tide must see pass for this pull.
     pub required_jobs: Vec<String>,
+    /// The pull's own context policy when its in-repo jobs add to the
+    /// pool's (Prow's `GetTideContextPolicy` at the pull's head).
+    #[serde(skip)]
+    pub checker: Option<ContextChecker>,
+    /// Why the pull's in-repo config cannot be loaded: Prow drops a pull
+    /// whose presubmits cannot be read from the pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_problem: Option<String>,
 }
 
 impl TidePull {
@@ -69,6 +78,17 @@ pub struct PoolInput<'a> {
     /// The squash, rebase and merge labels set (a pull with two of them
     /// cannot merge).
     pub method_labels: &'a [&'a str],
+    /// The open issues labelled `blocker_label` that apply to this branch:
+    /// while there are any, tide neither merges nor starts runs.
+    pub blockers: &'a [LabelledIssue],
+}
+
+impl PoolInput<'_> {
+    /// The context policy `pull` is judged by: its own when in-repo jobs
+    /// add to the pool's.
+    fn checker_for<'p>(&'p self, pull: &'p TidePull) -> &'p ContextChecker {
+        pull.checker.as_ref().unwrap_or(self.checker)
+    }
 }
 
 /// Prow's actions.
@@ -76,6 +96,9 @@ pub struct PoolInput<'a> {
 #[serde(tag = "action", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Action {
     Wait,
+    /// An open blocker issue applies: nothing merges or starts (Prow's
+    /// `BLOCKED`, not kept in the history).
+    Blocked,
     /// Start the missing jobs of one pull against the current base.
     Trigger {
         pull: i64,
@@ -98,6 +121,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Wait => "WAIT",
+            Action::Blocked => "BLOCKED",
             Action::Trigger { .. } => "TRIGGER",
             Action::TriggerBatch { .. } => "TRIGGER_BATCH",
             Action::Merge { .. } => "MERGE",
@@ -163,6 +187,22 @@ fn retesting(mut contexts: Vec<String>) -> String {
         return not_mergeable(&format!(" Retesting {} job{s}.", contexts.len()));
     }
     all
+}
+
+/// Prow's status for a pull kept out while blocker issues apply: " Merging
+/// is blocked by issue 7." or "… issues 7, 9." (in number order).
+fn blocked_by(blockers: &[LabelledIssue]) -> Option<String> {
+    if blockers.is_empty() {
+        return None;
+    }
+    let mut numbers: Vec<i64> = blockers.iter().map(|b| b.number).collect();
+    numbers.sort_unstable();
+    let s = if numbers.len() > 1 { "s" } else { "" };
+    let list: Vec<String> = numbers.iter().map(i64::to_string).collect();
+    Some(format!(
+        " Merging is blocked by issue{s} {}.",
+        list.join(", ")
+    ))
 }
 
 /// Prow's simple states: triggered and pending are pending; success is
@@ -377,9 +417,30 @@ pub fn decide(input: &PoolInput<'_>) -> Decision {
             });
             continue;
         }
-        let failed = unsuccessful(pull, input.checker);
+        if let Some(problem) = &pull.config_problem {
+            verdicts.push(PullVerdict {
+                number: pull.number,
+                standing: Standing::Out,
+                status_state: "error",
+                status_description: cut_description(not_mergeable(&format!(
+                    " The in-repo config cannot be loaded: {problem}"
+                ))),
+            });
+            continue;
+        }
+        let checker = input.checker_for(pull);
+        let failed = unsuccessful(pull, checker);
         let in_query = input.queries.iter().any(|q| matches(q, pull, input.branch));
         if !in_query || !failed.is_empty() {
+            if let Some(why) = blocked_by(input.blockers) {
+                verdicts.push(PullVerdict {
+                    number: pull.number,
+                    standing: Standing::Out,
+                    status_state: "error",
+                    status_description: cut_description(not_mergeable(&why)),
+                });
+                continue;
+            }
             // The closest query says why (Prow's `requirementDiff`).
             let why = input
                 .queries
@@ -402,8 +463,7 @@ pub fn decide(input: &PoolInput<'_>) -> Decision {
         let (state, description) = if s == Standing::Success {
             ("success", STATUS_IN_POOL.to_string())
         } else {
-            let missing: Vec<String> = input
-                .checker
+            let missing: Vec<String> = checker
                 .required
                 .iter()
                 .chain(pull.required_jobs.iter())
@@ -428,13 +488,17 @@ pub fn decide(input: &PoolInput<'_>) -> Decision {
     }
 
     let (batch_success, batch_pending) = batches(input, &pool);
-    let action = take_action(
-        input,
-        &pool,
-        &standings,
-        batch_success.as_ref(),
-        batch_pending.as_ref(),
-    );
+    let action = if !input.blockers.is_empty() {
+        Action::Blocked
+    } else {
+        take_action(
+            input,
+            &pool,
+            &standings,
+            batch_success.as_ref(),
+            batch_pending.as_ref(),
+        )
+    };
     Decision {
         action,
         pulls: verdicts,
@@ -505,7 +569,7 @@ fn take_action(
     if !missings.is_empty() && pendings.is_empty() && successes.is_empty() {
         for n in &missings {
             let Some(pull) = pool.get(n) else { continue };
-            if !retest_eligible(pull, input.checker, input.jobs) {
+            if !retest_eligible(pull, input.checker_for(pull), input.jobs) {
                 continue;
             }
             let states = standings.get(n).map(|(_, s)| s);
@@ -534,7 +598,7 @@ fn pick_batch(input: &PoolInput<'_>, pool: &BTreeMap<i64, &TidePull>) -> Vec<i64
     let mut candidates: Vec<&TidePull> = pool
         .values()
         .copied()
-        .filter(|p| retest_eligible(p, input.checker, input.jobs))
+        .filter(|p| retest_eligible(p, input.checker_for(p), input.jobs))
         .collect();
     candidates.sort_by_key(|p| (priority_of(p, input.priority), p.number));
     if input.prioritize_existing_batches {

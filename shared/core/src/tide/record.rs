@@ -33,6 +33,15 @@ pub struct PoolPull {
     pub description: String,
 }
 
+/// An open issue that blocks merges into the pool (Prow's `Blocker`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolBlocker {
+    pub number: i64,
+    /// Without its `branch:` tokens.
+    pub title: String,
+    pub url: String,
+}
+
 /// One pool as last synced.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolRecord {
@@ -53,6 +62,9 @@ pub struct PoolRecord {
     pub started: Vec<String>,
     pub error: String,
     pub synced_at: Option<Timestamp>,
+    /// The open blocker issues that applied (the action is `BLOCKED`).
+    #[serde(default)]
+    pub blockers: Vec<PoolBlocker>,
 }
 
 impl PoolRecord {

@@ -17,6 +17,7 @@ mod jenkins;
 mod logs;
 mod queue;
 mod scm;
+mod scm_calls;
 mod scm_review;
 mod scm_tide;
 mod store;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use skiff_core::ports::{CheckRunState, CombinedStatus, CommitStatus, MergeOutcome};
+use skiff_core::ports::{CheckRunState, CombinedStatus, CommitStatus, LabelledIssue, MergeOutcome};
 use skiff_core::tide::merge::MergeRequest;
 
 use super::scm::ScmCall;
@@ -19,6 +19,8 @@ pub(super) struct TideState {
     pub org_repos: Vec<String>,
     pub check_runs: BTreeMap<String, Vec<CheckRunState>>,
     pub required_checks: Vec<String>,
+    /// Open issues and the labels they carry.
+    pub issues: Vec<(LabelledIssue, Vec<String>)>,
 }
 
 impl MemoryScm {
@@ -50,6 +52,37 @@ impl MemoryScm {
     pub fn set_required_status_checks(&self, contexts: &[&str]) {
         lock(&self.state).review.tide.required_checks =
             contexts.iter().map(|c| c.to_string()).collect();
+    }
+
+    /// An open issue with its labels (tide's blockers are among them).
+    pub fn add_issue(&self, number: i64, title: &str, labels: &[&str]) {
+        let issue = LabelledIssue {
+            number,
+            title: title.to_string(),
+            html_url: format!("https://github.com/issues/{number}"),
+        };
+        let labels = labels.iter().map(|l| l.to_string()).collect();
+        lock(&self.state).review.tide.issues.push((issue, labels));
+    }
+
+    /// Closes issue `number` (it no longer blocks).
+    pub fn close_issue(&self, number: i64) {
+        lock(&self.state)
+            .review
+            .tide
+            .issues
+            .retain(|(i, _)| i.number != number);
+    }
+
+    pub(super) fn issues_labelled(&self, label: &str) -> Vec<LabelledIssue> {
+        lock(&self.state)
+            .review
+            .tide
+            .issues
+            .iter()
+            .filter(|(_, labels)| labels.iter().any(|l| l == label))
+            .map(|(i, _)| i.clone())
+            .collect()
     }
 
     pub(super) fn check_runs_of(&self, sha: &str) -> Vec<CheckRunState> {

@@ -403,6 +403,15 @@ impl Scm for GitHubScm {
         self.list_org_repos(org).await
     }
 
+    async fn labelled_issues(
+        &self,
+        org: &str,
+        repo: &str,
+        label: &str,
+    ) -> PortResult<Vec<skiff_core::ports::LabelledIssue>> {
+        self.list_labelled_issues(org, repo, label).await
+    }
+
     async fn merge_pull(
         &self,
         org: &str,

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use skiff_core::ports::{CheckRunState, MergeOutcome, PortResult};
+use skiff_core::ports::{CheckRunState, LabelledIssue, MergeOutcome, PortResult};
 use skiff_core::tide::merge::MergeRequest;
 
 use super::GitHubScm;
@@ -36,6 +36,19 @@ struct RequiredChecks {
 #[derive(Deserialize)]
 struct RequiredCheck {
     context: String,
+}
+
+/// One issue of `GET /repos/{o}/{r}/issues`: pull requests are listed too,
+/// marked by their `pull_request` key.
+#[derive(Deserialize)]
+struct IssueJson {
+    number: i64,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    html_url: String,
+    #[serde(default)]
+    pull_request: Option<Value>,
 }
 
 /// One repository of `GET /orgs/{org}/repos`.
@@ -111,6 +124,33 @@ impl GitHubScm {
             .into_iter()
             .filter(|r| !r.archived)
             .map(|r| r.name)
+            .collect())
+    }
+
+    /// The repo's open issues labelled `label` (tide's blockers; Prow
+    /// searches `is:issue state:open label:…`, so pull requests are left
+    /// out). The listing is a conditional GET like every other read, so an
+    /// unchanged set costs nothing against the rate limit.
+    pub(super) async fn list_labelled_issues(
+        &self,
+        org: &str,
+        repo: &str,
+        label: &str,
+    ) -> PortResult<Vec<LabelledIssue>> {
+        let path = format!(
+            "{}/issues?state=open&labels={}&per_page=100",
+            repo_path(org, repo),
+            super::http::seg(label)
+        );
+        let issues: Vec<IssueJson> = self.get_pages(Scope::Org(org), &path).await?;
+        Ok(issues
+            .into_iter()
+            .filter(|i| i.pull_request.is_none())
+            .map(|i| LabelledIssue {
+                number: i.number,
+                title: i.title,
+                html_url: i.html_url,
+            })
             .collect())
     }
 

@@ -102,7 +102,6 @@ pub(in crate::config) fn tide(diags: &mut Diagnostics, file: &str, node: &Node, 
         }
     }
     let not_used = [
-        ("blocker_label", !tide.blocker_label.is_empty()),
         (
             "github_merge_blocks_policy",
             !tide.github_merge_blocks_policy.is_empty(),
