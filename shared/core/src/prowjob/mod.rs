@@ -3,6 +3,7 @@
 
 pub mod artifacts;
 pub mod build_id;
+pub mod from_config;
 pub mod decorate;
 mod go_order;
 pub mod jobspec;
