@@ -45,7 +45,8 @@ What moto (5.x) does with this template, and what this script does about it:
   events queue.
 - Not supported by moto's CloudFormation, so taken out too and listed under
   "skipped" in the JSON: AWS::Lambda::Url (hence no WebhookUrl output),
-  AWS::SQS::QueuePolicy, AWS::CloudWatch::Alarm and AWS::EKS::AccessEntry
+  AWS::SQS::QueuePolicy, AWS::CloudWatch::Alarm, AWS::CloudWatch::Dashboard
+  and AWS::EKS::AccessEntry
   (conditional on EksClusterName anyway). Outputs that reference a removed
   resource are dropped.
 
@@ -74,6 +75,7 @@ UNSUPPORTED = {
     "AWS::Lambda::Url",
     "AWS::SQS::QueuePolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
     "AWS::EKS::AccessEntry",
 }
 ESM = "AWS::Lambda::EventSourceMapping"

@@ -98,8 +98,10 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         sweep_seconds: 3600,
         tide_seconds: 3600,
         cluster: dev::ClusterChoice::Local,
+        gangway_auth: Default::default(),
         max_parallel: args.max_parallel,
         reporting: dev::ReportingArgs::default(),
+        deck: dev::DeckArgs::default(),
     };
     // Every author trusted; statuses counted.
     let scm = Arc::new(MemoryScm::default());

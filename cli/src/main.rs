@@ -9,6 +9,8 @@ mod dev;
 mod inrepo;
 mod plan;
 mod plan_plugins;
+mod run;
+mod yaml_out;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,8 @@ enum Command {
     Bench(BenchCommand),
     /// The control plane's monthly AWS bill for a job volume, offline, next to an always-on Prow.
     Cost(Box<cost::Args>),
+    /// Start a job now through the gangway API (Prow's mkpj, but it starts the job).
+    Run(Box<run::Args>),
     /// The deployed configuration: the validated bundle in S3.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -67,5 +71,6 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Pipeline(args)) => bench::run(&args),
         Command::Config(ConfigCommand::Push(args)) => config_push::run(&args),
         Command::Cost(args) => cost::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

@@ -12,7 +12,8 @@
 //! labels, the contrast of every text, the phone layout, that auto-refresh
 //! reloads the page (on Playwright's clock) and can be switched off, and —
 //! in a second browser with JavaScript disabled — that filtering, the job
-//! page, its log and the PR page work without it.
+//! page, its log and the PR page work without it; last, the job page's
+//! Rerun button makes a new run and lands on its page (`--deck-auth none`).
 //!
 //! Needs Node.js, Debian's `chromium` and `playwright-core` (in
 //! `.test-tools/`, or where `SKIFF_PLAYWRIGHT_CORE` says); `./scripts/test`
@@ -308,6 +309,8 @@ fn the_deck_works_in_a_real_browser() {
     let _dev = Killed(
         Command::new(env!("CARGO_BIN_EXE_skiff"))
             .args(["dev", "--listen", &format!("127.0.0.1:{port}")])
+            // Everyone may rerun and abort: the buttons are on the pages.
+            .args(["--deck-auth", "none"])
             .arg("--state-dir")
             .arg(&state)
             .arg("--config-path")

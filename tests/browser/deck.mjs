@@ -425,6 +425,26 @@ try {
   // is a plain form, logs and folds are HTML).
   await noScript();
 
+  // 12. Last (it adds a record): rerun from the job page (skiff dev
+  // --deck-auth none): the button
+  // posts the form with the page's CSRF token and lands on the new run.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(url + "/");
+  check((await page.locator("#jobs thead").textContent()).includes("Actions"), "the list has an Actions column");
+  check((await page.locator("#jobs tbody tr").first().locator("button", { hasText: "Rerun" }).count()) === 1, "each row has a Rerun button");
+  await page.goto(url + `/jobs/${want.job.id}`);
+  // (as it was: the fixture's job is not in the config, which `latest` reads)
+  const rerun = page.locator("main form.action button", { hasText: "Rerun as it was" });
+  same(await rerun.count(), 1, "the job page has one Rerun-as-it-was button");
+  await Promise.all([page.waitForNavigation(), rerun.click()]);
+  const rerunId = page.url().split("/jobs/")[1];
+  check(rerunId && rerunId !== want.job.id, "the rerun is a new job: " + page.url() + ": " + (await page.textContent("main")));
+  check((await page.textContent("main dl.kv")).includes(`Rerun of${want.job.id} by anyone`), "the new run names the run it repeats");
+  same(await lowContrast(), [], "every text on the rerun's page meets WCAG AA contrast");
+  await shot("rerun");
+
+  same(problems, [], "no script errors or blocked resources after the rerun");
+
   console.log(`deck browser test: ${checks} checks passed; screenshots in ${shots}`);
 } catch (e) {
   await shot("failure").catch(() => {});

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every function, by binary name.
-pub const FUNCTIONS: [&str; 10] = [
+pub const FUNCTIONS: [&str; 11] = [
     "webhook",
     "trigger",
     "scheduler",
@@ -22,6 +22,7 @@ pub const FUNCTIONS: [&str; 10] = [
     "deck",
     "redelivery",
     "tide",
+    "gangway",
 ];
 
 /// The directory this test binary was built into (`target/<profile>`).

@@ -10,8 +10,6 @@
 //! assert exactly what Skiff sent.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,12 +22,17 @@ use axum::routing::any;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+pub use crate::http_client::http;
+
 #[path = "github_files.rs"]
 mod files;
+#[path = "github_oauth.rs"]
+mod oauth;
 #[path = "github_review.rs"]
 mod review;
 #[path = "github_tide.rs"]
 mod tide;
+pub use oauth::OAuth;
 pub use review::{HEAD_SHA, Review, TREE_SHA};
 
 /// One request the fake received, and what it answered.
@@ -142,6 +145,8 @@ pub struct GitHub {
     /// `org/repo` → its open issues, in GitHub's shape (`number`, `title`,
     /// `html_url`, `labels: [{name}]`).
     pub issues: BTreeMap<String, Vec<Value>>,
+    /// The OAuth app, its codes and tokens, and teams (github_oauth.rs).
+    pub oauth: oauth::OAuth,
 }
 
 /// A webhook GitHub delivers to: its URL and its secret.
@@ -275,13 +280,29 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or("").to_string();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string()
+    };
+    // A form (OAuth's token exchange) is read as a JSON object of its fields.
+    let body: Value = if header("content-type").starts_with("application/x-www-form-urlencoded") {
+        let text = String::from_utf8_lossy(&body).replace('+', " ");
+        Value::Object(
+            text.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| {
+                    (
+                        review::percent_decode(k),
+                        Value::String(review::percent_decode(v)),
+                    )
+                })
+                .collect(),
+        )
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
     let authorization = header("authorization");
     let if_none_match = header("if-none-match");
@@ -376,6 +397,10 @@ fn route(
                 json!({"message": "A JSON web token could not be decoded", "documentation_url": "https://docs.github.com/rest"}),
             );
         }
+    }
+    // Sign-in first: its `GET /user` answers the person's token, not the bot's.
+    if let Some(answer) = oauth::route(gh, method, &parts, body, authorization) {
+        return answer;
     }
     match (method, parts.as_slice()) {
         ("GET", ["user"]) => reply(200, json!({"login": "skiff-bot"})),
@@ -667,64 +692,6 @@ pub fn fake_github(setup: GitHub) -> (Shared, String) {
         "fake GitHub",
     );
     (shared, url)
-}
-
-/// A tiny HTTP/1.1 client: enough to talk to `skiff dev` without another crate.
-pub fn http(method: &str, url: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = match TcpStream::connect(host) {
-        Ok(s) => s,
-        Err(e) => return (0, e.to_string()),
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let _ = stream.write_all(req.as_bytes());
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    let body = if text
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(&body)
-    } else {
-        body
-    };
-    (status, body)
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// GitHub's signature header for `body`.

@@ -18,6 +18,7 @@ pub mod codecommit;
 pub mod deployment;
 pub mod fault;
 pub mod github;
+pub mod http_client;
 pub mod jenkins;
 pub mod lambda;
 pub mod moto;

@@ -177,6 +177,16 @@ async fn each_sample_event_is_handled_by_its_function() {
     assert_eq!(answer["statusCode"], 200, "{answer}");
     assert_eq!(answer["isBase64Encoded"], true, "{answer}");
     assert_eq!(answer["headers"]["content-encoding"], "gzip", "{answer}");
+
+    // A verified caller's list of successful `nightly` runs: none yet.
+    let answer = d
+        .function("gangway")
+        .await
+        .invoke(&sample("gangway"))
+        .await
+        .ok();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["body"], r#"{"job_execution":[]}"#, "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,8 @@ pub async fn build(args: &Args) -> Result<Arc<Dev>, String> {
 /// As [`build`], with the code host given (the benchmark's in-memory one)
 /// instead of GitHub or the logging no-SCM.
 pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<Dev>, String> {
+    let gangway = super::gangway::settings(args)?;
+    super::metrics::install();
     let config_args = args.config_args();
     let read = crate::config_files::read(&config_args);
     let loaded = skiff_core::config::load(&read.files);
@@ -124,6 +126,9 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         redelivery_every: interval(args.reporting.redelivery_seconds),
         tide,
         tide_nudge: std::sync::atomic::AtomicBool::new(false),
+        health: super::metrics::DevHealth::new(&read.files, SystemClock.now()),
+        gangway,
+        deck: super::deck_auth::deck_setup(args)?,
     }))
 }
 

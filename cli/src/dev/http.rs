@@ -2,6 +2,7 @@
 //! CodeCommit's events; every other path is the deck.
 
 use axum::extract::ConnectInfo;
+use axum::routing::any;
 use skiff_webhook::eventbridge::{EventBridgeDeps, EventBridgeRequest};
 
 use super::*;
@@ -19,6 +20,9 @@ pub fn router(dev: Arc<Dev>) -> Router {
     Router::new()
         .route("/hook", post(hook).layer(hook_limit))
         .route("/eventbridge", post(eventbridge).layer(eventbridge_limit))
+        .route("/metrics", axum::routing::get(super::metrics::metrics))
+        .route("/v1/executions", any(super::gangway::executions))
+        .route("/v1/executions/{id}", any(super::gangway::executions))
         .fallback(deck)
         .layer(axum::middleware::from_fn(answer_panics))
         .with_state(dev)
@@ -94,6 +98,7 @@ async fn deck(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let req = skiff_deck::DeckRequest {
         method: method.as_str().to_string(),
@@ -103,9 +108,20 @@ async fn deck(
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
+        body: body.to_vec(),
     };
     let e = &dev.engine;
-    let options = skiff_deck::DeckOptions::default();
+    let options = super::metrics::deck_options(&dev);
+    let operator = dev.deck.as_ref().map(|d| skiff_deck::Operator {
+        sign_in: match &d.sign_in {
+            super::DeckSignIn::Anyone => skiff_deck::SignIn::Anyone,
+            super::DeckSignIn::GitHub(app) => skiff_deck::SignIn::GitHub(app.as_ref()),
+        },
+        cookie_key: &d.cookie_key,
+        secure_cookies: d.secure_cookies,
+        scm: Some(e.scm.as_ref()),
+        dispatch: e.dispatch.as_ref(),
+    });
     let deps = skiff_deck::Deps {
         store: e.store.as_ref(),
         logs: e.logs.as_ref(),
@@ -113,6 +129,8 @@ async fn deck(
         clock: e.clock.as_ref(),
         clusters: Some(&e.clusters),
         options: &options,
+        operator: operator.as_ref(),
+        viewer: None,
     };
     let resp = skiff_deck::handle(&req, &deps).await;
     let mut out = Response::builder()
@@ -174,7 +192,9 @@ mod tests {
             tide_seconds: 60,
             max_parallel: 1,
             cluster: ClusterChoice::Local,
+            gangway_auth: Default::default(),
             reporting: ReportingArgs::default(),
+            deck: super::super::DeckArgs::default(),
         };
         build(&args).await.expect("skiff dev builds")
     }

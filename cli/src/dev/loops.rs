@@ -391,6 +391,10 @@ pub async fn report_step(dev: &Dev) -> usize {
         |part| async move { skiff_reporter::report_changes(&part, deps).await },
     )
     .await;
+    let notes = &dev.health.rate_limits;
+    notes
+        .note(e.scm.as_ref(), e.store.as_ref(), e.clock.as_ref())
+        .await;
     // Everything before the change to retry is done.
     let done = match retry_from {
         None => changes.last().map_or(after, |(seq, _)| *seq),

@@ -21,15 +21,19 @@ use crate::config_files::ConfigArgs;
 mod abuse;
 mod build;
 mod codecommit;
+mod deck_auth;
 mod example;
+mod gangway;
 mod http;
 mod loops;
+mod metrics;
 #[cfg(test)]
 mod panics;
 mod server;
 
 pub use build::{build, build_with};
 pub use codecommit::CodeCommitDev;
+pub use deck_auth::{DeckArgs, DeckSetup, DeckSignIn};
 pub use http::router;
 pub use loops::*;
 
@@ -65,6 +69,8 @@ pub struct Args {
     /// A token to report to GitHub with; without one, reports are only logged.
     #[arg(long)]
     pub github_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub deck: DeckArgs,
     /// The bot's login (its own comments and labels are not acted on).
     #[arg(long, default_value = DEFAULT_BOT)]
     pub bot: String,
@@ -90,6 +96,12 @@ pub struct Args {
     /// `kubeconfig:PATH[:CONTEXT]` (every job on that cluster).
     #[arg(long, default_value = "local")]
     pub cluster: ClusterChoice,
+    /// Who may use the gangway API (`/v1/executions`): `aws-iam` (as on
+    /// AWS; `skiff dev` has no IAM, so every request is refused) or `none`
+    /// (anyone who reaches the listener may start any job; loopback
+    /// `--listen` only).
+    #[arg(long, value_enum, default_value_t = gangway::GangwayAuth::AwsIam)]
+    pub gangway_auth: gangway::GangwayAuth,
     #[command(flatten)]
     pub reporting: ReportingArgs,
 }
@@ -294,6 +306,12 @@ pub struct Dev {
     /// Something happened that can make a pull mergeable (an event was
     /// handled, a job record changed): tide syncs at its next look.
     pub tide_nudge: std::sync::atomic::AtomicBool,
+    /// The config's version for `/health`, the rate-limit notes.
+    pub health: metrics::DevHealth,
+    /// `/v1/executions`: who may call, where artifacts are.
+    pub gangway: gangway::DevGangway,
+    /// The deck's sign-in, rerun and abort; `None`: read-only.
+    pub deck: Option<DeckSetup>,
 }
 
 pub fn run(args: &Args) -> ExitCode {

@@ -87,6 +87,8 @@ impl Seeded {
             clock: &self.clock,
             clusters: None,
             options: &self.options,
+            operator: None,
+            viewer: None,
         };
         skiff_deck::handle(req, &deps).await
     }

@@ -19,6 +19,9 @@
 //! | `/api/jobs/{id}` | one job record as JSON |
 //! | `/tide`, `/tide.js` | tide's pools as last synced: base, mergeable/pending/missing pulls and why the others are out, the batch in flight, the last action (`{"Queries", "Pools"}`) |
 //! | `/tide-history`, `/tide-history.js` | every tide merge and run started, per pool (`{"History": {pool: [entry…]}}`) |
+//! | `/health` | Skiff's own state: config version, queue depths, the oldest triggered job, the scheduler's last tick, GitHub's rate limits; 503 when the scheduler stalled or a queue is past its alarm |
+//! | `/github-login`, `/github-login/redirect` | signing in with GitHub (when the front end configures an [`Operator`]) |
+//! | `POST /rerun?prowjob=&mode=`, `POST /abort?prowjob=`, `POST /logout` | rerun (`original` or `latest`) and abort, by the rerun auth rules, with the session's CSRF token |
 //!
 //! Everything is server-rendered and works without JavaScript; the one
 //! script only reloads lists and running jobs every 30 s, and a visitor can
@@ -37,6 +40,7 @@ mod filter;
 pub mod fixtures;
 mod links;
 mod log;
+pub mod operator;
 mod pages;
 mod prowjobs;
 mod raw_artifact;
@@ -59,7 +63,9 @@ use crate::raw_artifact::raw_artifact;
 use crate::raw_log::raw_log;
 
 pub use crate::filter::FilterError;
+pub use crate::operator::{Operator, SignIn, Viewer};
 pub use crate::pages::render_list;
+pub use crate::pages::{ConfigVersion, Health, WatchedQueue};
 
 /// A request, as both front ends hand it over.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,6 +76,8 @@ pub struct DeckRequest {
     /// The raw query string, without `?`.
     pub query: String,
     pub headers: Vec<(String, String)>,
+    /// The body of a POST (a form); empty otherwise.
+    pub body: Vec<u8>,
 }
 
 impl DeckRequest {
@@ -81,6 +89,7 @@ impl DeckRequest {
             path: path.into(),
             query: query.into(),
             headers: Vec::new(),
+            body: Vec::new(),
         }
     }
 
@@ -133,6 +142,8 @@ pub struct DeckOptions {
     /// A body larger than this (after compression) is answered with a 500
     /// saying how to ask for less: a Lambda response cannot exceed 6 MB.
     pub max_response_bytes: Option<usize>,
+    /// What `/health` shows besides the store: queues, config version.
+    pub health: Health,
 }
 
 impl Default for DeckOptions {
@@ -142,6 +153,7 @@ impl Default for DeckOptions {
             log_page_bytes: 1 << 20,
             log_raw_bytes: 4 << 20,
             max_response_bytes: None,
+            health: Health::default(),
         }
     }
 }
@@ -158,6 +170,10 @@ pub struct Deps<'a> {
     /// Lambda has none (logs reach S3 when the job ends).
     pub clusters: Option<&'a BTreeMap<String, Arc<dyn Cluster>>>,
     pub options: &'a DeckOptions,
+    /// Sign-in, rerun and abort; `None`: the deck is read-only.
+    pub operator: Option<&'a Operator<'a>>,
+    /// Set by [`handle`] from the request's session; front ends pass `None`.
+    pub viewer: Option<Viewer>,
 }
 
 /// A regex written in this crate (not from input): it compiles, which the
@@ -219,6 +235,7 @@ fn ctx(deps: &Deps<'_>, refresh: bool) -> Ctx {
     Ctx {
         now: deps.clock.now(),
         refresh,
+        viewer: deps.viewer.clone(),
     }
 }
 
@@ -246,14 +263,27 @@ fn unavailable(deps: &Deps<'_>, e: &PortError) -> Reply {
 /// Answers one request. Never panics on input: bad queries are 400 pages,
 /// unknown paths 404, store failures 503.
 pub async fn handle(req: &DeckRequest, deps: &Deps<'_>) -> DeckResponse {
-    let reply = match req.method.as_str() {
+    let viewer = deps
+        .operator
+        .map(|op| operator::viewer(op, req, deps.clock.now().as_second()));
+    let new_cookie = viewer.as_ref().and_then(|v| v.cookie().map(str::to_owned));
+    let deps = &Deps { viewer, ..*deps };
+    let mut reply = match req.method.as_str() {
         "GET" | "HEAD" => route(req, deps).await,
+        "POST" => operator::post(req, deps).await,
         _ => {
-            let mut r = Reply::new(405, TEXT, "deck is read-only: use GET\n");
+            let mut r = Reply::new(405, TEXT, "use GET (or POST for rerun and abort)\n");
             r.location = None;
             r
         }
     };
+    // A reply that sets the session itself (signing in or out) wins.
+    let sets_session = reply.headers.iter().any(|(k, v)| {
+        *k == "set-cookie" && v.starts_with(&format!("{}=", operator::session::SESSION_COOKIE))
+    });
+    if let Some(c) = new_cookie.filter(|_| !sets_session) {
+        reply.headers.push(("set-cookie", c));
+    }
     finish(req, deps.options, reply)
 }
 
@@ -322,6 +352,9 @@ async fn route(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
         ["tide.js"] => pages::tide(deps, true).await,
         ["tide-history"] => pages::tide_history(deps, false).await,
         ["tide-history.js"] => pages::tide_history(deps, true).await,
+        ["health"] => pages::health(deps).await,
+        ["github-login"] => operator::github_login(req, deps),
+        ["github-login", "redirect"] => operator::github_redirect(req, deps).await,
         ["static", _] if req.path == assets::css_path() => {
             let mut r = Reply::new(200, "text/css; charset=utf-8", assets::CSS);
             r.cache = Cache::Forever;

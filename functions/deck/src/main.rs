@@ -1,5 +1,7 @@
 //! The deck as a Lambda behind a Function URL (or an HTTP API): wiring only
-//! (see lib.rs). Read-only: job records from DynamoDB, logs, metadata and
+//! (see lib.rs). With the OAuth app and cookie secrets, people sign in with
+//! GitHub and rerun and abort (records to DynamoDB, reruns to the dispatch
+//! queue); otherwise read-only. It reads job records from DynamoDB, logs, metadata and
 //! artifacts from S3 (listed with ListObjectsV2, proxied through the
 //! function, tail-capped or refused so an answer stays under Lambda's 6 MB
 //! response limit), the config bundle for the command help, hidden repos
@@ -10,16 +12,34 @@ use skiff_aws::client;
 use skiff_aws::config_source::S3ConfigSource;
 use skiff_aws::logs::S3LogStore;
 use skiff_aws::store::DynamoStore;
-use skiff_core::ports::Clock;
+use std::sync::Arc;
+
+use skiff_aws::queue::SqsQueue;
 use skiff_core::ports::SystemClock;
-use skiff_deck::{DeckOptions, DeckRequest, Deps};
+use skiff_core::ports::{Clock, Queue};
+use skiff_deck::{ConfigVersion, DeckOptions, DeckRequest, Deps, Health, WatchedQueue};
 
 struct Deck {
     store: DynamoStore,
     logs: S3LogStore,
     config: S3ConfigSource,
+    /// `s3://bucket/key` of the config bundle, for `/health`.
+    config_origin: String,
     options: DeckOptions,
 }
+
+/// The queues `/health` shows, by the variables naming them (template.yaml
+/// sets them; an unset one is not shown). SQS tells their depths
+/// (GetQueueAttributes), not their oldest message's age.
+const HEALTH_QUEUES: [(&str, &str); 7] = [
+    ("events", "SKIFF_EVENTS_QUEUE_URL"),
+    ("dispatch", "SKIFF_DISPATCH_QUEUE_URL"),
+    ("reports", "SKIFF_REPORTS_QUEUE_URL"),
+    ("tide", "SKIFF_TIDE_QUEUE_URL"),
+    ("events-dlq", "SKIFF_EVENTS_DLQ_URL"),
+    ("dispatch-dlq", "SKIFF_DISPATCH_DLQ_URL"),
+    ("reports-dlq", "SKIFF_REPORTS_DLQ_URL"),
+];
 
 /// Lambda's response limit is 6 MB of JSON; a binary (gzip) body is
 /// base64-encoded in it, and text is JSON-escaped.
@@ -42,13 +62,33 @@ async fn main() -> Result<(), lambda_http::Error> {
         })?,
     };
     let sdk = skiff_lambda::sdk_config().await;
+    let health = Health {
+        queues: HEALTH_QUEUES
+            .iter()
+            .filter_map(|(name, var)| {
+                let url = env.optional(var)?;
+                let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(client::sqs(&sdk), url));
+                Some(WatchedQueue {
+                    name: (*name).to_string(),
+                    queue,
+                })
+            })
+            .collect(),
+        config: None,
+    };
     let deck = Deck {
         store: DynamoStore::new(client::dynamodb(&sdk), table),
         logs: S3LogStore::new(client::s3(&sdk), bucket, String::new()),
         config: skiff_lambda::config_source(&env, &sdk)?,
+        config_origin: format!(
+            "s3://{}/{}",
+            env.required("SKIFF_CONFIG_BUCKET")?,
+            env.or("SKIFF_CONFIG_KEY", skiff_aws::config_source::DEFAULT_KEY)
+        ),
         options: DeckOptions {
             max_jobs,
             max_response_bytes: Some(MAX_RESPONSE_BYTES),
+            health,
             ..DeckOptions::default()
         },
     };
@@ -72,7 +112,9 @@ async fn handle(deck: &Deck, req: Request) -> Result<Response<Body>, lambda_http
         config: config.as_deref(),
         clock: &SystemClock,
         clusters: None,
-        options: &deck.options,
+        options: &options_now(deck),
+        operator: None,
+        viewer: None,
     };
     // A panic answers this request 500 and the container serves the next
     // (skiff_core::panic); uncaught, Lambda would answer 502 without a cause.
@@ -104,6 +146,17 @@ async fn handle(deck: &Deck, req: Request) -> Result<Response<Body>, lambda_http
     Ok(out.body(body)?)
 }
 
+/// The options with the config bundle this container runs on now.
+fn options_now(deck: &Deck) -> DeckOptions {
+    let mut options = deck.options.clone();
+    options.health.config = deck.config.loaded().map(|l| ConfigVersion {
+        version: l.etag.unwrap_or_else(|| "unknown".into()),
+        loaded_at: l.loaded_at,
+        source: format!("{} (pushed {})", deck.config_origin, l.pushed_at),
+    });
+    options
+}
+
 fn deck_request(req: &Request) -> DeckRequest {
     DeckRequest {
         method: req.method().as_str().to_string(),
@@ -114,5 +167,6 @@ fn deck_request(req: &Request) -> DeckRequest {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
+        body: req.body().to_vec(),
     }
 }

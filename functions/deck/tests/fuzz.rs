@@ -151,6 +151,8 @@ fn any_path_and_query_is_answered_without_a_panic_a_5xx_or_reflected_markup() {
             clock: &d.clock,
             clusters: None,
             options: &d.options,
+            operator: None,
+            viewer: None,
         };
         let resp = runtime.block_on(skiff_deck::handle(&req, &deps));
         prop_assert!(

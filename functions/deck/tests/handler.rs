@@ -96,6 +96,8 @@ impl Deck {
             clock: &self.clock,
             clusters: None,
             options: &self.options,
+            operator: None,
+            viewer: None,
         };
         skiff_deck::handle(&req, &deps).await
     }
@@ -697,6 +699,8 @@ async fn a_store_outage_is_a_503_page_not_a_panic() {
         clock: &d.clock,
         clusters: None,
         options: &d.options,
+        operator: None,
+        viewer: None,
     };
     for target in [
         "/",

@@ -32,6 +32,8 @@ async fn the_job_page_marks_an_in_repo_job_with_the_commit_it_came_from() {
         clock: &clock,
         clusters: None,
         options: &options,
+        operator: None,
+        viewer: None,
     };
     let page = |id: String| {
         let deps = &deps;
@@ -76,6 +78,8 @@ async fn the_job_list_marks_in_repo_jobs_and_only_those() {
         clock: &clock,
         clusters: None,
         options: &options,
+        operator: None,
+        viewer: None,
     };
     let r = skiff_deck::handle(&DeckRequest::get("/"), &deps).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -76,6 +76,8 @@ async fn send(req: DeckRequest) -> DeckResponse {
         clock: clock.as_ref(),
         clusters: None,
         options: &options,
+        operator: None,
+        viewer: None,
     };
     skiff_deck::handle(&req, &deps).await
 }

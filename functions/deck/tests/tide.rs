@@ -46,6 +46,8 @@ impl Deck {
             clock: &self.clock,
             clusters: None,
             options: &self.options,
+            operator: None,
+            viewer: None,
         };
         let r = skiff_deck::handle(&DeckRequest::get(target), &deps).await;
         (r.status, r.text())

@@ -296,6 +296,14 @@ async fn dispatch(
         match deps.store.update(&next).await {
             Ok(stored) => {
                 info!(job_id = %id, job = %stored.spec.job, build_id = %stored.status.build_id, "job pending");
+                if let Some(triggered) = stored.status.start_time {
+                    let kind = stored.spec.r#type.map_or("unknown", |t| t.as_str());
+                    metrics::histogram!(
+                        skiff_core::metrics::TRIGGERED_TO_PENDING.name,
+                        "type" => kind
+                    )
+                    .record(skiff_core::metrics::seconds_between(triggered, now));
+                }
                 view.record(&stored);
                 return Decision::Done;
             }

@@ -37,6 +37,7 @@ struct Dispatcher {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
@@ -51,7 +52,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         build_ids: skiff_lambda::build_ids(),
     };
     let dispatcher = &dispatcher;
-    lambda_runtime::run(service_fn(move |event| handle(dispatcher, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        skiff_lambda::metrics::flushed(handle(dispatcher, event))
+    }))
+    .await
 }
 
 async fn handle(
@@ -59,6 +63,8 @@ async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let messages = sqs::messages(&event.payload);
+    let queue = skiff_core::metrics::queue::DISPATCH;
+    skiff_lambda::metrics::queue_age(&event.payload, queue, SystemClock.now());
     let outcome = match d.config.current(SystemClock.now()).await {
         Ok(config) => {
             let clusters = d.clusters.get(&config);

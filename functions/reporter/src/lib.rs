@@ -19,6 +19,7 @@
 
 mod codecommit;
 mod github;
+pub mod health;
 pub mod queue;
 mod slack;
 mod template;
@@ -26,6 +27,7 @@ mod template;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use skiff_core::config::Config;
+use skiff_core::metrics as metric;
 use skiff_core::ports::{
     Chat, Clock, CodeCommit, JobStore, LogStore, PortError, PortResult, Queue, Scm,
 };
@@ -33,6 +35,7 @@ use skiff_core::prowjob::{ProwJob, ProwJobState};
 
 pub use codecommit::{Approval, CodeCommitComment, CodeCommitReporter};
 pub use github::{CommentReport, GitHubReporter, StatusReport, description_with_base_sha};
+pub use health::RateLimitNotes;
 pub use queue::{Next, ReportMessage, handle_reports, report_and_decide, report_changes};
 pub use slack::SlackReporter;
 
@@ -278,12 +281,25 @@ async fn report_to(
     if job.status.prev_report_states.get(sink.name()) == Some(&state) {
         return Ok(Outcome::AlreadyReported(state));
     }
-    let (detail, annotation) = match sink.report(job, deps).await? {
+    let sent = sink.report(job, deps).await;
+    let result = if sent.is_ok() { "success" } else { "error" };
+    metrics::counter!(
+        metric::REPORTING_RESULTS.name,
+        "reporter" => sink.name(),
+        "result" => result
+    )
+    .increment(1);
+    let (detail, annotation) = match sent? {
         Sent::NotYet { until } => return Ok(Outcome::Deferred { until }),
         Sent::Reported { detail, annotation } => (detail, annotation),
     };
     let (recorded, stored) =
         record(job.clone(), sink.name(), state, annotation, deps.store).await?;
+    // Crier's latency: from the job's end to the end of its report.
+    if let Some(done) = job.status.completion_time {
+        metrics::histogram!(metric::REPORT_LATENCY.name, "reporter" => sink.name())
+            .record(metric::seconds_between(done, deps.clock.now()));
+    }
     if let Some(stored) = stored {
         *job = stored;
     }

@@ -36,11 +36,14 @@ struct Reporter {
     logs: Option<S3LogStore>,
     codecommit: Option<CodeCommitReports>,
     reports: Option<SqsQueue>,
+    /// When this container last wrote GitHub's rate limits for the deck.
+    rate_limits: skiff_reporter::RateLimitNotes,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let sdk = skiff_lambda::sdk_config().await;
@@ -56,9 +59,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         reports: env
             .optional("SKIFF_REPORTS_QUEUE_URL")
             .map(|url| SqsQueue::new(client::sqs(&sdk), url)),
+        rate_limits: skiff_reporter::RateLimitNotes::default(),
     };
     let reporter = &reporter;
-    lambda_runtime::run(service_fn(move |event| handle(reporter, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        skiff_lambda::metrics::flushed(handle(reporter, event))
+    }))
+    .await
 }
 
 /// What changes between invocations: the config bundle and the clients
@@ -97,6 +104,19 @@ async fn handle(
     event: LambdaEvent<ReporterEvent>,
 ) -> Result<Value, lambda_runtime::Error> {
     let ready = Ready::load(r).await;
+    let answer = report(r, &ready, event).await;
+    if let Ok(ready) = &ready {
+        let scm = ready.scm.as_ref();
+        r.rate_limits.note(scm, &r.store, &SystemClock).await;
+    }
+    answer
+}
+
+async fn report(
+    r: &Reporter,
+    ready: &Result<Ready, PortError>,
+    event: LambdaEvent<ReporterEvent>,
+) -> Result<Value, lambda_runtime::Error> {
     match event.payload {
         ReporterEvent::Stream(batch) => {
             let changes = stream::changes(&batch);
@@ -138,6 +158,8 @@ async fn handle(
             Ok(serde_json::to_value(response)?)
         }
         ReporterEvent::Queue(batch) => {
+            let queue = skiff_core::metrics::queue::REPORTS;
+            skiff_lambda::metrics::queue_age(&batch, queue, SystemClock.now());
             let messages = sqs::messages(&batch);
             let outcome = match &ready {
                 Ok(ready) => {

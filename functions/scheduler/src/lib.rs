@@ -13,7 +13,10 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use skiff_core::config::Config;
+use skiff_core::health::{self, SchedulerTick};
+use skiff_core::keys;
 use skiff_core::messages::DispatchMessage;
+use skiff_core::metrics as metric;
 use skiff_core::plan::periodic::{due_periodics, latest_runs};
 use skiff_core::ports::{JobQuery, JobStore, PortError, Queue};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
@@ -96,6 +99,12 @@ pub async fn tick(deps: &Deps<'_>, previous_tick: Timestamp, now: Timestamp) -> 
         match deps.store.create(&due.job).await {
             Ok(true) => {
                 info!(job = %due.job.spec.job, job_id = %id, key = %due.key, reason = %due.reason, "periodic run created");
+                metrics::counter!(
+                    metric::JOBS_CREATED.name,
+                    "type" => ProwJobType::Periodic.as_str(),
+                    "creator" => metric::creator::SCHEDULER
+                )
+                .increment(1);
                 report.created.push(id);
             }
             Ok(false) => {
@@ -108,6 +117,8 @@ pub async fn tick(deps: &Deps<'_>, previous_tick: Timestamp, now: Timestamp) -> 
             }
         }
     }
+
+    note_tick(deps.store, previous_tick, now).await;
 
     if !report.created.is_empty() {
         let bodies: Vec<String> = report
@@ -124,6 +135,23 @@ pub async fn tick(deps: &Deps<'_>, previous_tick: Timestamp, now: Timestamp) -> 
             })?;
     }
     Ok(report)
+}
+
+/// Writes this tick for the deck's `/health` (which calls the scheduler
+/// stalled after three missed periods); a failed write is only logged.
+async fn note_tick(store: &dyn JobStore, previous_tick: Timestamp, now: Timestamp) {
+    let period = now.duration_since(previous_tick).as_secs().max(1);
+    let tick = SchedulerTick {
+        at: now,
+        period_seconds: u64::try_from(period).unwrap_or(60),
+    };
+    let expires = now.checked_add(health::KEPT).unwrap_or(Timestamp::MAX);
+    if let Err(e) = store
+        .put_value(keys::SCHEDULER_TICK, &tick.to_value(), expires)
+        .await
+    {
+        warn!(error = %e, "the tick is not noted for the deck's health page");
+    }
 }
 
 /// The periodic's run with the latest start. The store lists a job's runs

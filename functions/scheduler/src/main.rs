@@ -29,6 +29,7 @@ struct Scheduler {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
@@ -41,7 +42,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         period,
     };
     let scheduler = &scheduler;
-    lambda_runtime::run(service_fn(move |event| handle(scheduler, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        skiff_lambda::metrics::flushed(handle(scheduler, event))
+    }))
+    .await
 }
 
 async fn handle(

@@ -252,3 +252,24 @@ async fn a_run_of_another_type_with_the_same_name_is_not_the_latest() {
 fn periodic_run(id: &str, job: &str, start: Timestamp) -> ProwJob {
     skiff_testkit::periodic(id, job, start)
 }
+
+/// The deck's `/health` reads the last tick and its period from the store;
+/// a tick with no periodic to start still notes itself.
+#[tokio::test]
+async fn every_tick_notes_itself_and_its_period_for_the_health_page() {
+    let clock = clock_at(T0);
+    let store = MemoryStore::new(clock.clone());
+    let queue = MemoryQueue::new(clock.clone());
+    let config = config_with(Vec::new());
+    run_tick(&store, &queue, &config, at(mins(0)), at(mins(1))).await;
+    let text = store
+        .get_value(skiff_core::keys::SCHEDULER_TICK)
+        .await
+        .unwrap()
+        .expect("a tick is noted");
+    let tick = skiff_core::health::SchedulerTick::parse(&text).expect("a tick");
+    assert_eq!(tick.at, at(mins(1)));
+    assert_eq!(tick.period_seconds, 60);
+    assert!(!tick.is_stale(at(mins(4))));
+    assert!(tick.is_stale(at(mins(4)) + Duration::from_secs(1)));
+}

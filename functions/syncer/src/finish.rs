@@ -66,7 +66,7 @@ impl Pass<'_, '_> {
             description,
             "job finished"
         );
-        self.report.finished += 1;
+        self.finished(&stored);
         Some(stored)
     }
 

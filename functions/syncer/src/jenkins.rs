@@ -246,7 +246,7 @@ impl Pass<'_, '_> {
         }
         if self.write(&next).await.is_some() {
             info!(job_id = %next.metadata.name, job = %next.spec.job, "aborted job completed; its Jenkins build is stopped");
-            self.report.finished += 1;
+            self.finished(&next);
         }
     }
 
@@ -314,7 +314,7 @@ impl Pass<'_, '_> {
             Some(ProwJobState::Aborted) => {
                 let mut next = job;
                 if next.complete_abort(self.now).is_ok() && self.write(&next).await.is_some() {
-                    self.report.finished += 1;
+                    self.finished(&next);
                 }
             }
             _ => {}

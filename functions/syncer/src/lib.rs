@@ -113,6 +113,7 @@
 mod finish;
 mod jenkins;
 mod logs;
+mod metrics;
 mod pods;
 mod tekton;
 mod triggered;
@@ -271,8 +272,9 @@ async fn sync_pass(deps: &Deps<'_>, jenkins: &JenkinsMasters) -> Result<SyncRepo
     };
     let listed = deps.store.list(&JobQuery::Incomplete, None).await;
     pass.report.store_lists += 1;
+    let listed = listed.map_err(Error::ListJobs)?;
+    metrics::oldest_triggered(&listed, now);
     let mut jobs: Vec<Option<ProwJob>> = listed
-        .map_err(Error::ListJobs)?
         .into_iter()
         .filter(|j| is_dispatched(j) && !j.is_complete())
         .map(Some)

@@ -36,6 +36,7 @@ struct Syncer {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
@@ -56,7 +57,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tide: skiff_lambda::tide::TideNudges::from_env(&env, &sdk),
     };
     let syncer = &syncer;
-    lambda_runtime::run(service_fn(move |event| handle(syncer, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        skiff_lambda::metrics::flushed(handle(syncer, event))
+    }))
+    .await
 }
 
 async fn handle(

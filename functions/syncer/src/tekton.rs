@@ -148,7 +148,7 @@ impl Pass<'_, '_> {
         let Some(cluster) = cluster else {
             warn!(job_id = %next.metadata.name, cluster = cluster_name(&next), "aborted job on an unknown cluster; completing it");
             if self.write(&next).await.is_some() {
-                self.report.finished += 1;
+                self.finished(&next);
             }
             return;
         };
@@ -176,7 +176,7 @@ impl Pass<'_, '_> {
         }
         if self.write(&next).await.is_some() {
             info!(job_id = %name, job = %next.spec.job, "aborted job completed; its PipelineRun is deleted");
-            self.report.finished += 1;
+            self.finished(&next);
         }
     }
 

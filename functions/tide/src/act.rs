@@ -127,7 +127,18 @@ async fn start(
             retest(p, refs, now)
         };
         match deps.store.create(&record).await {
-            Ok(_) => outcome.started.push(record.metadata.name.clone()),
+            Ok(created) => {
+                if created {
+                    let kind = record.spec.r#type.map_or("unknown", |t| t.as_str());
+                    metrics::counter!(
+                        skiff_core::metrics::JOBS_CREATED.name,
+                        "type" => kind,
+                        "creator" => skiff_core::metrics::creator::TIDE
+                    )
+                    .increment(1);
+                }
+                outcome.started.push(record.metadata.name.clone());
+            }
             Err(e) => {
                 outcome.error = Some(format!("starting {context}: {e}"));
                 outcome.retry = e.is_retryable();

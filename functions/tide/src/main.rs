@@ -29,6 +29,7 @@ struct Tide {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
@@ -41,7 +42,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         scm: ScmSource::from_env(&env, &sdk)?,
     };
     let tide = &tide;
-    lambda_runtime::run(service_fn(move |event| handle(tide, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        skiff_lambda::metrics::flushed(handle(tide, event))
+    }))
+    .await
 }
 
 async fn handle(
@@ -50,6 +54,8 @@ async fn handle(
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     // SQS hands over `Records`; the schedule an EventBridge event.
     let nudged = event.payload.get("Records").is_some();
+    let queue = skiff_core::metrics::queue::TIDE;
+    skiff_lambda::metrics::queue_age_json(&event.payload, queue, SystemClock.now());
     let config = t.config.current(SystemClock.now()).await?;
     let scm = t.scm.get().await?;
     let regexes = t.regexes.get(&config, |_| Regexes::default());

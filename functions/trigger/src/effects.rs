@@ -85,7 +85,10 @@ async fn create_records(plan: &Plan<'_>, deps: &TriggerDeps<'_>) -> Result<Vec<S
             format!("create the record of {}", job.name())
         })?;
         match created {
-            Some(true) => info!(job = job.name(), id, "created"),
+            Some(true) => {
+                info!(job = job.name(), id, "created");
+                crate::count_created(&record);
+            }
             Some(false) => info!(job = job.name(), id, "already created"),
             None => continue,
         }

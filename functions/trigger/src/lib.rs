@@ -23,6 +23,7 @@ mod plugins;
 use skiff_core::config::Config;
 use skiff_core::event::{Event, EventError, Repo, codecommit, github};
 use skiff_core::messages::{EventMessage, EventSource};
+use skiff_core::metrics as metric;
 use skiff_core::plan::matchers::Regexes;
 use skiff_core::plan::{Context, FactError, plan_event};
 use skiff_core::ports::{
@@ -213,6 +214,7 @@ async fn trigger(
         store: deps.store,
         delivery: &msg.delivery,
     };
+    let planning = std::time::Instant::now();
     let mut facts = inrepo::Memo::new(&mut port_facts);
     let in_repo = inrepo::effective(msg.source, event, deps, scm, &mut facts).await?;
     let (config, regexes) = match &in_repo {
@@ -229,6 +231,11 @@ async fn trigger(
     let plan = plan_event(&ctx, event, &mut facts)
         .await
         .map_err(Error::Fact)?;
+    metrics::histogram!(
+        metric::TRIGGER_PLANNING.name,
+        "event_type" => metric::event_type(&msg.event)
+    )
+    .record(planning.elapsed().as_secs_f64());
     if let Some(note) = &plan.note {
         info!(note, "plan");
     }
@@ -239,6 +246,17 @@ async fn trigger(
         "carrying out the plan"
     );
     effects::carry_out(&plan, &msg.delivery, now, deps, scm).await
+}
+
+/// One more job record made by the trigger ([`metric::JOBS_CREATED`]).
+pub(crate) fn count_created(job: &skiff_core::prowjob::ProwJob) {
+    let kind = job.spec.r#type.map_or("unknown", |t| t.as_str());
+    metrics::counter!(
+        metric::JOBS_CREATED.name,
+        "type" => kind,
+        "creator" => metric::creator::TRIGGER
+    )
+    .increment(1);
 }
 
 fn repo_of(event: &Event) -> Option<&Repo> {

@@ -31,6 +31,7 @@ struct Trigger {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
@@ -48,7 +49,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .ok(),
     };
     let trigger = &trigger;
-    lambda_runtime::run(service_fn(move |event| handle(trigger, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        skiff_lambda::metrics::flushed(handle(trigger, event))
+    }))
+    .await
 }
 
 async fn handle(
@@ -56,6 +60,8 @@ async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let messages = sqs::messages(&event.payload);
+    let queue = skiff_core::metrics::queue::EVENTS;
+    skiff_lambda::metrics::queue_age(&event.payload, queue, SystemClock.now());
     let ready = async {
         Ok::<_, PortError>((
             t.config.current(SystemClock.now()).await?,

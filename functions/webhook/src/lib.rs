@@ -39,6 +39,7 @@ use jiff::Timestamp;
 use sha2::Sha256;
 use skiff_core::keys;
 use skiff_core::messages::{EventMessage, EventSource};
+use skiff_core::metrics as metric;
 use skiff_core::ports::{Claim, Clock, JobStore, Queue};
 use tracing::{Span, field, info, warn};
 
@@ -152,7 +153,7 @@ pub struct WebhookDeps<'a> {
 /// expires.
 #[tracing::instrument(name = "webhook", skip_all, fields(delivery = field::Empty, event = field::Empty))]
 pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResponse {
-    match skiff_core::panic::catch(respond(req, deps)).await {
+    let resp = match skiff_core::panic::catch(respond(req, deps)).await {
         Ok(resp) => resp,
         Err(panicked) => {
             tracing::error!(panic = %panicked.0, "the webhook panicked");
@@ -161,8 +162,26 @@ pub async fn handle(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResp
                 "internal error (logged); the delivery may not be queued: redeliver it",
             )
         }
+    };
+    metrics::counter!(metric::WEBHOOK_DELIVERIES.name, "outcome" => outcome(&resp)).increment(1);
+    resp
+}
+
+/// What came of a delivery, for [`metric::WEBHOOK_DELIVERIES`].
+fn outcome(resp: &WebhookResponse) -> &'static str {
+    match (resp.status, resp.body.as_str()) {
+        (200, QUEUED) => metric::outcome::QUEUED,
+        (200, DUPLICATE) => metric::outcome::DUPLICATE,
+        (200..=299, _) => metric::outcome::IGNORED,
+        (400..=499, _) => metric::outcome::REFUSED,
+        _ => metric::outcome::RETRY,
     }
 }
+
+/// The answers [`queue_once`] gives a delivery it queued, or dropped as one
+/// seen before.
+const QUEUED: &str = "queued";
+const DUPLICATE: &str = "duplicate delivery";
 
 async fn respond(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookResponse {
     let config = deps.config;
@@ -191,6 +210,8 @@ async fn respond(req: &WebhookRequest, deps: &WebhookDeps<'_>) -> WebhookRespons
         info!(reason = %why, "refused: signature");
         return WebhookResponse::new(401, why);
     }
+    metrics::counter!(metric::WEBHOOK_COUNTER.name, "event_type" => metric::event_type(event))
+        .increment(1);
     // The queue carries text; JSON is UTF-8 by definition, so a body that is
     // not is as malformed as one that does not parse.
     let body = match std::str::from_utf8(&req.body) {
@@ -260,7 +281,7 @@ pub(crate) async fn queue_once(
         Ok(Claim::Taken) => {}
         Ok(Claim::Held { until }) if keys::is_delivery_mark(until, now, ports.claim_lease) => {
             info!("duplicate delivery dropped");
-            return WebhookResponse::new(200, "duplicate delivery");
+            return WebhookResponse::new(200, DUPLICATE);
         }
         Ok(Claim::Held { until }) => {
             info!(%until, "another attempt holds the delivery");
@@ -289,7 +310,7 @@ pub(crate) async fn queue_once(
         warn!(error = %e, "queued, but the delivery is not marked");
     }
     info!("queued");
-    WebhookResponse::new(200, "queued")
+    WebhookResponse::new(200, QUEUED)
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {

@@ -19,6 +19,7 @@ struct Webhook {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let events_url = env.required("SKIFF_EVENTS_QUEUE_URL")?;
@@ -37,7 +38,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         claim_lease,
     };
     let webhook = &webhook;
-    lambda_http::run(service_fn(move |req| handle(webhook, req))).await
+    lambda_http::run(service_fn(move |req| {
+        skiff_lambda::metrics::flushed(handle(webhook, req))
+    }))
+    .await
 }
 
 async fn handle(webhook: &Webhook, req: Request) -> Result<Response<Body>, lambda_http::Error> {

@@ -207,6 +207,19 @@ pub struct S3ConfigSource {
     // one invocation at a time, so two concurrent refreshes (harmless, the
     // later one wins) are rare even outside Lambda.
     state: Mutex<Option<Cached>>,
+    /// The bundle in use: what the deck's health page shows.
+    loaded: Mutex<Option<LoadedBundle>>,
+}
+
+/// Which bundle a container runs on, and since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadedBundle {
+    /// The S3 object's ETag (quotes removed): the bundle's version.
+    pub etag: Option<String>,
+    /// When `skiff config push` uploaded it (RFC 3339, as the bundle says).
+    pub pushed_at: String,
+    /// When this container loaded it.
+    pub loaded_at: Timestamp,
 }
 
 #[derive(Debug)]
@@ -234,12 +247,29 @@ impl S3ConfigSource {
             key,
             recheck: DEFAULT_RECHECK,
             state: Mutex::new(None),
+            loaded: Mutex::new(None),
         }
     }
 
     pub fn with_recheck(mut self, recheck: Duration) -> Self {
         self.recheck = recheck;
         self
+    }
+
+    /// The bundle this container runs on, once one loaded.
+    pub fn loaded(&self) -> Option<LoadedBundle> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn note_loaded(&self, etag: Option<&str>, source: &BundleSource, now: Timestamp) {
+        *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = Some(LoadedBundle {
+            etag: etag.map(|e| e.trim_matches('"').to_string()),
+            pushed_at: source.pushed_at.clone(),
+            loaded_at: now,
+        });
     }
 
     fn origin(&self) -> String {
@@ -287,6 +317,7 @@ impl S3ConfigSource {
             Fetched::Body { bytes, etag } => match Bundle::load(&bytes) {
                 Ok((config, source)) => {
                     tracing::info!(etag = etag.as_deref(), pushed_at = %source.pushed_at, "new config loaded");
+                    self.note_loaded(etag.as_deref(), &source, now);
                     let config = Arc::new(config);
                     self.store(config.clone(), etag, now);
                     Ok(config)
@@ -313,6 +344,7 @@ impl S3ConfigSource {
         let (config, source) = Bundle::load(&bytes)
             .map_err(|e| PortError::Rejected(format!("{}: {e}", self.origin()).into()))?;
         tracing::info!(etag = etag.as_deref(), pushed_at = %source.pushed_at, "config loaded");
+        self.note_loaded(etag.as_deref(), &source, now);
         let config = Arc::new(config);
         self.store(config.clone(), etag, now);
         Ok(config)

@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName,
-    SendMessageBatchRequestEntry,
+    QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use skiff_core::ports::{Message, PortError, PortResult, Queue};
+use skiff_core::ports::{Message, PortError, PortResult, Queue, QueueDepth};
 
 use crate::error::port_error;
 
@@ -259,6 +259,37 @@ impl Queue for SqsQueue {
     /// SQS `DelaySeconds`, at most 15 minutes (see the inherent method).
     async fn send_delayed(&self, bodies: &[String], delay: Duration) -> PortResult<()> {
         SqsQueue::send_delayed(self, bodies, delay).await
+    }
+
+    /// One GetQueueAttributes: SQS's approximate counts of visible, in
+    /// flight and delayed messages. SQS tells no message's age without
+    /// receiving it (its `ApproximateAgeOfOldestMessage` is a CloudWatch
+    /// metric only), and a DLQ is a queue of its own: both stay `None`.
+    #[tracing::instrument(skip(self), fields(queue = %self.queue_url))]
+    async fn depth(&self) -> PortResult<Option<QueueDepth>> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| port_error("SQS GetQueueAttributes", e))?;
+        let count = |name: QueueAttributeName| {
+            out.attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(Some(QueueDepth {
+            visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+            hidden: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                + count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+            dead_letters: None,
+            oldest_sent: None,
+        }))
     }
 
     /// One ReceiveMessage of at most ten messages (fewer than `max` may come

@@ -131,6 +131,18 @@ pub fn codecommit_approval(
 }
 
 // ---------------------------------------------------------------------------
+// Values for the deck's health page (`crate::health`)
+
+/// The scheduler's last tick ([`crate::health::SchedulerTick`]). Written by
+/// the scheduler every tick; read by the deck's `/health`.
+pub const SCHEDULER_TICK: &str = "health/scheduler-tick";
+
+/// GitHub's rate limit left per identity ([`crate::health::RateLimits`]).
+/// Written by the reporter (merged with what is there, at most once a minute
+/// per process); read by the deck's `/health`.
+pub const GITHUB_RATE_LIMITS: &str = "health/github-rate-limits";
+
+// ---------------------------------------------------------------------------
 // Markers on the code host and job records
 
 /// Begins the CodeCommit results comment; the head commit and ` -->` follow.
@@ -195,6 +207,8 @@ mod tests {
         assert_eq!(log_failing("j", "1"), "log-failing/j/1");
         assert_eq!(log_window("j", "1"), "log-window/j/1");
         assert_eq!(check_run_created("j"), "github-reporter/check-run/j");
+        assert_eq!(SCHEDULER_TICK, "health/scheduler-tick");
+        assert_eq!(GITHUB_RATE_LIMITS, "health/github-rate-limits");
         assert_eq!(
             github_comment_lock("o", "r", 4),
             "github-reporter/comment-lock/o/r#4"

@@ -17,11 +17,13 @@ use crate::prowjob::ProwJob;
 
 mod cluster;
 mod jenkins;
+mod oauth;
 mod page;
 mod review;
 mod scm;
 pub use cluster::*;
 pub use jenkins::*;
+pub use oauth::GitHubLogin;
 pub use page::*;
 pub use review::*;
 pub use scm::*;
@@ -295,6 +297,25 @@ pub trait Queue: Send + Sync {
         let _ = delay;
         self.send(bodies).await
     }
+    /// How much waits, for the deck's health page; `Ok(None)` when the
+    /// adapter cannot tell (the default).
+    async fn depth(&self) -> PortResult<Option<QueueDepth>> {
+        Ok(None)
+    }
+}
+
+/// How far behind a queue is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Messages that may be received now.
+    pub visible: u64,
+    /// Messages received and not yet acknowledged, or delayed.
+    pub hidden: u64,
+    /// Messages in the queue's dead-letter queue, when the adapter sees it.
+    pub dead_letters: Option<u64>,
+    /// When the oldest message still in the queue was sent, when the adapter
+    /// can tell (SQS cannot without receiving it).
+    pub oldest_sent: Option<Timestamp>,
 }
 
 /// What a batch handler reports: the receipts to deliver again (SQS's

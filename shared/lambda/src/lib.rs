@@ -8,6 +8,7 @@
 //! functions from its own loops.
 
 pub mod env;
+pub mod metrics;
 pub mod per_config;
 pub mod schedule;
 pub mod sqs;

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use jiff::Timestamp;
 use rusqlite::{Transaction, params};
-use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue};
+use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue, QueueDepth};
 
 use crate::store::{Db, millis, sql};
 use skiff_core::ports::SystemClock;
@@ -179,6 +180,47 @@ impl Queue for SqliteQueue {
                     insert_visible_at(tx, &name, body, now, visible_at)?;
                 }
                 Ok(())
+            })
+            .await
+    }
+
+    /// One read: visible and hidden messages, the dead-letter queue's
+    /// count, and the oldest message's send time (a delayed re-send is a new
+    /// message, as on SQS).
+    async fn depth(&self) -> PortResult<Option<QueueDepth>> {
+        let (name, dlq) = (self.name.clone(), self.dlq.clone());
+        let now = millis(self.clock.now());
+        self.db
+            .read(move |tx| {
+                let (visible, hidden, oldest) = tx
+                    .query_row(
+                        "SELECT COALESCE(SUM(visible_at <= ?2), 0), COALESCE(SUM(visible_at > ?2), 0),
+                                MIN(sent_at)
+                         FROM messages WHERE queue = ?1",
+                        params![name, now],
+                        |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, i64>(1)?,
+                                row.get::<_, Option<i64>>(2)?,
+                            ))
+                        },
+                    )
+                    .map_err(sql)?;
+                let dead: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM messages WHERE queue = ?1",
+                        [&dlq],
+                        |row| row.get(0),
+                    )
+                    .map_err(sql)?;
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                Ok(Some(QueueDepth {
+                    visible: count(visible),
+                    hidden: count(hidden),
+                    dead_letters: Some(count(dead)),
+                    oldest_sent: oldest.and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                }))
             })
             .await
     }

@@ -13,11 +13,13 @@
 mod codecommit;
 mod forward;
 mod github;
+mod github_login;
 mod noscm;
 mod slack;
 
 pub use codecommit::{CODECOMMIT_BOT, CodeCommitReports, CodeCommitScm};
 pub use forward::HttpForwarder;
 pub use github::{GITHUB_API, GitHubAuth, GitHubOptions, GitHubScm};
+pub use github_login::GitHubOAuthApp;
 pub use noscm::NoScm;
 pub use slack::SlackWebhooks;

@@ -654,3 +654,31 @@ async fn an_enterprise_base_path_prefixes_every_request() {
         Ok("/retest".to_owned())
     );
 }
+
+/// What the metrics and the deck's `/health` show of GitHub's budget: the
+/// `X-RateLimit-*` of the last reply, per identity, never the token.
+#[tokio::test]
+async fn the_last_replys_rate_limit_is_kept_per_identity() {
+    let (fake, base) = fake_github().await;
+    fake.on(
+        "GET",
+        "/orgs/acme/members/alice",
+        empty(204)
+            .header("x-ratelimit-limit", "5000")
+            .header("x-ratelimit-remaining", "4321")
+            .header("x-ratelimit-reset", "4102444800"),
+    );
+    fake.on("GET", "/orgs/acme/members/bob", not_found());
+    let scm = client(&base, 0).await;
+    assert!(scm.rate_limits().is_empty(), "nothing asked yet");
+    assert!(scm.is_member("acme", "alice").await.unwrap());
+    // A reply without the headers leaves the last one standing.
+    assert!(!scm.is_member("acme", "bob").await.unwrap());
+    let limits = scm.rate_limits();
+    assert_eq!(limits.len(), 1, "{limits:?}");
+    let l = &limits[0];
+    assert_eq!(l.identity, "token");
+    assert_eq!((l.remaining, l.limit), (4321, Some(5000)));
+    assert_eq!(l.reset, Some("2100-01-01T00:00:00Z".parse().unwrap()));
+    assert!(!format!("{limits:?}").contains(TOKEN));
+}

@@ -274,6 +274,12 @@ pub fn job_markup(
             @if let Some(from) = job.metadata.annotations.get(IN_REPO) {
                 dt { "Defined in" } dd.in-repo { "in-repo config " code { (from) } }
             }
+            @if let Some(of) = job.metadata.annotations.get(crate::operator::RERUN_OF) {
+                dt { "Rerun of" } dd {
+                    a href=(format!("/jobs/{of}")) { code { (of) } }
+                    @if let Some(by) = job.metadata.labels.get(crate::operator::RERUN_BY) { " by " (by) }
+                }
+            }
             dt { "Job id" } dd { code { (job.metadata.name) } }
             @if !st.build_id.is_empty() { dt { "Build" } dd { code { (st.build_id) } } }
             dt { "Cluster" } dd { (filter::cluster(job)) }
@@ -320,6 +326,7 @@ pub fn job_markup(
             }
         }
         h2 { "Rerun" }
+        (super::job_actions(ctx, job, false))
         (rerun(job))
         @if !lenses.junit.is_empty() { (lenses::junit_section(&lenses.junit)) }
         h2 #log { "Build log" }

@@ -65,7 +65,11 @@ pub fn render_list(
         .into_owned()
         .collect();
     let f = ListFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let ctx = Ctx { now, refresh: true };
+    let ctx = Ctx {
+        now,
+        refresh: true,
+        viewer: None,
+    };
     let max_jobs = DeckOptions::default().max_jobs;
     Ok(pages::render(list_markup(&ctx, &f, jobs, None, max_jobs)))
 }
@@ -239,6 +243,7 @@ pub fn list_page(ctx: &Ctx, d: &ListData<'_>) -> Markup {
                         th scope="col" { "Started" }
                         th scope="col" { "Duration" }
                         th scope="col" { "Log" }
+                        @if ctx.viewer.is_some() { th scope="col" { "Actions" } }
                     } }
                     tbody {
                         @for j in d.rows { (row(ctx, j)) }
@@ -274,6 +279,7 @@ fn row(ctx: &Ctx, j: &ProwJob) -> Markup {
             td { @if let Some(t) = j.status.start_time { (short_time(t)) } }
             td { @if let Some(d) = run_time(j, ctx.now) { (d) } }
             td { @if !j.status.build_id.is_empty() { a href=(links::raw_log(j)) { "log" } } }
+            @if ctx.viewer.is_some() { td { (super::job_actions(ctx, j, true)) } }
         }
     }
 }

@@ -29,6 +29,19 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         a href="/command-help" { "Command help" }
                         a href="/plugins" { "Plugins" }
                     }
+                    @if let Some(v) = &ctx.viewer {
+                        span.who {
+                            @if !v.login.is_empty() {
+                                "Signed in as " strong { (v.login) }
+                                form.action method="post" action="/logout" {
+                                    input type="hidden" name="csrf_token" value=(v.csrf);
+                                    button type="submit" { "Sign out" }
+                                }
+                            } @else if v.github {
+                                a href="/github-login" { "Sign in with GitHub" }
+                            }
+                        }
+                    }
                     @if ctx.refresh {
                         label #refresh hidden {
                             input type="checkbox";

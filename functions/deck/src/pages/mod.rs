@@ -8,6 +8,7 @@
 //! several pages show are here.
 
 mod command_help;
+mod health;
 mod job;
 mod job_history;
 mod job_list;
@@ -24,6 +25,7 @@ use skiff_core::prowjob::{ProwJob, Pull, Refs};
 use crate::filter;
 
 pub use command_help::command_help;
+pub use health::{ConfigVersion, Health, WatchedQueue, health};
 pub use job::job_page;
 pub use job_history::history;
 pub use job_list::{list, render_list};
@@ -37,10 +39,48 @@ pub struct Ctx {
     pub now: Timestamp,
     /// The page reloads itself (when the visitor leaves auto-refresh on).
     pub refresh: bool,
+    /// Who is looking, when the deck can rerun and abort.
+    pub viewer: Option<crate::Viewer>,
 }
 
 // ---------------------------------------------------------------------------
 // Small pieces
+
+/// The rerun and abort buttons of a job, for a deck that can change things:
+/// POST forms carrying the session's CSRF token and a nonce (a form sent
+/// twice makes one rerun). `compact` for a list row.
+pub fn job_actions(ctx: &Ctx, job: &ProwJob, compact: bool) -> Markup {
+    let Some(v) = &ctx.viewer else {
+        return html! {};
+    };
+    let id = &job.metadata.name;
+    let nonce = crate::operator::session::random_token().unwrap_or_default();
+    let running = matches!(
+        job.status.state,
+        Some(
+            skiff_core::prowjob::ProwJobState::Triggered
+                | skiff_core::prowjob::ProwJobState::Pending
+        )
+    );
+    let form = |action: String, label: &str, title: &str| {
+        html! {
+            form.action method="post" action=(action) {
+                input type="hidden" name="csrf_token" value=(v.csrf);
+                input type="hidden" name="nonce" value=(nonce);
+                button type="submit" title=(title) { (label) }
+            }
+        }
+    };
+    html! {
+        div.actions {
+            (form(format!("/rerun?prowjob={id}&mode=latest"), "Rerun", "A new run with the job as the config has it now"))
+            @if !compact {
+                (form(format!("/rerun?prowjob={id}&mode=original"), "Rerun as it was", "A new run with this run's exact spec"))
+            }
+            @if running { (form(format!("/abort?prowjob={id}"), "Abort", "Stop this run")) }
+        }
+    }
+}
 
 /// `2026-11-23 10:00:00` (UTC).
 pub fn time(t: Timestamp) -> String {

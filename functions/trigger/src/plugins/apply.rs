@@ -205,7 +205,11 @@ async fn make(
         Effect::SetState { state } => scm.set_issue_state(o, r, number()?, *state).await,
         Effect::Status { sha, status } => scm.create_status(o, r, sha, status).await,
         // An existing record is what a redelivery finds.
-        Effect::CreateJob { job, .. } => deps.store.create(job).await.map(drop),
+        Effect::CreateJob { job, .. } => deps.store.create(job).await.map(|created| {
+            if created {
+                crate::count_created(job);
+            }
+        }),
         // GitHub's answer now: the event that asked came a moment after the
         // push, so it is usually computed; when not, the PR's next event
         // looks again (Prow's plugin polls three times, then gives up too).

@@ -236,12 +236,12 @@ impl Loader {
             } else if prow::MODELLED_KEYS.contains(&key) {
                 modelled.push(e.clone());
             } else if prow::UNUSED_PROW_KEYS.contains(&key) {
-                self.diags.note(
-                    file,
-                    e.key_mark,
-                    key,
-                    "a Prow setting Skiff does not use; accepted and ignored",
-                );
+                let message = if key == "gangway" {
+                    "Prow's gangway clients (GCP projects) are accepted and ignored; Skiff's gangway API authorizes the IAM principals of skiff.gangway.allowed_callers"
+                } else {
+                    "a Prow setting Skiff does not use; accepted and ignored"
+                };
+                self.diags.note(file, e.key_mark, key, message);
             } else {
                 self.unknown_top_level(file, e, &all_known, "config.yaml");
             }

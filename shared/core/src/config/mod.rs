@@ -7,6 +7,7 @@
 
 mod cores;
 mod finalize;
+pub mod gangway;
 pub mod inrepo;
 pub mod inrepo_read;
 pub mod jobs;
@@ -14,6 +15,7 @@ mod load;
 pub mod matrix;
 pub mod plugins;
 pub mod prow;
+pub mod rerun_auth;
 pub mod tide;
 mod validate;
 

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::rerun_auth::DefaultRerunAuthConfigEntry;
 use crate::duration::GoDuration;
-use crate::prowjob::{DecorationConfig, ProwJobType};
+use crate::prowjob::{DecorationConfig, ProwJobType, RerunAuthConfig};
 
 fn is_zero(n: &i64) -> bool {
     *n == 0
@@ -26,19 +27,30 @@ pub struct DefaultDecorationConfigEntry {
 }
 
 impl DefaultDecorationConfigEntry {
-    /// Prow's `matches(givenOrgRepo, givenCluster, orgRepo, cluster)`.
     pub fn matches(&self, org_repo: &str, cluster: &str) -> bool {
-        if !self.cluster.is_empty() && self.cluster != "*" && self.cluster != cluster {
-            return false;
-        }
-        if self.org_repo.is_empty() || self.org_repo == "*" || self.org_repo == org_repo {
-            return true;
-        }
-        let bare = org_repo
-            .trim_start_matches("https://")
-            .trim_start_matches("http://");
-        self.org_repo == bare || Some(self.org_repo.as_str()) == bare.split('/').next()
+        entry_matches(&self.org_repo, &self.cluster, org_repo, cluster)
     }
+}
+
+/// Prow's `matches(givenOrgRepo, givenCluster, orgRepo, cluster)`: whether
+/// an entry for `given_org_repo` (`org`, `org/repo`, `*` or empty) and
+/// `given_cluster` (`*` or empty for all) applies to a job.
+pub fn entry_matches(
+    given_org_repo: &str,
+    given_cluster: &str,
+    org_repo: &str,
+    cluster: &str,
+) -> bool {
+    if !given_cluster.is_empty() && given_cluster != "*" && given_cluster != cluster {
+        return false;
+    }
+    if given_org_repo.is_empty() || given_org_repo == "*" || given_org_repo == org_repo {
+        return true;
+    }
+    let bare = org_repo
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    given_org_repo == bare || Some(given_org_repo) == bare.split('/').next()
 }
 
 /// plank: how pods are started and watched.
@@ -231,10 +243,13 @@ pub struct Deck {
     pub branding: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub google_analytics: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rerun_auth_configs: Option<serde_json::Value>,
+    /// Who may rerun and abort, by `*`, `org` or `org/repo` (Prow's older
+    /// form).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rerun_auth_configs: BTreeMap<String, RerunAuthConfig>,
+    /// The same as entries filtered by repo and cluster (the newer form).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub default_rerun_auth_configs: Vec<serde_json::Value>,
+    pub default_rerun_auth_configs: Vec<DefaultRerunAuthConfigEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_storage_path_validation: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -318,6 +333,10 @@ pub struct SkiffConfig {
     /// Repositories that merge with GitHub's merge queue instead of tide.
     #[serde(default, skip_serializing_if = "MergeQueue::is_empty")]
     pub merge_queue: MergeQueue,
+    /// Who may start which jobs through the gangway API (Prow's
+    /// `gangway.allowed_api_clients`, for AWS IAM principals).
+    #[serde(default, skip_serializing_if = "super::gangway::Gangway::is_empty")]
+    pub gangway: super::gangway::Gangway,
 }
 
 /// GitHub's merge queue: on its `merge_group` events, the required

@@ -24,11 +24,33 @@ pub struct Comment {
     pub body: String,
 }
 
+/// What the code host said of one credential's rate limit on its last
+/// reply (GitHub's `X-RateLimit-*` headers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RateLimit {
+    /// Whose budget: `token`, `app`, `installation/<id>` (never a secret).
+    pub identity: String,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: u64,
+    /// `X-RateLimit-Limit`.
+    pub limit: Option<u64>,
+    /// `X-RateLimit-Reset`.
+    pub reset: Option<Timestamp>,
+    /// When the reply came.
+    pub observed_at: Timestamp,
+}
+
 /// The code host: facts for planning, and where results are reported.
 #[async_trait]
 pub trait Scm: Send + Sync {
     /// The bot's own login (its comments and labels are not acted on).
     fn bot_login(&self) -> &str;
+    /// The rate limit of each credential this client has used, as its last
+    /// reply told (for the metrics and the deck's health page). None by
+    /// default: a code host without limits, or a twin.
+    fn rate_limits(&self) -> Vec<RateLimit> {
+        Vec::new()
+    }
     async fn pull_request(
         &self,
         org: &str,
@@ -106,6 +128,12 @@ pub trait Scm: Send + Sync {
     /// Whether `login` is an active member of the team `team` (a slug) of `org`.
     async fn is_team_member(&self, org: &str, team: &str, login: &str) -> PortResult<bool> {
         let _ = (team, login);
+        Err(no_review_calls(org, "*", "team membership"))
+    }
+    /// Whether `login` is an active member of the team with id `team_id`
+    /// (Prow's `github_team_ids` in rerun auth configs).
+    async fn is_team_id_member(&self, org: &str, team_id: i64, login: &str) -> PortResult<bool> {
+        let _ = (team_id, login);
         Err(no_review_calls(org, "*", "team membership"))
     }
     /// `login`'s permission on the repository: `admin`, `maintain`, `write`,

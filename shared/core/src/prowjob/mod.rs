@@ -3,8 +3,8 @@
 
 pub mod artifacts;
 pub mod build_id;
-pub mod from_config;
 pub mod decorate;
+pub mod from_config;
 mod go_order;
 pub mod jobspec;
 pub mod labels;

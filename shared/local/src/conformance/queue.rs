@@ -42,6 +42,7 @@ pub async fn queue_conformance(h: &dyn QueueHarness) {
     send_delayed_holds_messages_back(h).await;
     dead_letter_after_max_receives(h).await;
     batches_larger_than_ten(h).await;
+    depth_counts_what_waits(h).await;
 }
 
 /// A receive, checked against the port's promises.
@@ -302,4 +303,29 @@ async fn batches_larger_than_ten(h: &dyn QueueHarness) {
     ok("ack 25 at once", q.ack(&receipts(&got)).await);
     h.pass(past_timeout(h)).await;
     assert_empty(&*q, "a large ack acknowledges every message").await;
+}
+
+/// `depth`, where an adapter tells it: visible and hidden messages counted
+/// apart.
+async fn depth_counts_what_waits(h: &dyn QueueHarness) {
+    let q = make(h, "conformance-depth").await;
+    let Some(empty) = ok("depth of a new queue", q.depth().await) else {
+        return;
+    };
+    assert_eq!((empty.visible, empty.hidden), (0, 0), "{empty:?}");
+    assert_eq!(empty.oldest_sent, None, "{empty:?}");
+    ok("send", q.send(&["a".to_string(), "b".to_string()]).await);
+    let mut taken = Vec::new();
+    for _ in 0..10 {
+        taken = receive(&*q, 1, "receive one").await;
+        if !taken.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(taken.len(), 1, "receive one: {taken:?}");
+    let depth = ok("depth", q.depth().await).unwrap_or_default();
+    assert_eq!((depth.visible, depth.hidden), (1, 1), "{depth:?}");
+    ok("ack", q.ack(&receipts(&taken)).await);
+    let after = ok("depth after the ack", q.depth().await).unwrap_or_default();
+    assert_eq!((after.visible, after.hidden), (1, 0), "{after:?}");
 }

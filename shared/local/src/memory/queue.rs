@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use skiff_core::messages::DispatchMessage;
-use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue, SystemClock};
+use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue, QueueDepth, SystemClock};
 
 use super::{Faults, Journal, lock};
 
@@ -19,6 +19,7 @@ struct Entry {
     body: String,
     visible_at: Timestamp,
     receive_count: u32,
+    sent_at: Timestamp,
 }
 
 #[derive(Default)]
@@ -129,11 +130,8 @@ impl MemoryQueue {
     }
 
     fn enqueue(&self, bodies: &[String], delay: Duration) {
-        let visible_at = self
-            .clock
-            .now()
-            .checked_add(delay)
-            .unwrap_or(Timestamp::MAX);
+        let sent_at = self.clock.now();
+        let visible_at = sent_at.checked_add(delay).unwrap_or(Timestamp::MAX);
         let mut state = lock(&self.state);
         for body in bodies {
             state.next_seq += 1;
@@ -143,6 +141,7 @@ impl MemoryQueue {
                 body: body.clone(),
                 visible_at,
                 receive_count: 0,
+                sent_at,
             });
         }
         state.sent.push(bodies.to_vec());
@@ -174,6 +173,23 @@ impl Queue for MemoryQueue {
             self.enqueue(bodies, delay);
         }
         Ok(())
+    }
+
+    async fn depth(&self) -> PortResult<Option<QueueDepth>> {
+        self.call("depth")?;
+        let now = self.clock.now();
+        let state = lock(&self.state);
+        let visible = state
+            .messages
+            .iter()
+            .filter(|m| m.visible_at <= now)
+            .count();
+        Ok(Some(QueueDepth {
+            visible: visible as u64,
+            hidden: (state.messages.len() - visible) as u64,
+            dead_letters: Some(state.dead.len() as u64),
+            oldest_sent: state.messages.iter().map(|m| m.sent_at).min(),
+        }))
     }
 
     async fn receive(&self, max: usize) -> PortResult<Vec<Message>> {

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use skiff_core::event::PullRequest;
 use skiff_core::ports::{
     BranchHead, CheckRun, CheckRunState, CombinedStatus, Comment, CommitStatus, IssueComment,
-    IssueState, LabelledIssue, MergeOutcome, PortError, PortResult, PullFile, PullReview, Scm,
-    Tree,
+    IssueState, LabelledIssue, MergeOutcome, PortError, PortResult, PullFile, PullReview,
+    RateLimit, Scm, Tree,
 };
 use skiff_core::tide::merge::MergeRequest;
 
@@ -38,6 +38,8 @@ pub(super) struct State {
     checks_supported: bool,
     check_runs: BTreeMap<i64, CheckRun>,
     pub(super) review: ReviewState,
+    /// What [`Scm::rate_limits`] answers.
+    rate_limits: Vec<RateLimit>,
 }
 
 /// [`Scm`] in memory, as the bot `bot`. Share it with `Arc`.
@@ -74,6 +76,7 @@ impl MemoryScm {
                 checks_supported: false,
                 check_runs: BTreeMap::new(),
                 review: ReviewState::default(),
+                rate_limits: Vec::new(),
             }),
             calls: Mutex::default(),
             faults: Faults::default(),
@@ -85,6 +88,11 @@ impl MemoryScm {
     /// What the next calls of a method (the port method's name) do wrong.
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// The rate limits the client says GitHub last reported.
+    pub fn set_rate_limits(&self, limits: Vec<RateLimit>) {
+        lock(&self.state).rate_limits = limits;
     }
 
     /// Every login is an org member (the benchmark's code host).
@@ -251,6 +259,10 @@ impl MemoryScm {
 impl Scm for MemoryScm {
     fn bot_login(&self) -> &str {
         &self.bot
+    }
+
+    fn rate_limits(&self) -> Vec<RateLimit> {
+        lock(&self.state).rate_limits.clone()
     }
 
     async fn pull_request(&self, _: &str, _: &str, number: i64) -> PortResult<PullRequest> {
@@ -471,6 +483,15 @@ impl Scm for MemoryScm {
             .review
             .teams
             .contains(&(team.to_string(), login.to_string())))
+    }
+
+    /// Team ids are the twin's team names written as numbers.
+    async fn is_team_id_member(&self, _: &str, id: i64, login: &str) -> PortResult<bool> {
+        self.review_call("is_team_id_member", format!("{id} {login}"), false)?;
+        Ok(lock(&self.state)
+            .review
+            .teams
+            .contains(&(id.to_string(), login.to_string())))
     }
 
     async fn permission(&self, _: &str, _: &str, login: &str) -> PortResult<String> {

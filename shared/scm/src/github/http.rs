@@ -137,6 +137,7 @@ impl GitHubScm {
             };
             tracing::debug!(verb = verb.as_str(), path, status, "github api");
             let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            self.note_rate_limit(&identity, &header);
             if let Some(until) = self.limit_until(status, &header, &text) {
                 self.close_gate(&identity, until);
                 let body: String = text.trim().chars().take(MAX_ERROR_BODY).collect();

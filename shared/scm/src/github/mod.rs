@@ -47,7 +47,7 @@ use serde::Deserialize;
 use skiff_core::event::PullRequest;
 use skiff_core::ports::{
     BranchHead, CheckRun, Clock, CombinedStatus, Comment, CommitStatus, IssueComment, IssueState,
-    PortError, PortResult, PullFile, PullReview, Scm, SystemClock, Tree,
+    PortError, PortResult, PullFile, PullReview, RateLimit, Scm, SystemClock, Tree,
 };
 
 pub use auth::GitHubAuth;
@@ -131,6 +131,8 @@ pub struct GitHubScm {
     /// Closed until the instant, by credential identity.
     gates: Mutex<HashMap<String, Timestamp>>,
     etags: Mutex<EtagCache>,
+    /// The last `X-RateLimit-*` GitHub sent, by credential identity.
+    rate_limits: Mutex<HashMap<String, RateLimit>>,
 }
 
 impl fmt::Debug for GitHubScm {
@@ -175,6 +177,7 @@ impl GitHubScm {
             clock,
             gates: Mutex::new(HashMap::new()),
             etags: Mutex::new(EtagCache::default()),
+            rate_limits: Mutex::new(HashMap::new()),
         };
         if scm.bot_login.is_empty() {
             scm.bot_login = scm.ask_bot_login().await?;
@@ -223,6 +226,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Scm for GitHubScm {
     fn bot_login(&self) -> &str {
         &self.bot_login
+    }
+
+    fn rate_limits(&self) -> Vec<RateLimit> {
+        let mut all: Vec<RateLimit> = lock(&self.rate_limits).values().cloned().collect();
+        all.sort_by(|a, b| a.identity.cmp(&b.identity));
+        all
     }
 
     // A trait impl cannot span modules: each method hands over to its seam's
@@ -336,6 +345,10 @@ impl Scm for GitHubScm {
 
     async fn is_team_member(&self, org: &str, team: &str, login: &str) -> PortResult<bool> {
         self.team_membership(org, team, login).await
+    }
+
+    async fn is_team_id_member(&self, org: &str, team_id: i64, login: &str) -> PortResult<bool> {
+        self.team_id_membership(org, team_id, login).await
     }
 
     async fn permission(&self, org: &str, repo: &str, login: &str) -> PortResult<String> {

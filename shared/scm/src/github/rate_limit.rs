@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use skiff_core::ports::{PortError, PortResult};
+use skiff_core::ports::{PortError, PortResult, RateLimit};
 
 use super::http::Verb;
 use super::{GitHubScm, lock};
@@ -28,6 +28,26 @@ impl GitHubScm {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// Keeps what a reply said of `identity`'s budget, when it said it.
+    pub(super) fn note_rate_limit<'h>(
+        &self,
+        identity: &str,
+        header: &impl Fn(&str) -> Option<&'h str>,
+    ) {
+        let number = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let Some(remaining) = number("x-ratelimit-remaining") else {
+            return;
+        };
+        let limit = RateLimit {
+            identity: identity.to_owned(),
+            remaining,
+            limit: number("x-ratelimit-limit"),
+            reset: header("x-ratelimit-reset").and_then(epoch),
+            observed_at: self.now(),
+        };
+        lock(&self.rate_limits).insert(identity.to_owned(), limit);
     }
 
     pub(super) fn close_gate(&self, identity: &str, until: Timestamp) {

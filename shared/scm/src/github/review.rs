@@ -298,6 +298,23 @@ impl GitHubScm {
         }
     }
 
+    /// By team id: GitHub's legacy `GET /teams/{id}/memberships/{login}`
+    /// (the newer path needs the org's numeric id, one more call).
+    pub(super) async fn team_id_membership(
+        &self,
+        org: &str,
+        team_id: i64,
+        login: &str,
+    ) -> PortResult<bool> {
+        let path = format!("/teams/{team_id}/memberships/{}", seg(login));
+        let reply = self.send(Verb::Get, Scope::Org(org), &path, None).await?;
+        match reply.status {
+            200 => Ok(decode::<Membership>(Verb::Get, &path, &reply.body)?.state == "active"),
+            404 => Ok(false),
+            _ => Err(super::http::error(Verb::Get, &path, &reply)),
+        }
+    }
+
     pub(super) async fn collaborator_permission(
         &self,
         org: &str,

@@ -5,6 +5,7 @@
 
 mod branches;
 mod decoration;
+mod gangway;
 mod job_base;
 mod periodics;
 mod plugins;

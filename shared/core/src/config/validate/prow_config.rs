@@ -55,10 +55,20 @@ pub(in crate::config) fn prow_config(
             );
         }
     }
+    if !prow.deck.rerun_auth_configs.is_empty() && !prow.deck.default_rerun_auth_configs.is_empty()
+    {
+        diags.error(
+            file,
+            node.locate(&["deck", "rerun_auth_configs"]),
+            "deck.rerun_auth_configs",
+            "deck.rerun_auth_configs and deck.default_rerun_auth_configs are mutually exclusive, please use one or the other",
+        );
+    }
     reporting(diags, file, node, prow);
     jenkins(diags, file, node, prow);
     super::tide::tide(diags, file, node, &prow.tide);
     super::tide::merge_queue(diags, file, node, &prow.tide, &prow.skiff.merge_queue);
+    super::gangway::gangway(diags, file, node, &prow.skiff.gangway);
     super::decoration::default_utility_image_keys(diags, file, node);
     for (name, c) in &prow.skiff.clusters {
         let kinds = usize::from(c.eks.is_some())
