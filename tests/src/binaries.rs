@@ -35,13 +35,30 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// `dir` as given, or, when relative, from the workspace root: cargo runs
+/// tests and benches from their package's directory (`tests/`), not from
+/// where the command was typed.
+fn from_workspace_root(dir: &Path) -> PathBuf {
+    if dir.is_absolute() {
+        return dir.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| dir.to_path_buf(), |root| root.join(dir))
+}
+
 /// The path of function `name`'s binary, built if needed. With
 /// `SKIFF_FUNCTION_BINARIES` set, the binaries in that directory are used as
 /// they are (e.g. `target/release`, built with `cargo build --release --bins`).
 pub fn binary(name: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("SKIFF_FUNCTION_BINARIES") {
-        let path = PathBuf::from(dir).join(name);
-        assert!(path.exists(), "{} does not exist", path.display());
+        let path = from_workspace_root(&PathBuf::from(dir)).join(name);
+        assert!(
+            path.exists(),
+            "{} does not exist (SKIFF_FUNCTION_BINARIES, a relative path is taken from the \
+             workspace root): build them with `cargo build --release --bins`",
+            path.display()
+        );
         return path;
     }
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
@@ -103,5 +120,23 @@ fn build_all() -> Result<(), String> {
         Ok(())
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_binary_dirs_are_taken_from_the_workspace_root() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        assert_eq!(
+            from_workspace_root(Path::new("target/release")),
+            root.join("target/release")
+        );
+        assert_eq!(
+            from_workspace_root(Path::new("/opt/bin")),
+            PathBuf::from("/opt/bin")
+        );
     }
 }

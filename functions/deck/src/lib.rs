@@ -281,7 +281,8 @@ pub async fn handle(req: &DeckRequest, deps: &Deps<'_>) -> DeckResponse {
     let sets_session = reply.headers.iter().any(|(k, v)| {
         *k == "set-cookie" && v.starts_with(&format!("{}=", operator::session::SESSION_COOKIE))
     });
-    if let Some(c) = new_cookie.filter(|_| !sets_session) {
+    // Only pages carry forms: JSON, badges and logs get no session.
+    if let Some(c) = new_cookie.filter(|_| !sets_session && reply.content_type == HTML) {
         reply.headers.push(("set-cookie", c));
     }
     finish(req, deps.options, reply)

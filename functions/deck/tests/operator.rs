@@ -487,6 +487,14 @@ async fn without_sign_in_everyone_may_but_the_csrf_rule_holds() {
         .send_as(SignIn::Anyone, DeckRequest::get(&format!("/jobs/{id}")))
         .await;
     let cookie = cookie_pair(&page, "skiff_session");
+    let json = w
+        .send_as(SignIn::Anyone, DeckRequest::get("/prowjobs.js"))
+        .await;
+    assert_eq!(
+        json.header("set-cookie"),
+        None,
+        "only pages carry a session"
+    );
     let html = page.text();
     assert!(
         html.contains("Rerun") && html.contains("Abort"),

@@ -354,9 +354,10 @@ async fn create(req: &GangwayRequest, deps: &Deps<'_>) -> Result<GangwayResponse
     };
     let key = idempotency_key(req)?;
     let id = match key {
-        Some(key) => {
-            skiff_core::prowjob::new::job_id(&format!("gangway/{}/{key}", caller.unwrap_or("-")))
-        }
+        Some(key) => skiff_core::prowjob::new::job_id(&skiff_core::keys::gangway_execution(
+            caller.unwrap_or("-"),
+            key,
+        )),
         None => new_id()?,
     };
     let record = build_job(config, &body, id, deps.clock.now(), caller)?;
@@ -366,6 +367,12 @@ async fn create(req: &GangwayRequest, deps: &Deps<'_>) -> Result<GangwayResponse
         .await
         .map_err(|e| GangwayError::port(format!("creating job {:?}", body.job_name), e))?;
     let stored = if created {
+        metrics::counter!(
+            skiff_core::metrics::JOBS_CREATED.name,
+            "type" => record.spec.r#type.map_or("", |t| t.as_str()),
+            "creator" => skiff_core::metrics::creator::GANGWAY
+        )
+        .increment(1);
         record
     } else {
         replayed(&record, deps).await?

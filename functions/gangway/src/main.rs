@@ -23,6 +23,7 @@ struct Gangway {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     skiff_lambda::init_tracing();
+    skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;
     let dispatch_url = env.required("SKIFF_DISPATCH_QUEUE_URL")?;
@@ -41,7 +42,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         },
     };
     let gangway = &gangway;
-    lambda_http::run(service_fn(move |req| handle(gangway, req))).await
+    lambda_http::run(service_fn(move |req| {
+        skiff_lambda::metrics::flushed(handle(gangway, req))
+    }))
+    .await
 }
 
 async fn handle(gangway: &Gangway, req: Request) -> Result<Response<Body>, lambda_http::Error> {

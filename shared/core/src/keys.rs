@@ -133,6 +133,14 @@ pub fn codecommit_approval(
 // ---------------------------------------------------------------------------
 // Values for the deck's health page (`crate::health`)
 
+/// The id-key of a gangway execution sent with an `Idempotency-Key`: the
+/// caller (its IAM principal, `-` in `skiff dev` without auth) and the key, so
+/// a retried call answers the first run. Written and read by gangway only
+/// (the job id is `job_id` of it).
+pub fn gangway_execution(caller: &str, key: &str) -> String {
+    format!("gangway/{caller}/{key}")
+}
+
 /// The scheduler's last tick ([`crate::health::SchedulerTick`]). Written by
 /// the scheduler every tick; read by the deck's `/health`.
 pub const SCHEDULER_TICK: &str = "health/scheduler-tick";

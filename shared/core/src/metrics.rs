@@ -115,8 +115,8 @@ pub const JOBS_CREATED: Metric = Metric {
     unit: Unit::Count,
     labels: &["type", "creator"],
     buckets: &[],
-    help: "Job records created, by type (presubmit, postsubmit, periodic, batch) and creator (trigger, scheduler, tide).",
-    emitted_by: "trigger, scheduler, tide",
+    help: "Job records created, by type (presubmit, postsubmit, periodic, batch) and creator (trigger, scheduler, tide, gangway).",
+    emitted_by: "trigger, scheduler, tide, gangway",
 };
 
 /// Time a job waited in `triggered`.
@@ -250,6 +250,7 @@ pub mod creator {
     pub const TRIGGER: &str = "trigger";
     pub const SCHEDULER: &str = "scheduler";
     pub const TIDE: &str = "tide";
+    pub const GANGWAY: &str = "gangway";
 }
 
 /// The queue names of [`QUEUE_AGE`] (the template's queues, `skiff dev`'s
@@ -259,6 +260,7 @@ pub mod queue {
     pub const DISPATCH: &str = "dispatch";
     pub const REPORTS: &str = "reports";
     pub const TIDE: &str = "tide";
+    pub const GANGWAY: &str = "gangway";
 }
 
 /// A label value from outside input, bounded: the event types Skiff acts on
