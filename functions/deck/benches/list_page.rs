@@ -151,6 +151,21 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rt.block_on(seeded.send(black_box(&req))))
         },
     );
+    for target in [
+        "/prowjobs.js?omit=pod_spec",
+        "/prowjobs.js?omit=pod_spec&limit=200",
+        "/prowjobs.js?omit=pod_spec&limit=10000",
+    ] {
+        let r = rt.block_on(seeded.send(&browser_get(target)));
+        assert_eq!(r.status, 200, "{target}");
+        g.bench_function(
+            format!("handler: GET {target} over 10000 SQLite jobs, gzip"),
+            |b| {
+                let req = browser_get(target);
+                b.iter(|| rt.block_on(seeded.send(black_box(&req))))
+            },
+        );
+    }
     g.bench_function("store page: first 200 of 10000 SQLite, with counts", |b| {
         let q = PageQuery {
             query: JobQuery::All,

@@ -2,7 +2,10 @@
 //! `repo`, `owner` and `omit=annotations,labels,decoration_config,pod_spec`
 //! (`cmd/deck/main.go` `handleProwJobs`), and `var=NAME`, which makes it the
 //! script Prow's own front end loads: `var NAME = {"items": …};`
-//! (`writeJSONResponse`). Tools written for Prow (and
+//! (`writeJSONResponse`). It serves the jobs that started in the last day
+//! (what Prow's deck holds between sinker's cleanups of a busy Prow), or
+//! with `limit=N` the newest N whatever their age; either way at most the
+//! deployment's `max_jobs`, read by the store's time index, never all. Tools written for Prow (and
 //! `skiff plan --history`) read it, so its shape is Prow's to the byte:
 //! Go's JSON encoding, Prow's field names and omissions.
 
@@ -31,7 +34,12 @@ pub struct ProwJobsQuery {
     pub owner: Option<String>,
     /// Answer with a script that assigns the JSON to this variable.
     pub var: Option<String>,
+    /// The newest this many jobs, instead of the last day's.
+    pub limit: Option<usize>,
 }
+
+/// The default window of `/prowjobs.js`.
+pub const WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// Whether `name` can follow `var ` in a script as a plain identifier (ASCII
 /// only: the name is copied into JavaScript, so nothing else gets through).
@@ -61,6 +69,17 @@ impl ProwJobsQuery {
                 "org" => q.org = non_empty(v),
                 "repo" => q.repo = non_empty(v),
                 "owner" => q.owner = non_empty(v),
+                "limit" if v.is_empty() => q.limit = None,
+                "limit" => match v.parse::<usize>() {
+                    Ok(n) if n > 0 => q.limit = Some(n),
+                    _ => {
+                        return Err(FilterError::new(
+                            "limit",
+                            v,
+                            "expected a whole number of jobs from 1".to_string(),
+                        ));
+                    }
+                },
                 "var" if v.is_empty() => q.var = None,
                 "var" if is_js_identifier(v) => q.var = Some(v.to_string()),
                 "var" => {
@@ -159,11 +178,17 @@ pub async fn prowjobs(req: &DeckRequest, deps: &Deps<'_>) -> Reply {
         Ok(q) => q,
         Err(e) => return json_error(400, &e.to_string()),
     };
-    match deps
-        .store
-        .list(&JobQuery::All, Some(deps.options.max_jobs))
-        .await
-    {
+    let max = deps.options.max_jobs;
+    let listed = match query.limit {
+        Some(n) => deps.store.list(&JobQuery::All, Some(n.min(max))).await,
+        None => {
+            let since = deps.clock.now().checked_sub(WINDOW).unwrap_or_default();
+            deps.store
+                .list(&JobQuery::StartedSince(since), Some(max))
+                .await
+        }
+    };
+    match listed {
         Ok(jobs) => {
             let jobs = jobs
                 .into_iter()

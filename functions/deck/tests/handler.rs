@@ -1138,3 +1138,38 @@ async fn a_job_without_artifacts_says_so_and_shows_no_lens() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn prowjobs_js_serves_the_last_day_or_the_newest_limit() {
+    let d = Deck::with_jobs(0).await;
+    let now: Timestamp = NOW.parse().unwrap();
+    // Started 0, 12, 24 (exactly a day ago), 25 and 48 hours ago.
+    for (i, hours) in [0, 12, 24, 25, 48].into_iter().enumerate() {
+        let mut j = fixtures::job(i, 10, now);
+        j.metadata.name = format!("h{hours}");
+        j.status.start_time = Some(now - jiff::SignedDuration::from_hours(hours));
+        d.store.create(&j).await.unwrap();
+    }
+    let names = |r: &DeckResponse| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&d.get("/prowjobs.js").await),
+        ["h0", "h12", "h24"],
+        "the last day"
+    );
+    assert_eq!(
+        names(&d.get("/prowjobs.js?limit=4").await),
+        ["h0", "h12", "h24", "h25"],
+        "the newest four, whatever their age"
+    );
+    let bad = d.get("/prowjobs.js?limit=0").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("limit"), "{}", bad.text());
+}

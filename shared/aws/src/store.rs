@@ -46,6 +46,7 @@
 //! | `Pull { .. }`        | `by-pull`    | `pr = "org/repo#n"`, plus `pr = "org/repo"` filtered by `contains(pulls, "org/repo#n")` |
 //! | `Incomplete`         | `incomplete` | `incomplete = "1"` |
 //! | `CompletedBefore(t)` | `by-time`    | `kind = "job" AND start < ceil(t)`, filtered by `attribute_not_exists(incomplete)` |
+//! | `StartedSince(t)`    | `by-time`    | `kind = "job" AND start >= ceil(t)` |
 //!
 //! Every index projects `ALL`, so a listing needs no second read. Index keys
 //! sort by `start` only; records that start in the same second are ordered
@@ -544,6 +545,14 @@ impl JobStore for DynamoStore {
                 // `start` is 0 for a record that never started; the twin
                 // does not count those as started before anything.
                 keep: &|j: &ProwJob| j.status.start_time.is_some(),
+            }],
+            JobQuery::StartedSince(t) => vec![IndexQuery {
+                index: BY_TIME,
+                key_condition: "#h = :h AND #s >= :t",
+                filter: None,
+                names: &[("#h", "kind"), ("#s", "start")],
+                values: vec![(":h", s(JOB_KIND)), (":t", n(ceil_second(*t)))],
+                keep: &keep_all,
             }],
         };
         let mut all = Vec::new();

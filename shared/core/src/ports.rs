@@ -187,6 +187,9 @@ pub enum JobQuery {
     Incomplete,
     /// Complete records whose start time is before the instant.
     CompletedBefore(Timestamp),
+    /// Records that started at or after the instant (the deck's
+    /// `/prowjobs.js` window).
+    StartedSince(Timestamp),
 }
 
 /// Job records, keyed by id (`metadata.name`), with optimistic concurrency on

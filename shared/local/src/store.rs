@@ -541,6 +541,11 @@ impl JobStore for SqliteStore {
                 "j.complete = 1 AND j.start_time < ?",
                 vec![Value::Integer(ceil_second(*t))],
             ),
+            JobQuery::StartedSince(t) => (
+                "",
+                "j.start_time >= ?",
+                vec![Value::Integer(ceil_second(*t))],
+            ),
         };
         // SQLite reads a negative LIMIT as "no limit".
         args.push(Value::Integer(

@@ -396,6 +396,23 @@ async fn list_is_newest_first_per_query(store: &dyn JobStore) {
         ),
         (JobQuery::CompletedBefore(at(30)), Some(1), vec!["list-a1"]),
         (JobQuery::CompletedBefore(at(0)), None, vec![]),
+        // At or after: list-a5 started at +40.
+        (
+            JobQuery::StartedSince(at(40)),
+            None,
+            vec!["list-a8", "list-a7", "list-a5"],
+        ),
+        (
+            JobQuery::StartedSince(half_second),
+            None,
+            vec!["list-a8", "list-a7", "list-a5"],
+        ),
+        (
+            JobQuery::StartedSince(at(30)),
+            Some(2),
+            vec!["list-a8", "list-a7"],
+        ),
+        (JobQuery::StartedSince(at(61)), None, vec![]),
     ];
     for (q, limit, want) in &cases {
         let got = list_ids(store, q.clone(), *limit).await;

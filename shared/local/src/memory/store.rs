@@ -211,6 +211,7 @@ fn matches(job: &ProwJob, query: &JobQuery) -> bool {
         JobQuery::CompletedBefore(t) => {
             job.is_complete() && job.status.start_time.is_some_and(|s| s < *t)
         }
+        JobQuery::StartedSince(t) => job.status.start_time.is_some_and(|s| s >= *t),
     }
 }
 
