@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
 use serde_json::Value;
 use skiff_tests::deployment::Deployment;
 use skiff_tests::github::{GitHub, example};
@@ -111,10 +112,17 @@ async fn the_cost_model_prices_the_aws_calls_a_job_makes_on_moto() {
     // A pass with nothing to sync: what every minute costs, jobs or not.
     d.sync().await;
     let idle = d.proxy.take();
+    // A scheduler tick with no periodic due (the warm container's second:
+    // the first reads the config bundle once), also every minute.
+    let scheduler = d.function("scheduler").await;
+    let _ = d.tick(&scheduler, &Timestamp::now().to_string()).await;
+    let _ = d.proxy.take();
+    let _ = d.tick(&scheduler, &Timestamp::now().to_string()).await;
+    let idle_tick = d.proxy.take();
 
     let measured_jobs = model["measured_jobs"].as_u64().unwrap_or(0) as usize;
     println!(
-        "AWS calls — delivery: {delivery:?}; lifecycle of {} jobs with {passes} syncer passes: {lifecycle:?}; idle syncer pass: {idle:?}",
+        "AWS calls — delivery: {delivery:?}; lifecycle of {} jobs with {passes} syncer passes: {lifecycle:?}; idle syncer pass: {idle:?}; idle scheduler tick: {idle_tick:?}",
         jobs.len()
     );
     assert_eq!(jobs.len(), measured_jobs, "{jobs:?}");
@@ -127,6 +135,11 @@ async fn the_cost_model_prices_the_aws_calls_a_job_makes_on_moto() {
         idle,
         table(&model, "calls_per_idle_sync"),
         "per idle syncer pass"
+    );
+    assert_eq!(
+        idle_tick,
+        table(&model, "calls_per_idle_tick"),
+        "per idle scheduler tick"
     );
     let per_event: BTreeMap<_, _> = minus(lifecycle, &idle, passes);
     assert_eq!(

@@ -111,6 +111,7 @@ fn json(v: &Volume, p: &prices::Prices, skiff: &Bill, idle: &Bill, prow: &Bill) 
         "calls_per_measured_event": calls(model::CALLS_PER_MEASURED_EVENT),
         "calls_per_delivery": calls(model::CALLS_PER_DELIVERY),
         "calls_per_idle_sync": calls(model::CALLS_PER_IDLE_SYNC),
+        "calls_per_idle_tick": calls(model::CALLS_PER_IDLE_TICK),
         "github_calls_per_hour": model::github_per_hour(v, &model::GITHUB_PROW_COMMENT),
     });
     format!("{doc:#}\n")
@@ -169,7 +170,7 @@ fn text(v: &Volume, p: &prices::Prices, skiff: &Bill, idle: &Bill, prow: &Bill) 
     ));
     bill_table(&mut out, "Skiff", skiff);
     out.push_str(&format!(
-        "\nIdle (no jobs at all): {} a month (schedules, Lambda's SQS polls, the syncer's empty passes)\n\n",
+        "\nIdle (no jobs at all): {} a month (schedules, Lambda's SQS polls, the syncer's empty passes, the scheduler's health tick)\n\n",
         money(idle.total)
     ));
     bill_table(&mut out, "Always-on Prow on EKS, same month", prow);

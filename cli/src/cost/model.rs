@@ -44,6 +44,10 @@ pub const CALLS_PER_DELIVERY: &[(&str, u32)] =
 /// not). Counted by the same test.
 pub const CALLS_PER_IDLE_SYNC: &[(&str, u32)] = &[("DynamoDB.Query", 1)];
 
+/// AWS calls of one scheduler tick with no periodic due (every minute):
+/// the tick kept for the deck's `/health`. Counted by the same test.
+pub const CALLS_PER_IDLE_TICK: &[(&str, u32)] = &[("DynamoDB.PutItem", 1)];
+
 /// What the user asked to price.
 #[derive(Clone, Debug)]
 pub struct Volume {
@@ -214,6 +218,7 @@ pub fn skiff(v: &Volume, p: &Prices) -> Bill {
     let job = per_job_calls();
     let delivery = calls(CALLS_PER_DELIVERY);
     let idle_sync = calls(CALLS_PER_IDLE_SYNC);
+    let idle_tick = calls(CALLS_PER_IDLE_TICK);
     let syncs = 1440.0 * DAYS;
     let mut lines = Vec::new();
     let mut line = |service, item: String, quantity: f64, unit, usd: f64| {
@@ -277,9 +282,11 @@ pub fn skiff(v: &Volume, p: &Prices) -> Bill {
     // DynamoDB: job record writes are RECORD_KB units each; delivery keys
     // and reads are one unit.
     let wru = writes_per_job * RECORD_KB * month_jobs
-        + sum_prefix(&delivery, "DynamoDB.", DYNAMO_WRITES) * month_deliveries;
+        + sum_prefix(&delivery, "DynamoDB.", DYNAMO_WRITES) * month_deliveries
+        + sum_prefix(&idle_tick, "DynamoDB.", DYNAMO_WRITES) * syncs;
     let rru = sum_prefix(&job, "DynamoDB.", DYNAMO_READS) * month_jobs
-        + sum_prefix(&idle_sync, "DynamoDB.", DYNAMO_READS) * syncs;
+        + sum_prefix(&idle_sync, "DynamoDB.", DYNAMO_READS) * syncs
+        + sum_prefix(&idle_tick, "DynamoDB.", DYNAMO_READS) * syncs;
     line(
         "DynamoDB",
         "write request units".into(),
@@ -498,6 +505,7 @@ mod tests {
             CALLS_PER_MEASURED_EVENT,
             CALLS_PER_DELIVERY,
             CALLS_PER_IDLE_SYNC,
+            CALLS_PER_IDLE_TICK,
         ] {
             for (op, _) in table {
                 assert!(priced(op), "{op} is counted but not priced");
