@@ -15,9 +15,14 @@ use skiff_aws::store::DynamoStore;
 use std::sync::Arc;
 
 use skiff_aws::queue::SqsQueue;
+use skiff_aws::secrets::SecretsCache;
 use skiff_core::ports::SystemClock;
 use skiff_core::ports::{Clock, Queue};
-use skiff_deck::{ConfigVersion, DeckOptions, DeckRequest, Deps, Health, WatchedQueue};
+use skiff_deck::{
+    ConfigVersion, DeckOptions, DeckRequest, Deps, Health, Operator, SignIn, WatchedQueue,
+};
+use skiff_lambda::scm::ScmSource;
+use skiff_scm::GitHubOAuthApp;
 
 struct Deck {
     store: DynamoStore,
@@ -26,6 +31,66 @@ struct Deck {
     /// `s3://bucket/key` of the config bundle, for `/health`.
     config_origin: String,
     options: DeckOptions,
+    /// Sign-in, rerun and abort, when configured.
+    operator: Option<Operating>,
+}
+
+/// What rerun and abort need on AWS, for the life of the sandbox.
+struct Operating {
+    app: GitHubOAuthApp,
+    cookie_key: Vec<u8>,
+    dispatch: SqsQueue,
+    scm: ScmSource,
+}
+
+/// With `SKIFF_DECK_OAUTH_CONFIG_SECRET_ID` and `SKIFF_DECK_COOKIE_SECRET_ID`
+/// (the template sets both or neither): the OAuth app and the cookie key,
+/// read once per sandbox. A secret that cannot be read leaves the deck
+/// read-only, with the reason logged; the dashboard keeps serving.
+async fn operating<F: Fn(&str) -> Option<String>>(
+    env: &skiff_lambda::Env<F>,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Option<Operating>, lambda_http::Error> {
+    let (Some(oauth_id), Some(cookie_id)) = (
+        env.optional("SKIFF_DECK_OAUTH_CONFIG_SECRET_ID"),
+        env.optional("SKIFF_DECK_COOKIE_SECRET_ID"),
+    ) else {
+        return Ok(None);
+    };
+    let secrets = SecretsCache::new(client::secretsmanager(sdk));
+    let read = async {
+        let oauth = secrets.get(&oauth_id).await.map_err(|e| e.to_string())?;
+        let key = secrets.get(&cookie_id).await.map_err(|e| e.to_string())?;
+        let app = GitHubOAuthApp::from_config(
+            oauth.expose(),
+            "the deck's OAuth config secret",
+            &env.or("SKIFF_GITHUB_WEB_URL", "https://github.com"),
+            &env.or("SKIFF_GITHUB_API_URL", skiff_scm::GITHUB_API),
+        )?;
+        let cookie_key = key.expose().trim().as_bytes().to_vec();
+        if cookie_key.len() < 16 {
+            return Err("the deck's cookie secret is shorter than 16 bytes".to_string());
+        }
+        Ok::<_, String>((app, cookie_key))
+    };
+    match read.await {
+        Ok((app, cookie_key)) => {
+            tracing::info!("deck sign-in with GitHub: rerun and abort on");
+            Ok(Some(Operating {
+                app,
+                cookie_key,
+                dispatch: SqsQueue::new(
+                    client::sqs(sdk),
+                    env.required("SKIFF_DISPATCH_QUEUE_URL")?,
+                ),
+                scm: ScmSource::from_env(env, sdk)?,
+            }))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "deck sign-in is not available: read-only");
+            Ok(None)
+        }
+    }
 }
 
 /// The queues `/health` shows, by the variables naming them (template.yaml
@@ -91,6 +156,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             health,
             ..DeckOptions::default()
         },
+        operator: operating(&env, &sdk).await?,
     };
     let deck = &deck;
     lambda_http::run(service_fn(move |req| handle(deck, req))).await
@@ -106,6 +172,26 @@ async fn handle(deck: &Deck, req: Request) -> Result<Response<Body>, lambda_http
             None
         }
     };
+    // The GitHub client answers the rerun rules' org and team questions;
+    // without it only `github_users` and `allow_anyone` rules can let in.
+    let scm = match &deck.operator {
+        Some(o) => match o.scm.get().await {
+            Ok(scm) => Some(scm),
+            Err(e) => {
+                tracing::warn!(error = %e, "no GitHub client for the rerun rules");
+                None
+            }
+        },
+        None => None,
+    };
+    let operator = deck.operator.as_ref().map(|o| Operator {
+        sign_in: SignIn::GitHub(&o.app),
+        cookie_key: &o.cookie_key,
+        // Function URLs are HTTPS.
+        secure_cookies: true,
+        scm: scm.as_deref(),
+        dispatch: &o.dispatch,
+    });
     let deps = Deps {
         store: &deck.store,
         logs: &deck.logs,
@@ -113,7 +199,7 @@ async fn handle(deck: &Deck, req: Request) -> Result<Response<Body>, lambda_http
         clock: &SystemClock,
         clusters: None,
         options: &options_now(deck),
-        operator: None,
+        operator: operator.as_ref(),
         viewer: None,
     };
     // A panic answers this request 500 and the container serves the next
