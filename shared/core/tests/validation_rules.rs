@@ -812,3 +812,25 @@ fn tide_settings_skiff_does_not_act_on_are_noted() {
         "blocker_label is acted on, so not noted"
     );
 }
+
+#[test]
+fn both_forms_of_deck_rerun_auth_configs_at_once_are_an_error() {
+    let config = "deck:\n  rerun_auth_configs:\n    \"*\": {allow_anyone: true}\n  default_rerun_auth_configs:\n  - repo: acme\n    rerun_auth_configs: {github_users: [alice]}\n";
+    let loaded = load(&[SourceFile {
+        path: "config.yaml".into(),
+        text: config.into(),
+        role: FileRole::ProwConfig,
+    }]);
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "config.yaml:2:3: error: deck.rerun_auth_configs: deck.rerun_auth_configs and deck.default_rerun_auth_configs are mutually exclusive, please use one or the other"
+        ]
+    );
+}
