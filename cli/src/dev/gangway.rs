@@ -74,10 +74,7 @@ pub async fn executions(
         method: method.as_str().to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or("").to_string(),
-        headers: headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect(),
+        headers: super::http::header_pairs(&headers),
         body: body.to_vec(),
         caller,
     };

@@ -41,7 +41,7 @@ async fn answer_panics(req: axum::extract::Request, next: axum::middleware::Next
     }
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(super) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
@@ -104,10 +104,7 @@ async fn deck(
         method: method.as_str().to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or("").to_string(),
-        headers: headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect(),
+        headers: header_pairs(&headers),
         body: body.to_vec(),
     };
     let e = &dev.engine;
