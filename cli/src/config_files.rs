@@ -114,3 +114,27 @@ impl ConfigFiles {
         }
     }
 }
+
+/// Reads and loads the config for a command that runs on it: every error is
+/// printed to stderr and the command refused (`skiff check-config` is the one
+/// that reports warnings and notes too). The files come back too, for
+/// what describes the config loaded.
+pub fn load_or_refuse(
+    args: &ConfigArgs,
+) -> Result<(skiff_core::config::Config, Vec<SourceFile>), String> {
+    let read = read(args);
+    let loaded = skiff_core::config::load(&read.files);
+    let mut errors = 0;
+    for d in read.problems.iter().chain(&loaded.diagnostics) {
+        if d.severity == Severity::Error {
+            errors += 1;
+            eprintln!("{d}");
+        }
+    }
+    if errors > 0 {
+        return Err(format!(
+            "the config has {errors} error(s); `skiff check-config` lists them all"
+        ));
+    }
+    Ok((loaded.config, read.files))
+}

@@ -112,22 +112,7 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn load_config(a: &ConfigArgs) -> Result<Config, String> {
-    let read = config_files::read(a);
-    let loaded = config::load(&read.files);
-    let mut stderr = std::io::stderr().lock();
-    let mut errors = 0;
-    for d in read.problems.iter().chain(&loaded.diagnostics) {
-        if d.severity == skiff_core::diagnostics::Severity::Error {
-            errors += 1;
-            let _ = writeln!(stderr, "{d}");
-        }
-    }
-    if errors > 0 {
-        return Err(format!(
-            "the config has {errors} error(s); `skiff check-config` lists them all"
-        ));
-    }
-    Ok(loaded.config)
+    config_files::load_or_refuse(a).map(|(config, _)| config)
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {

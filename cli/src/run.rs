@@ -165,33 +165,14 @@ fn print(args: &Args) -> Result<(), String> {
     let Some(config_path) = args.config_path.clone() else {
         return Err("--print needs --config-path".into());
     };
-    let read = config_files::read(&ConfigArgs {
+    let (config, _) = config_files::load_or_refuse(&ConfigArgs {
         config_path,
         job_config_path: args.job_config_path.clone(),
         plugin_config: args.plugin_config.clone(),
-    });
-    let loaded = skiff_core::config::load(&read.files);
-    let mut errors = 0;
-    for d in read.problems.iter().chain(&loaded.diagnostics) {
-        if d.severity == skiff_core::diagnostics::Severity::Error {
-            errors += 1;
-            eprintln!("{d}");
-        }
-    }
-    if errors > 0 {
-        return Err(format!(
-            "the config has {errors} error(s); `skiff check-config` lists them all"
-        ));
-    }
+    })?;
     let id = skiff_gangway::new_id().map_err(|e| e.to_string())?;
-    let job = skiff_gangway::build_job(
-        &loaded.config,
-        &request(args),
-        id,
-        jiff::Timestamp::now(),
-        None,
-    )
-    .map_err(|e| e.to_string())?;
+    let job = skiff_gangway::build_job(&config, &request(args), id, jiff::Timestamp::now(), None)
+        .map_err(|e| e.to_string())?;
     let value = serde_json::to_value(&job).map_err(|e| e.to_string())?;
     print!("{}", crate::yaml_out::to_yaml(&value));
     Ok(())

@@ -15,21 +15,8 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
     let gangway = super::gangway::settings(args)?;
     super::metrics::install();
     let config_args = args.config_args();
-    let read = crate::config_files::read(&config_args);
-    let loaded = skiff_core::config::load(&read.files);
-    let mut errors = 0;
-    for d in read.problems.iter().chain(&loaded.diagnostics) {
-        if d.severity == skiff_core::diagnostics::Severity::Error {
-            errors += 1;
-            eprintln!("{d}");
-        }
-    }
-    if errors > 0 {
-        return Err(format!(
-            "the config has {errors} error(s); `skiff check-config` lists them all"
-        ));
-    }
-    let config = Arc::new(loaded.config);
+    let (config, files) = crate::config_files::load_or_refuse(&config_args)?;
+    let config = Arc::new(config);
     if args.config_path.is_none() {
         super::example::ensure_example_repo();
     }
@@ -126,7 +113,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         redelivery_every: interval(args.reporting.redelivery_seconds),
         tide,
         tide_nudge: std::sync::atomic::AtomicBool::new(false),
-        health: super::metrics::DevHealth::new(&read.files, SystemClock.now()),
+        health: super::metrics::DevHealth::new(&files, SystemClock.now()),
         gangway,
         deck: super::deck_auth::deck_setup(args)?,
     }))
