@@ -153,7 +153,10 @@ async fn the_pushed_realistic_config_loads_back_as_check_config_prints_it() {
     let raw = object(&client, &b, "config/bundle.json").await.unwrap();
     let bundle: serde_json::Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(bundle["format"], skiff_aws::config_source::FORMAT);
-    assert_eq!(bundle["config"], want);
+    // The stored layout is the bundle's own (format 3); what it reads back
+    // to is what check-config prints.
+    let (read, _) = skiff_aws::config_source::Bundle::load(&raw).unwrap();
+    assert_eq!(serde_json::to_value(&read).unwrap(), want);
     let files: Vec<&str> = bundle["source"]["files"]
         .as_array()
         .unwrap()
@@ -229,7 +232,7 @@ async fn dry_run_prints_the_bundle_and_uploads_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(bundle["format"], skiff_aws::config_source::FORMAT);
-    assert!(bundle["config"]["presubmits"]["acme/widgets"].is_array());
+    assert!(bundle["jobs"]["presubmits"]["acme/widgets"].is_array());
     assert!(bundle["plugins"]["triggers"].is_array());
     assert_eq!(object(&client, &b, "config/bundle.json").await, None);
 
@@ -237,7 +240,9 @@ async fn dry_run_prints_the_bundle_and_uploads_nothing() {
     let out = skiff_in(&fixtures(), &push_args(&["--dry-run"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(again["config"], bundle["config"]);
+    assert_eq!(again["jobs"], bundle["jobs"]);
+    assert_eq!(again["prow"], bundle["prow"]);
+    assert_eq!(again["decorations"], bundle["decorations"]);
 }
 
 #[test]

@@ -108,10 +108,20 @@ async fn the_deck_lambda_serves_pages_from_dynamodb_and_s3() {
     assert_eq!(html.matches("<td><a href=\"/jobs/").count(), 30);
     let calls = d.proxy.take();
     assert!(
-        calls
-            .keys()
-            .all(|op| op.starts_with("DynamoDB.Query") || op.starts_with("S3.")),
+        calls.keys().all(|op| op.starts_with("DynamoDB.Query")
+            || op == "DynamoDB.BatchGetItem"
+            || op.starts_with("S3.")),
         "the list page only reads: {calls:?}"
+    );
+    // The window's small items from `by-time-page`, then the page's 30
+    // records by key.
+    assert_eq!(
+        (
+            calls.get("DynamoDB.Query"),
+            calls.get("DynamoDB.BatchGetItem")
+        ),
+        (Some(&1), Some(&1)),
+        "{calls:?}"
     );
 
     // A failed job: the log from S3 with its error line marked; gzip for a

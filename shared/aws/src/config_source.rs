@@ -4,8 +4,12 @@
 //! The bundle is one JSON object:
 //!
 //! ```json
-//! {"format": 2,
-//!  "config": { …normalized config, as `skiff check-config --print` writes it… },
+//! {"format": 3,
+//!  "prow": { …normalized config.yaml settings, as `check-config --print` writes them… },
+//!  "jobs": {"presubmits": {"org/repo": [{"base": {…}, "fields": {…}, "brancher": {…},
+//!            "changes": {…}, "reporter": {…}, "utility": {…}, "decoration": 0}, …]},
+//!           "postsubmits": {…}, "periodics": […], "decorate_all_jobs": false},
+//!  "decorations": [ …each distinct decoration config once, for "decoration": i… ],
 //!  "plugins": { …normalized plugins.yaml… } | null,
 //!  "presets": [ …the central presets, for in-repo jobs… ],
 //!  "source": {"files": ["config.yaml", "jobs/a.yaml", …], "pushed_at": "2026-…Z"}}
@@ -16,7 +20,8 @@
 //! loading and validating the test-infra-sized config again took). The push validated it, exactly as `check-config`
 //! does, and checked that it reads back; what a function still rejects is a
 //! bundle that is not this layout — not JSON, a field of the wrong type, or
-//! another `format`.
+//! another `format`. How the jobs are laid out, and why not as `--print`
+//! writes them, is in [`wire`].
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -26,15 +31,19 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use skiff_core::config::{Config, PluginConfig, Preset};
+use skiff_core::config::{Config, PluginConfig, Preset, ProwConfig};
 use skiff_core::ports::{PortError, PortResult};
+use skiff_core::prowjob::DecorationConfig;
 
 use crate::error::port_error;
 
+mod wire;
+
 /// The bundle layout this code writes and reads. 1 was the same JSON, read
 /// back through the YAML loader and validated again; 2 is read as it is, so
-/// a function refuses a 1 rather than trust what it never checked.
-pub const FORMAT: u32 = 2;
+/// a function refuses a 1 rather than trust what it never checked. 3 nests
+/// each job's parts and stores each decoration config once ([`wire`]).
+pub const FORMAT: u32 = 3;
 
 /// Where `skiff config push` puts the bundle unless told otherwise.
 pub const DEFAULT_KEY: &str = "config/bundle.json";
@@ -48,9 +57,12 @@ pub const DEFAULT_RECHECK: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bundle {
     pub format: u32,
-    /// The normalized config (prow settings and jobs): defaults applied,
-    /// presets merged, matrices expanded.
-    pub config: Config,
+    /// The normalized config.yaml settings.
+    prow: ProwConfig,
+    /// The normalized jobs: defaults applied, presets merged, matrices
+    /// expanded; their decoration configs are in `decorations`.
+    jobs: wire::Jobs,
+    decorations: Vec<DecorationConfig>,
     /// The normalized plugins config; `null` when the push had none (which
     /// reads as the defaults).
     pub plugins: Option<PluginConfig>,
@@ -117,9 +129,12 @@ impl Bundle {
         pushed_at: Timestamp,
     ) -> Result<Self, BundleError> {
         let plugins = (config.plugins != PluginConfig::default()).then(|| config.plugins.clone());
+        let (jobs, decorations) = wire::Jobs::new(&config.jobs).map_err(BundleError::Json)?;
         Ok(Bundle {
             format: FORMAT,
-            config: config.clone(),
+            prow: config.prow.clone(),
+            jobs,
+            decorations,
             plugins,
             presets: config.jobs.presets.clone(),
             source: BundleSource {
@@ -151,9 +166,18 @@ impl Bundle {
         if bundle.format != FORMAT {
             return Err(BundleError::Format(bundle.format));
         }
-        let mut config = bundle.config;
-        config.plugins = bundle.plugins.unwrap_or_default();
-        config.jobs.presets = bundle.presets;
+        let mut jobs = bundle.jobs.into_config(&bundle.decorations).map_err(|m| {
+            BundleError::Json(serde::de::Error::custom(format!(
+                "a job refers to decoration config {} of {}",
+                m.index, m.len
+            )))
+        })?;
+        jobs.presets = bundle.presets;
+        let config = Config {
+            prow: bundle.prow,
+            jobs,
+            plugins: bundle.plugins.unwrap_or_default(),
+        };
         Ok((config, bundle.source))
     }
 }
@@ -488,6 +512,33 @@ mod tests {
         assert_eq!(again.to_json().unwrap(), b.to_json().unwrap());
     }
 
+    /// Jobs of one repo and cluster share plank's merged decoration
+    /// defaults: the bundle stores each distinct config once, and every job
+    /// reads back with its own, overrides included.
+    #[test]
+    fn decoration_configs_are_stored_once_and_read_back_per_job() {
+        const DECORATED: &str = "plank:\n  default_decoration_config_entries:\n  - config:\n      timeout: 2h\n      grace_period: 15s\n      utility_images: {clonerefs: c:v1, initupload: i:v1, entrypoint: e:v1, sidecar: s:v1}\n      gcs_configuration: {bucket: s3://logs, path_strategy: explicit}\npresubmits:\n  acme/widgets:\n  - {name: a, always_run: true, decorate: true, spec: {containers: [{image: alpine, command: [make]}]}}\n  - {name: b, always_run: true, decorate: true, spec: {containers: [{image: alpine, command: [make]}]}}\n  - {name: c, always_run: true, decorate: true, decoration_config: {timeout: 3h}, spec: {containers: [{image: alpine, command: [make]}]}}\n  - {name: d, always_run: true, spec: {containers: [{image: alpine}]}}\n";
+        let config = loaded(&[(DECORATED, FileRole::ProwConfig)]);
+        let b = Bundle::new(&config, vec![], Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(b.decorations.len(), 2, "{:#?}", b.decorations);
+        let v = json(&b);
+        let jobs = &v["jobs"]["presubmits"]["acme/widgets"];
+        let refs: Vec<_> = (0..4).map(|i| jobs[i]["decoration"].clone()).collect();
+        assert_eq!(
+            refs,
+            [0.into(), 0.into(), 1.into(), serde_json::Value::Null]
+        );
+        let (back, _) = Bundle::load(&b.to_json().unwrap()).unwrap();
+        assert_eq!(back, config);
+        let timeouts: Vec<_> = back.jobs.presubmits["acme/widgets"]
+            .iter()
+            .map(|j| j.utility.decoration_config.as_ref().map(|d| d.timeout))
+            .collect();
+        assert_eq!(timeouts[0], timeouts[1]);
+        assert_ne!(timeouts[0], timeouts[2]);
+        assert_eq!(timeouts[3], None);
+    }
+
     #[test]
     fn no_plugins_is_null() {
         let config = loaded(&[(CONFIG, FileRole::ProwConfig)]);
@@ -513,17 +564,30 @@ mod tests {
                 // meant to be trusted without validating it again.
                 "an older skiff's bundle",
                 edit(&|v| v["format"] = 1.into()),
-                "config bundle format 1 was written by an older skiff; this one reads format 2",
+                "config bundle format 1 was written by an older skiff; this one reads format 3",
+            ),
+            (
+                // Format 2 stored the jobs as `--print` writes them.
+                "a format 2 bundle",
+                br#"{"format": 2, "config": {"periodics": []}, "plugins": null, "presets": [],
+                    "source": {"files": [], "pushed_at": "1970-01-01T00:00:00Z"}}"#
+                    .to_vec(),
+                "config bundle format 2 was written by an older skiff; this one reads format 3",
             ),
             (
                 "a newer skiff's bundle, whatever its fields",
-                br#"{"format": 3, "config": [1, 2], "sections": {}}"#.to_vec(),
-                "config bundle format 3 was written by a newer skiff",
+                br#"{"format": 4, "config": [1, 2], "sections": {}}"#.to_vec(),
+                "config bundle format 4 was written by a newer skiff",
             ),
             (
                 "a field of the wrong type, located",
-                edit(&|v| v["config"]["periodics"][0]["max_concurrency"] = "many".into()),
+                edit(&|v| v["jobs"]["periodics"][0]["base"]["max_concurrency"] = "many".into()),
                 "not a config bundle: invalid type: string \"many\", expected i64 at line 1 column",
+            ),
+            (
+                "a job naming a decoration config the bundle does not have",
+                edit(&|v| v["jobs"]["periodics"][0]["decoration"] = 7.into()),
+                "not a config bundle: a job refers to decoration config 7 of 0",
             ),
             (
                 "no format",

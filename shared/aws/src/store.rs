@@ -20,6 +20,7 @@
 //! | `pr`         | S    | presubmits and batches only: `"org/repo#n"` when the record tests one pull, `"org/repo"` when it tests several |
 //! | `pulls`      | SS   | with `pr = "org/repo"` only: every pull as `"org/repo#n"` |
 //! | `incomplete` | S    | `"1"` while `status.completionTime` is unset; removed once complete (sparse) |
+//! | `hidden`     | N    | `spec.hidden` as 1 or 0, for the deck's page (items written before it lack it) |
 //!
 //! A batch belongs to every pull it merges, but an index key holds one value.
 //! Records of one pull sit in that pull's `by-pull` partition; records of
@@ -48,12 +49,15 @@
 //! | `CompletedBefore(t)` | `by-time`    | `kind = "job" AND start < ceil(t)`, filtered by `attribute_not_exists(incomplete)` |
 //! | `StartedSince(t)`    | `by-time`    | `kind = "job" AND start >= ceil(t)` |
 //!
-//! Every index projects `ALL`, so a listing needs no second read. Index keys
-//! sort by `start` only; records that start in the same second are ordered
-//! by id, descending, here, as the SQLite twin does, which is why a page
-//! boundary inside one second reads on to the end of that second. Index reads
-//! are eventually consistent: a record written a moment ago may be missing
-//! from a listing but never from `get` (a consistent read).
+//! Every index but one projects `ALL`, so a listing needs no second read.
+//! The exception, `by-time-page`, has `by-time`'s keys and projects only what
+//! the deck's page filters and counts by (`store/page.rs`, with its read
+//! costs). Index keys sort by `start` only; records that start in the same
+//! second are ordered by id, descending, here, as the SQLite twin does, which
+//! is why a page boundary inside one second reads on to the end of that
+//! second. Index reads are eventually consistent: a record written a moment
+//! ago may be missing from a listing but never from `get` (a consistent
+//! read).
 //!
 //! # The stream
 //!
@@ -67,7 +71,8 @@
 //!
 //! create, update, delete, remember, forget, claim_as, release: one write
 //! each. get: one consistent `GetItem`. list: one `Query` per page (two
-//! queries for a pull).
+//! queries for a pull). page (the deck's list): `Query`s of small items for
+//! the window, then one `BatchGetItem` per 100 records shown.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -79,7 +84,9 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use jiff::Timestamp;
-use skiff_core::ports::{Claim, Clock, JobQuery, JobStore, PortError, PortResult, SystemClock};
+use skiff_core::ports::{
+    Claim, Clock, JobPage, JobQuery, JobStore, PageQuery, PortError, PortResult, SystemClock,
+};
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
 /// Prefix of dedupe items' ids; job ids (Kubernetes names) never contain `#`.
@@ -95,6 +102,7 @@ const BY_TIME: &str = "by-time";
 type Item = HashMap<String, AttributeValue>;
 
 mod owned;
+mod page;
 
 /// [`JobStore`] on the DynamoDB jobs table.
 #[derive(Clone)]
@@ -102,6 +110,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     clock: Arc<dyn Clock>,
+    /// `Limit` of the page's index queries when a test sets one.
+    page_query_limit: Option<i32>,
 }
 
 impl DynamoStore {
@@ -111,6 +121,7 @@ impl DynamoStore {
             client,
             table,
             clock: Arc::new(SystemClock),
+            page_query_limit: None,
         }
     }
 
@@ -206,7 +217,7 @@ impl DynamoStore {
             if start_key.is_none() {
                 break;
             }
-            if limit.is_some_and(|n| settled(&out, n)) {
+            if limit.is_some_and(|n| settled(&out, n, |l| l.start)) {
                 break;
             }
         }
@@ -217,12 +228,12 @@ impl DynamoStore {
 /// Whether the first `n` records of a listing are certain, given what has
 /// arrived so far (by start descending, ties in any order): a record older
 /// than the n-th proves that the n-th's second has been read to its end.
-fn settled(arrived: &[Listed], n: usize) -> bool {
+fn settled<T>(arrived: &[T], n: usize, start: impl Fn(&T) -> i64) -> bool {
     match (
         n.checked_sub(1).and_then(|i| arrived.get(i)),
         arrived.last(),
     ) {
-        (Some(nth), Some(last)) => last.start < nth.start,
+        (Some(nth), Some(last)) => start(last) < start(nth),
         _ => n == 0,
     }
 }
@@ -353,6 +364,7 @@ fn item_of(job: &ProwJob, version: i64) -> PortResult<(Item, ProwJob)> {
     if let Some(st) = job.status.state {
         item.insert("state".into(), s(st.as_str()));
     }
+    item.insert("hidden".into(), n(i64::from(job.spec.hidden)));
     if job.status.completion_time.is_none() {
         item.insert("incomplete".into(), s("1"));
     }
@@ -562,6 +574,10 @@ impl JobStore for DynamoStore {
         Ok(finish(all, limit))
     }
 
+    async fn page(&self, query: &PageQuery) -> PortResult<JobPage> {
+        self.page_by_index(query).await
+    }
+
     #[tracing::instrument(level = "debug", skip(self))]
     async fn delete(&self, id: &str) -> PortResult<()> {
         if !is_job_id(id) {
@@ -729,16 +745,20 @@ mod tests {
     #[test]
     fn a_limit_is_settled_only_once_its_last_second_is_read_to_the_end() {
         let arrived = [l(9, "a"), l(5, "b"), l(5, "c"), l(5, "d"), l(3, "e")];
-        assert!(settled(&arrived[..2], 1), "an older record closes second 9");
-        assert!(!settled(&arrived[..1], 1), "nothing older seen yet");
+        let start = |l: &Listed| l.start;
         assert!(
-            !settled(&arrived[..3], 2),
+            settled(&arrived[..2], 1, start),
+            "an older record closes second 9"
+        );
+        assert!(!settled(&arrived[..1], 1, start), "nothing older seen yet");
+        assert!(
+            !settled(&arrived[..3], 2, start),
             "more records of second 5 may follow"
         );
-        assert!(!settled(&arrived[..4], 2), "still inside second 5");
-        assert!(settled(&arrived, 2), "second 5 ended with e");
-        assert!(!settled(&arrived[..1], 2), "fewer than the limit");
-        assert!(settled(&[], 0));
+        assert!(!settled(&arrived[..4], 2, start), "still inside second 5");
+        assert!(settled(&arrived, 2, start), "second 5 ended with e");
+        assert!(!settled(&arrived[..1], 2, start), "fewer than the limit");
+        assert!(settled(&[], 0, start));
     }
 
     #[test]

@@ -117,7 +117,7 @@ fn bundle(config: &Config) -> Vec<u8> {
 fn broken_bundle() -> Vec<u8> {
     let b = Bundle::new(&config("broken"), vec![], Timestamp::now()).unwrap();
     let mut v: serde_json::Value = serde_json::from_slice(&b.to_json().unwrap()).unwrap();
-    v["config"]["periodics"][0]["max_concurrency"] = "many".into();
+    v["jobs"]["periodics"][0]["base"]["max_concurrency"] = "many".into();
     serde_json::to_vec(&v).unwrap()
 }
 

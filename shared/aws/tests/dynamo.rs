@@ -8,17 +8,24 @@
 #[path = "support/template.rs"]
 mod template;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, TimeToLiveStatus,
+};
 use aws_smithy_http_client::tls;
 use jiff::Timestamp;
 use skiff_aws::store::DynamoStore;
-use skiff_core::ports::{JobQuery, JobStore, PortError};
+use skiff_core::ports::{JobQuery, JobStore, PageQuery, PortError, page_from_list};
 use skiff_core::prowjob::{
     API_VERSION, KIND, ObjectMeta, ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType,
     Pull, Refs,
@@ -167,7 +174,10 @@ async fn the_table_is_created_as_the_template_declares() {
         .filter_map(|g| g.index_name())
         .collect();
     indexes.sort();
-    assert_eq!(indexes, ["by-job", "by-pull", "by-time", "incomplete"]);
+    assert_eq!(
+        indexes,
+        ["by-job", "by-pull", "by-time", "by-time-page", "incomplete"]
+    );
     assert!(
         t.stream_specification().is_some_and(|s| s.stream_enabled()),
         "the reporter reads the table's stream: it must be on"
@@ -203,6 +213,7 @@ async fn items_carry_the_documented_attributes() {
         ("state", "triggered"),
         ("pr", "o/r#7"),
         ("incomplete", "1"),
+        ("hidden", "0"),
     ] {
         assert_eq!(
             attr_s(&item, attr),
@@ -508,4 +519,290 @@ async fn errors_map_to_retryable_or_not() {
         Err(e @ PortError::Unavailable(_)) => assert!(e.is_retryable()),
         other => panic!("a refused connection must be Unavailable, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_walks_the_index_cursor_as_the_listing_does() {
+    // Seven items a `Query`: the suite's windows span up to eighteen reads,
+    // most of them ending inside a second.
+    let (_, _, store) = fresh_store("page-cursor").await;
+    let store = store.with_page_query_limit(7);
+    skiff_local::conformance::job_page_conformance(&store).await;
+}
+
+#[tokio::test]
+async fn records_from_before_the_hidden_attribute_are_read_whole_to_learn_it() {
+    let (client, table, store) = fresh_store("page-legacy").await;
+    let mut secret = job("old-hidden", ProwJobType::Periodic, Some(20), &[]);
+    secret.spec.hidden = true;
+    secret.status.state = Some(ProwJobState::Failure);
+    let seen = job("old-seen", ProwJobType::Periodic, Some(10), &[]);
+    let new = job("new-seen", ProwJobType::Periodic, Some(30), &[]);
+    for j in [&secret, &seen, &new] {
+        assert!(store.create(j).await.unwrap());
+    }
+    // As an item written before `hidden` was.
+    for id in ["old-hidden", "old-seen"] {
+        client
+            .update_item()
+            .table_name(&table)
+            .key("id", AttributeValue::S(id.into()))
+            .update_expression("REMOVE #h")
+            .expression_attribute_names("#h", "hidden")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("strip {id}: {e:?}"));
+    }
+    let page = store
+        .page(&page_query(10, 10))
+        .await
+        .unwrap_or_else(|e| panic!("page: {e:?}"));
+    assert_eq!(ids(&page.jobs), ["new-seen", "old-seen"]);
+    assert_eq!((page.matching, page.scanned), (2, 3));
+    assert_eq!(
+        page.counts,
+        [(ProwJobState::Triggered, 2)].into(),
+        "the hidden failure is not counted"
+    );
+}
+
+#[tokio::test]
+async fn a_window_mostly_from_before_the_hidden_attribute_is_read_whole() {
+    let (client, table) = fresh_table("page-legacy-many").await;
+    let calls = Calls::default();
+    let counted = Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let store = DynamoStore::new(counted, table.clone());
+    for i in 0..101 {
+        let id = format!("old-{i:03}");
+        let mut j = job(&id, ProwJobType::Periodic, Some(i), &[]);
+        j.spec.hidden = i % 10 == 0;
+        assert!(store.create(&j).await.unwrap());
+        client
+            .update_item()
+            .table_name(&table)
+            .key("id", AttributeValue::S(id))
+            .update_expression("REMOVE #h")
+            .expression_attribute_names("#h", "hidden")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("strip {i}: {e:?}"));
+    }
+    calls.take();
+    let q = page_query(20, 200);
+    let page = store
+        .page(&q)
+        .await
+        .unwrap_or_else(|e| panic!("page: {e:?}"));
+    let ops = tally(&calls.take());
+    assert!(
+        !ops.contains_key("BatchGetItem"),
+        "101 records to learn `hidden` of are more than one batch: {ops:?}"
+    );
+    assert_eq!(page, page_from_list(&store, &q).await.unwrap());
+    assert_eq!((page.matching, page.scanned), (90, 101));
+}
+
+#[tokio::test]
+async fn a_table_without_the_page_index_pages_from_the_listing() {
+    // DynamoDB refuses reads of an index it is still filling, and
+    // CloudFormation does not wait for the fill.
+    let (client, table, store) = fresh_store("page-no-index").await;
+    for (id, second) in [("a", 1), ("b", 2)] {
+        assert!(
+            store
+                .create(&job(id, ProwJobType::Periodic, Some(second), &[]))
+                .await
+                .unwrap()
+        );
+    }
+    client
+        .update_table()
+        .table_name(&table)
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name("by-time-page")
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("drop the page index: {e:?}"));
+    let page = store
+        .page(&page_query(1, 10))
+        .await
+        .unwrap_or_else(|e| panic!("page: {e:?}"));
+    assert_eq!(ids(&page.jobs), ["b"]);
+    assert_eq!(page.matching, 2);
+}
+
+fn page_query(limit: usize, window: usize) -> PageQuery {
+    PageQuery {
+        query: JobQuery::All,
+        job_type: None,
+        state: None,
+        offset: 0,
+        limit,
+        window,
+    }
+}
+
+/// One DynamoDB request: its operation, the bytes of its answer and the
+/// items in it.
+#[derive(Clone, Debug)]
+struct Call {
+    op: String,
+    bytes: usize,
+    items: usize,
+}
+
+/// Records every request the client sends, in order.
+#[derive(Clone, Debug, Default)]
+struct Calls(Arc<Mutex<Vec<Call>>>);
+
+impl Calls {
+    fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let op = ctx
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_string();
+        let mut calls = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        calls.push(Call {
+            op,
+            bytes: 0,
+            items: 0,
+        });
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        ctx: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let body = ctx.response().body().bytes().unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let items = json["Count"].as_u64().map_or_else(
+            || {
+                json["Responses"].as_object().map_or(0, |r| {
+                    r.values().filter_map(|v| v.as_array()).map(Vec::len).sum()
+                })
+            },
+            |n| usize::try_from(n).unwrap_or(usize::MAX),
+        );
+        let mut calls = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(last) = calls.last_mut() {
+            last.bytes = body.len();
+            last.items = items;
+        }
+        Ok(())
+    }
+}
+
+/// Requests, answer bytes and items per operation.
+fn tally(calls: &[Call]) -> BTreeMap<String, (usize, usize, usize)> {
+    let mut by_op = BTreeMap::new();
+    for c in calls {
+        let e = by_op.entry(c.op.clone()).or_insert((0, 0, 0));
+        e.0 += 1;
+        e.1 += c.bytes;
+        e.2 += c.items;
+    }
+    by_op
+}
+
+/// What the deck's first page of 200 costs over a window of 1,000 records,
+/// the old way (`page_from_list`: the window's whole records) and through
+/// `by-time-page`. `--nocapture` prints the figures.
+#[tokio::test]
+async fn a_page_reads_small_items_for_its_window_and_whole_records_only_for_its_rows() {
+    const RECORDS: usize = 1_000;
+    let (client, table) = fresh_table("page-cost").await;
+    let calls = Calls::default();
+    let counted = Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let store = DynamoStore::new(counted, table);
+    let mut size = 0;
+    for i in 0..RECORDS {
+        let mut j = job(
+            &format!("cost-{i:04}"),
+            ProwJobType::Presubmit,
+            Some(i64::try_from(i).unwrap_or(0)),
+            &[i64::try_from(i).unwrap_or(0)],
+        );
+        // About the size of a presubmit with its pod spec (deck's fixtures).
+        j.status.description = "x".repeat(1_200);
+        j.spec.hidden = i % 50 == 0;
+        size = serde_json::to_string(&j).map_or(0, |s| s.len());
+        assert!(store.create(&j).await.unwrap());
+    }
+    calls.take();
+    let q = PageQuery {
+        limit: 200,
+        ..page_query(200, RECORDS)
+    };
+
+    let started = std::time::Instant::now();
+    let old = page_from_list(&store, &q)
+        .await
+        .unwrap_or_else(|e| panic!("old: {e:?}"));
+    let old_time = started.elapsed();
+    let old_calls = tally(&calls.take());
+    let started = std::time::Instant::now();
+    let new = store
+        .page(&q)
+        .await
+        .unwrap_or_else(|e| panic!("new: {e:?}"));
+    let new_time = started.elapsed();
+    let new_calls = tally(&calls.take());
+    assert_eq!(new, old, "the same page either way");
+
+    println!(
+        "page of 200 over a window of {RECORDS} records of ~{size} B (moto):\n  \
+         page_from_list: {old_calls:?} (requests, answer bytes, items) in {old_time:.1?}\n  \
+         by-time-page:   {new_calls:?} in {new_time:.1?}"
+    );
+    // moto cuts a `Query` answer at 1 MB of the table's items, not of the
+    // index's (DynamoDB's rule), so the small items still take two answers.
+    let (_, query_bytes, query_items) = new_calls["Query"];
+    assert_eq!(query_items, RECORDS, "each record of the window once");
+    assert_eq!(new_calls["BatchGetItem"].0, 2, "200 rows, 100 a call");
+    assert_eq!(new_calls["BatchGetItem"].2, 200);
+    assert!(
+        query_bytes * 10 < old_calls["Query"].1,
+        "the window's small items weigh a tenth of its records or less"
+    );
 }

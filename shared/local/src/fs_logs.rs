@@ -210,22 +210,31 @@ impl LogStore for FsLogStore {
                 format!("{path:?}/{name:?} names no file").into(),
             ));
         };
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| unavailable("creating", dir, e))?;
-        // Readers (deck, a second syncer) see the old bytes or the new ones,
-        // never a torn file: write aside, flush to disk, then rename over.
-        let temp = dir.join(temp_name(file_name));
-        let written = async {
-            let mut f = tokio::fs::File::create(&temp).await?;
-            tokio::io::AsyncWriteExt::write_all(&mut f, bytes).await?;
-            f.sync_all().await?;
-            tokio::fs::rename(&temp, &file).await
-        }
+        let (dir, temp) = (dir.to_path_buf(), dir.join(temp_name(file_name)));
+        let bytes = bytes.to_vec();
+        // One blocking task for the whole write (tokio::fs would hop to a
+        // thread per call). Readers (deck, a second syncer) see the old bytes
+        // or the new ones, never a torn file: write aside, then rename over.
+        // No fsync: like the SQLite file (`synchronous=NORMAL`), a write that
+        // returned survives `kill -9` (the OS holds it); an fsync per file
+        // was four per job, the largest cost of `skiff bench pipeline`.
+        let written = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(|e| unavailable("creating", &dir, e))?;
+            let result = std::fs::write(&temp, &bytes).and_then(|()| std::fs::rename(&temp, &file));
+            if let Err(e) = result {
+                let _ = std::fs::remove_file(&temp);
+                return Err(unavailable("writing", &file, e));
+            }
+            Ok(())
+        })
         .await;
-        if let Err(e) = written {
-            let _ = tokio::fs::remove_file(&temp).await;
-            return Err(unavailable("writing", &file, e));
+        match written {
+            Ok(result) => result?,
+            Err(e) => {
+                return Err(PortError::Unavailable(
+                    format!("writing {path}/{name}: {e}").into(),
+                ));
+            }
         }
         Ok(())
     }

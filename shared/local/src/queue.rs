@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use rusqlite::{Transaction, params};
 use skiff_core::ports::{Clock, Message, PortError, PortResult, Queue, QueueDepth};
 
-use crate::store::{Db, millis, sql};
+use crate::store::{Db, execute_cached, millis, query_row_cached, sql};
 use skiff_core::ports::SystemClock;
 
 pub(crate) const SCHEMA: &str = "
@@ -102,7 +102,7 @@ impl SqliteQueue {
         self.db
             .read(move |tx| {
                 let mut stmt = tx
-                    .prepare("SELECT body FROM messages WHERE queue = ?1 ORDER BY seq")
+                    .prepare_cached("SELECT body FROM messages WHERE queue = ?1 ORDER BY seq")
                     .map_err(sql)?;
                 let rows = stmt
                     .query_map([&dlq], |row| row.get::<_, String>(0))
@@ -138,7 +138,7 @@ fn insert_visible_at(
     now: i64,
     visible_at: i64,
 ) -> PortResult<()> {
-    tx.prepare(
+    tx.prepare_cached(
         "INSERT INTO messages (queue, body, visible_at, receive_count, sent_at)
          VALUES (?1, ?2, ?3, 0, ?4)",
     )
@@ -192,28 +192,28 @@ impl Queue for SqliteQueue {
         let now = millis(self.clock.now());
         self.db
             .read(move |tx| {
-                let (visible, hidden, oldest) = tx
-                    .query_row(
-                        "SELECT COALESCE(SUM(visible_at <= ?2), 0), COALESCE(SUM(visible_at > ?2), 0),
+                let (visible, hidden, oldest) = query_row_cached(
+                    tx,
+                    "SELECT COALESCE(SUM(visible_at <= ?2), 0), COALESCE(SUM(visible_at > ?2), 0),
                                 MIN(sent_at)
                          FROM messages WHERE queue = ?1",
-                        params![name, now],
-                        |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                row.get::<_, i64>(1)?,
-                                row.get::<_, Option<i64>>(2)?,
-                            ))
-                        },
-                    )
-                    .map_err(sql)?;
-                let dead: i64 = tx
-                    .query_row(
-                        "SELECT COUNT(*) FROM messages WHERE queue = ?1",
-                        [&dlq],
-                        |row| row.get(0),
-                    )
-                    .map_err(sql)?;
+                    params![name, now],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, Option<i64>>(2)?,
+                        ))
+                    },
+                )
+                .map_err(sql)?;
+                let dead: i64 = query_row_cached(
+                    tx,
+                    "SELECT COUNT(*) FROM messages WHERE queue = ?1",
+                    [&dlq],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
                 Ok(Some(QueueDepth {
                     visible: count(visible),
@@ -236,7 +236,7 @@ impl Queue for SqliteQueue {
                 while out.len() < max {
                     let want = i64::try_from(max - out.len()).unwrap_or(i64::MAX);
                     let due: Vec<(i64, String, i64)> = tx
-                        .prepare(
+                        .prepare_cached(
                             "SELECT seq, body, receive_count FROM messages
                              WHERE queue = ?1 AND visible_at <= ?2
                              ORDER BY visible_at, seq LIMIT ?3",
@@ -259,13 +259,14 @@ impl Queue for SqliteQueue {
                                 receive_count = count,
                                 "message moved to the dead-letter queue"
                             );
-                            tx.execute("DELETE FROM messages WHERE seq = ?1", [seq])
+                            execute_cached(tx, "DELETE FROM messages WHERE seq = ?1", [seq])
                                 .map_err(sql)?;
                             insert(tx, &this.dlq, &body, now)?;
                             continue;
                         }
                         let count = count + 1;
-                        tx.execute(
+                        execute_cached(
+                            tx,
                             "UPDATE messages SET receive_count = ?2, visible_at = ?3
                              WHERE seq = ?1",
                             params![seq, count, now.saturating_add(this.visibility_ms)],
@@ -295,7 +296,7 @@ impl Queue for SqliteQueue {
         self.db
             .write(move |tx| {
                 let mut stmt = tx
-                    .prepare(
+                    .prepare_cached(
                         "DELETE FROM messages WHERE queue = ?1 AND seq = ?2 AND receive_count = ?3",
                     )
                     .map_err(sql)?;
@@ -316,7 +317,8 @@ impl Queue for SqliteQueue {
         self.db
             .write(move |tx| {
                 // Stale receipts change nothing, as with `ack`.
-                tx.execute(
+                execute_cached(
+                    tx,
                     "UPDATE messages SET visible_at = ?4
                      WHERE queue = ?1 AND seq = ?2 AND receive_count = ?3",
                     params![name, seq, count, visible_at],

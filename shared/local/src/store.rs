@@ -14,16 +14,16 @@
 //! statement, so they cannot disagree.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{OptionalExtension, Transaction};
 use rusqlite::{params, params_from_iter};
 use skiff_core::ports::{
-    Claim, Clock, JobPage, JobQuery, JobStore, PageQuery, PortError, PortResult, Why,
+    Claim, Clock, JobPage, JobQuery, JobStore, PageQuery, PortError, PortResult,
 };
 use skiff_core::prowjob::{ProwJob, ProwJobType};
 
@@ -86,170 +86,19 @@ CREATE TABLE IF NOT EXISTS kept_values (
 ) STRICT;
 ";
 
+mod db;
 mod owned;
 mod page;
 
-/// One SQLite file (or in-memory database) shared by the job store and every
-/// queue. Cloning shares the connection.
-///
-/// One connection behind a mutex, used from `spawn_blocking`: SQLite allows a
-/// single writer anyway, and every commit waits for an `fsync`, which must
-/// not stall the async worker threads the other handlers run on.
-#[derive(Clone, Debug)]
-pub struct Db {
-    conn: Arc<Mutex<Connection>>,
-}
-
-impl Db {
-    /// Opens (creating if needed) the database file and brings its schema up
-    /// to date.
-    pub fn open(path: impl AsRef<Path>) -> PortResult<Db> {
-        let path = path.as_ref();
-        Connection::open(path)
-            .map_err(sql)
-            .and_then(Db::init)
-            .map_err(|e| in_file(path, e))
-    }
-
-    /// A private database that lives as long as this handle and its clones.
-    pub fn open_in_memory() -> PortResult<Db> {
-        Connection::open_in_memory().map_err(sql).and_then(Db::init)
-    }
-
-    fn init(mut conn: Connection) -> PortResult<Db> {
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(sql)?;
-        if mode != "wal" && mode != "memory" {
-            // Still safe against a killed process (rollback journal), only
-            // slower and with readers blocked by writers.
-            tracing::warn!(journal_mode = %mode, "SQLite could not switch to WAL");
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(sql)?;
-        if version > SCHEMA_VERSION {
-            return Err(PortError::Rejected(format!(
-                "database schema {version} is newer than this skiff understands ({SCHEMA_VERSION})"
-            ).into()));
-        }
-        tx.execute_batch(SCHEMA).map_err(sql)?;
-        page::migrate(&tx)?;
-        owned::migrate(&tx)?;
-        tx.execute_batch(crate::queue::SCHEMA).map_err(sql)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-        })
-    }
-
-    /// Runs `f` on the connection off the async threads.
-    async fn run<T, F>(&self, f: F) -> PortResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
-    {
-        let conn = Arc::clone(&self.conn);
-        let task = tokio::task::spawn_blocking(move || {
-            // A panic mid-transaction rolled it back while unwinding, so the
-            // connection behind a poisoned lock is still consistent.
-            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
-        });
-        match task.await {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(PortError::Unavailable(format!("database task: {e}").into())),
-        }
-    }
-
-    /// Runs `f` in one write transaction: all of it is committed, or none.
-    /// `IMMEDIATE` takes the write lock up front, so two writers queue on the
-    /// busy timeout instead of failing when a read turns into a write.
-    pub(crate) async fn write<T, F>(&self, f: F) -> PortResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
-    {
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(sql)?;
-            Ok(out)
-        })
-        .await
-    }
-
-    /// Runs `f` on one consistent snapshot.
-    pub(crate) async fn read<T, F>(&self, f: F) -> PortResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
-    {
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .map_err(sql)?;
-            f(&tx)
-        })
-        .await
-    }
-}
-
-/// SQLite's errors in the ports' terms: a busy or locked file is worth
-/// retrying, a uniqueness clash means someone else wrote first, any other
-/// constraint means the input was wrong.
-pub(crate) fn sql(e: rusqlite::Error) -> PortError {
-    let kind: fn(Why) -> PortError = match &e {
-        rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            ErrorCode::ConstraintViolation
-                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-            {
-                PortError::Conflict
-            }
-            ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch => {
-                PortError::Rejected
-            }
-            _ => PortError::Unavailable,
-        },
-        rusqlite::Error::ToSqlConversionFailure(_) => PortError::Rejected,
-        _ => PortError::Unavailable,
-    };
-    kind(Why::caused_by(e.to_string(), e))
-}
-
-fn in_file(path: &Path, e: PortError) -> PortError {
-    let at = |m: String| format!("{}: {m}", path.display());
-    match e {
-        PortError::Conflict(m) => PortError::Conflict(at(m.to_string()).into()),
-        PortError::NotFound(m) => PortError::NotFound(at(m.to_string()).into()),
-        PortError::Rejected(m) => PortError::Rejected(at(m.to_string()).into()),
-        PortError::Unavailable(m) => PortError::Unavailable(at(m.to_string()).into()),
-        PortError::RateLimited { until, message } => PortError::RateLimited {
-            until,
-            message: at(message.to_string()).into(),
-        },
-    }
-}
+pub use db::Db;
+pub(crate) use db::{execute_cached, query_row_cached, sql};
 
 pub(crate) fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
 fn record_change(tx: &Transaction<'_>, id: &str) -> PortResult<()> {
-    tx.execute("INSERT INTO job_changes (id) VALUES (?1)", [id])
-        .map_err(sql)?;
+    execute_cached(tx, "INSERT INTO job_changes (id) VALUES (?1)", [id]).map_err(sql)?;
     Ok(())
 }
 
@@ -289,7 +138,7 @@ impl SqliteStore {
         self.db
             .read(move |tx| {
                 let mut stmt = tx
-                    .prepare(
+                    .prepare_cached(
                         "SELECT c.seq, j.id, j.record FROM job_changes c JOIN jobs j ON j.id = c.id
                          WHERE c.seq > ?1
                            AND c.seq = (SELECT MAX(seq) FROM job_changes WHERE id = c.id)
@@ -319,7 +168,7 @@ impl SqliteStore {
     pub async fn trim_changes(&self, upto: i64) -> PortResult<()> {
         self.db
             .write(move |tx| {
-                tx.execute("DELETE FROM job_changes WHERE seq <= ?1", [upto])
+                execute_cached(tx, "DELETE FROM job_changes WHERE seq <= ?1", [upto])
                     .map_err(sql)?;
                 Ok(())
             })
@@ -375,9 +224,34 @@ impl Columns {
         })
     }
 
+    /// The record's pull rows after an update: rows it no longer has go,
+    /// new ones come; unchanged rows (every update of a job in practice)
+    /// are not rewritten, so the update dirties no page of `job_pulls`.
+    fn replace_pulls(&self, tx: &Transaction<'_>) -> PortResult<()> {
+        let mut stmt = tx
+            .prepare_cached("SELECT org, repo, number FROM job_pulls WHERE job_id = ?1")
+            .map_err(sql)?;
+        let stored = stmt
+            .query_map([&self.id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(sql)?
+            .collect::<rusqlite::Result<Vec<(String, String, i64)>>>()
+            .map_err(sql)?;
+        for gone in stored.iter().filter(|p| !self.pulls.contains(p)) {
+            execute_cached(
+                tx,
+                "DELETE FROM job_pulls WHERE org = ?1 AND repo = ?2 AND number = ?3 AND job_id = ?4",
+                params![gone.0, gone.1, gone.2, self.id],
+            )
+            .map_err(sql)?;
+        }
+        self.insert_pulls(tx)
+    }
+
     fn insert_pulls(&self, tx: &Transaction<'_>) -> PortResult<()> {
         let mut stmt = tx
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO job_pulls (org, repo, number, job_id) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT DO NOTHING",
             )
@@ -423,25 +297,25 @@ impl JobStore for SqliteStore {
         let cols = Columns::of(&with_version(job, 1))?;
         self.db
             .write(move |tx| {
-                let inserted = tx
-                    .execute(
-                        "INSERT INTO jobs
+                let inserted = execute_cached(
+                    tx,
+                    "INSERT INTO jobs
                            (id, version, job_name, job_type, state, complete, start_time, record,
                             hidden)
                          VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                          ON CONFLICT (id) DO NOTHING",
-                        params![
-                            cols.id,
-                            cols.job_name,
-                            cols.job_type,
-                            cols.state,
-                            cols.complete,
-                            cols.start_time,
-                            cols.record,
-                            cols.hidden
-                        ],
-                    )
-                    .map_err(sql)?;
+                    params![
+                        cols.id,
+                        cols.job_name,
+                        cols.job_type,
+                        cols.state,
+                        cols.complete,
+                        cols.start_time,
+                        cols.record,
+                        cols.hidden
+                    ],
+                )
+                .map_err(sql)?;
                 if inserted == 0 {
                     return Ok(false);
                 }
@@ -456,8 +330,8 @@ impl JobStore for SqliteStore {
         let id = id.to_string();
         self.db
             .read(move |tx| {
-                let record: Option<String> = tx
-                    .query_row("SELECT record FROM jobs WHERE id = ?1", [&id], |row| {
+                let record: Option<String> =
+                    query_row_cached(tx, "SELECT record FROM jobs WHERE id = ?1", [&id], |row| {
                         row.get(0)
                     })
                     .optional()
@@ -477,8 +351,7 @@ impl JobStore for SqliteStore {
         let cols = Columns::of(&with_version(job, next))?;
         self.db
             .write(move |tx| {
-                let stored: Option<i64> = tx
-                    .query_row("SELECT version FROM jobs WHERE id = ?1", [&cols.id], |row| {
+                let stored: Option<i64> = query_row_cached(tx, "SELECT version FROM jobs WHERE id = ?1", [&cols.id], |row| {
                         row.get(0)
                     })
                     .optional()
@@ -493,7 +366,7 @@ impl JobStore for SqliteStore {
                     }
                     Some(_) => {}
                 }
-                tx.execute(
+                execute_cached(tx,
                     "UPDATE jobs SET version = ?2, job_name = ?3, job_type = ?4, state = ?5,
                        complete = ?6, start_time = ?7, record = ?8, hidden = ?9
                      WHERE id = ?1",
@@ -510,15 +383,15 @@ impl JobStore for SqliteStore {
                     ],
                 )
                 .map_err(sql)?;
-                tx.execute("DELETE FROM job_pulls WHERE job_id = ?1", [&cols.id])
-                    .map_err(sql)?;
-                cols.insert_pulls(tx)?;
+                cols.replace_pulls(tx)?;
                 record_change(tx, &cols.id)?;
-                // What a later `get` returns, not the caller's copy with
-                // sub-second times the JSON does not keep.
-                decode(&cols.id, &cols.record)
+                Ok((cols.id, cols.record))
             })
             .await
+            // What a later `get` returns, not the caller's copy with
+            // sub-second times the JSON does not keep; decoded after the
+            // connection is released.
+            .and_then(|(id, record)| decode(&id, &record))
     }
 
     async fn list(&self, query: &JobQuery, limit: Option<usize>) -> PortResult<Vec<ProwJob>> {
@@ -556,19 +429,25 @@ impl JobStore for SqliteStore {
              ORDER BY j.start_time DESC, j.id DESC LIMIT ?"
         );
         self.db
-            .read(move |tx| {
-                let mut stmt = tx.prepare(&query).map_err(sql)?;
-                let rows = stmt
-                    .query_map(params_from_iter(args), |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                    })
-                    .map_err(sql)?;
-                rows.map(|row| {
-                    let (id, record) = row.map_err(sql)?;
-                    decode(&id, &record)
-                })
-                .collect()
-            })
+            .read_then(
+                move |tx| {
+                    let mut stmt = tx.prepare_cached(&query).map_err(sql)?;
+                    let rows = stmt
+                        .query_map(params_from_iter(args), |row| {
+                            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                        })
+                        .map_err(sql)?;
+                    rows.map(|row| row.map_err(sql))
+                        .collect::<PortResult<Vec<(String, String)>>>()
+                },
+                |rows| {
+                    let mut jobs = Vec::with_capacity(rows.len());
+                    for (id, record) in rows {
+                        jobs.push(decode(&id, &record)?);
+                    }
+                    Ok(jobs)
+                },
+            )
             .await
     }
 
@@ -581,9 +460,8 @@ impl JobStore for SqliteStore {
         let id = id.to_string();
         self.db
             .write(move |tx| {
-                tx.execute("DELETE FROM jobs WHERE id = ?1", [&id])
-                    .map_err(sql)?;
-                tx.execute("DELETE FROM job_pulls WHERE job_id = ?1", [&id])
+                execute_cached(tx, "DELETE FROM jobs WHERE id = ?1", [&id]).map_err(sql)?;
+                execute_cached(tx, "DELETE FROM job_pulls WHERE job_id = ?1", [&id])
                     .map_err(sql)?;
                 Ok(())
             })
@@ -602,25 +480,25 @@ impl JobStore for SqliteStore {
             .write(move |tx| {
                 // Expired keys count as absent; dropping them here both makes
                 // that so for `key` and keeps the table from growing.
-                tx.execute("DELETE FROM dedupe_keys WHERE expires <= ?1", [now])
+                execute_cached(tx, "DELETE FROM dedupe_keys WHERE expires <= ?1", [now])
                     .map_err(sql)?;
-                let inserted = tx
-                    .execute(
-                        "INSERT INTO dedupe_keys (key, expires) VALUES (?1, ?2)
+                let inserted = execute_cached(
+                    tx,
+                    "INSERT INTO dedupe_keys (key, expires) VALUES (?1, ?2)
                          ON CONFLICT (key) DO NOTHING",
-                        params![key, expires],
-                    )
-                    .map_err(sql)?;
+                    params![key, expires],
+                )
+                .map_err(sql)?;
                 if inserted == 1 {
                     return Ok(Claim::Taken);
                 }
-                let until: i64 = tx
-                    .query_row(
-                        "SELECT expires FROM dedupe_keys WHERE key = ?1",
-                        [&key],
-                        |row| row.get(0),
-                    )
-                    .map_err(sql)?;
+                let until: i64 = query_row_cached(
+                    tx,
+                    "SELECT expires FROM dedupe_keys WHERE key = ?1",
+                    [&key],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
                 Ok(Claim::Held {
                     until: Timestamp::from_millisecond(until).unwrap_or(Timestamp::MAX),
                 })
@@ -637,7 +515,8 @@ impl JobStore for SqliteStore {
         let expires = millis(expires);
         self.db
             .write(move |tx| {
-                tx.execute(
+                execute_cached(
+                    tx,
                     "INSERT INTO dedupe_keys (key, expires) VALUES (?1, ?2)
                      ON CONFLICT (key) DO UPDATE SET expires = excluded.expires, owner = NULL",
                     params![key, expires],
@@ -653,7 +532,7 @@ impl JobStore for SqliteStore {
         let key = key.to_string();
         self.db
             .write(move |tx| {
-                tx.execute("DELETE FROM dedupe_keys WHERE key = ?1", [&key])
+                execute_cached(tx, "DELETE FROM dedupe_keys WHERE key = ?1", [&key])
                     .map_err(sql)?;
                 Ok(())
             })
@@ -677,9 +556,9 @@ impl JobStore for SqliteStore {
         let expires = millis(expires);
         self.db
             .write(move |tx| {
-                tx.execute("DELETE FROM kept_values WHERE expires <= ?1", [now])
+                execute_cached(tx, "DELETE FROM kept_values WHERE expires <= ?1", [now])
                     .map_err(sql)?;
-                tx.execute(
+                execute_cached(tx,
                     "INSERT INTO kept_values (key, value, expires) VALUES (?1, ?2, ?3)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
                     params![key, value, expires],
@@ -696,7 +575,8 @@ impl JobStore for SqliteStore {
         let now = millis(self.clock.now());
         self.db
             .read(move |tx| {
-                tx.query_row(
+                query_row_cached(
+                    tx,
                     "SELECT value FROM kept_values WHERE key = ?1 AND expires > ?2",
                     params![key, now],
                     |row| row.get(0),
@@ -711,6 +591,7 @@ impl JobStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn whole_seconds_round_towards_the_comparison_that_keeps_strictness() {

@@ -232,7 +232,7 @@ fn merge_presets(
         if let Err(msg) = merge_preset(preset, &base.labels, spec) {
             errors.push((
                 source.file.clone(),
-                source.node.locate(&["spec"]),
+                source.outline.locate(&["spec"]),
                 format!("{}.spec", source.path),
                 format!("merging the preset at {at}: {msg}"),
             ));

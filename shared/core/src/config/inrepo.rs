@@ -327,7 +327,7 @@ fn clusters(
         }
         diags.error(
             &source.file,
-            source.node.locate(&["cluster"]),
+            source.outline.locate(&["cluster"]),
             format!("{}.cluster", source.path),
             format!(
                 "cluster {:?} is not allowed for repository {repo:?} (in_repo_config.allowed_clusters allows {})",

@@ -16,7 +16,7 @@ use crate::prowjob::{
     DecorationConfig, JenkinsSpec, ProwJobDefault, Refs, ReporterConfig, RerunAuthConfig,
     TektonPipelineRunSpec,
 };
-use crate::yaml::{Mark, Node};
+use crate::yaml::{Mark, Outline};
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -156,15 +156,16 @@ pub struct Source {
     pub file: Arc<str>,
     /// The job's field path as written: `presubmits.acme/widgets[2]`.
     pub path: String,
-    /// The job's YAML (after matrix expansion), to locate fields in messages.
-    pub node: Arc<Node>,
+    /// The keys and positions of the job's YAML (after matrix expansion), to
+    /// locate fields in messages; its values are in the job itself.
+    pub outline: Arc<Outline>,
     /// `stage=beta, region=us-east-1` for a job expanded from a matrix.
     pub matrix: Option<String>,
 }
 
 impl Source {
     pub fn mark(&self) -> Mark {
-        self.node.mark
+        self.outline.mark()
     }
 }
 

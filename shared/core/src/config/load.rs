@@ -2,6 +2,7 @@
 //! own, so one bad job costs that job, not the file, and every problem is found in
 //! one run.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use super::plugins::{self, OrgPlugins, Trigger};
 use super::prow::{self, ProwConfig};
 use super::{Config, FileRole, Loaded, SourceFile};
 use crate::diagnostics::{Diagnostics, did_you_mean};
-use crate::yaml::{self, Composite, Entry, Node, Path, UnknownKey, Value};
+use crate::yaml::{self, Composite, Entry, Node, Outline, Path, UnknownKey, Value};
 
 /// Top-level keys that hold jobs, in any config file.
 const JOB_KEYS: &[&str] = &[
@@ -398,9 +399,21 @@ impl Loader {
     }
 
     /// Matrix expansion of one job entry; errors are reported and yield nothing.
-    fn expanded(&mut self, file: &str, node: &Node, path: &Path) -> Vec<(Node, Option<String>)> {
+    /// A job without a matrix is read where it is, not from a copy.
+    fn expanded<'n>(
+        &mut self,
+        file: &str,
+        node: &'n Node,
+        path: &Path,
+    ) -> Vec<(Cow<'n, Node>, Option<String>)> {
+        if node.get("matrix").is_none() {
+            return vec![(Cow::Borrowed(node), None)];
+        }
         match matrix::expand(node) {
-            Ok(list) => list.into_iter().map(|x| (x.node, x.combination)).collect(),
+            Ok(list) => list
+                .into_iter()
+                .map(|x| (Cow::Owned(x.node), x.combination))
+                .collect(),
             Err(e) => {
                 self.diags
                     .error(file, e.mark, format!("{path}.{}", e.field), e.message);
@@ -504,7 +517,7 @@ impl Loader {
                     job.set_source(Source {
                         file: file.clone(),
                         path: path.to_string(),
-                        node: Arc::new(node),
+                        outline: Arc::new(Outline::of(&node)),
                         matrix: combination,
                     });
                     out.push(job);

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::de::NodeDe;
-use super::{Entry, Error, Node, Path, Value};
+use super::{Entry, Error, Node, Path};
 
 pub(super) struct SeqDe<'a, 'de, 'p> {
     pub(super) items: std::iter::Enumerate<std::slice::Iter<'de, Node>>,
@@ -52,13 +52,6 @@ impl<'de> de::MapAccess<'de> for MapDe<'_, 'de, '_> {
             Some(entry) => {
                 self.value = Some(entry);
                 let path = Path::Key(self.de.path, &entry.key);
-                let key_node = Node {
-                    value: Value::Scalar {
-                        text: entry.key.clone(),
-                        plain: false,
-                    },
-                    mark: entry.key_mark,
-                };
                 // Keys are strings in Prow's JSON; numeric map keys still parse.
                 let d: de::value::StrDeserializer<'_, Error> =
                     entry.key.as_str().into_deserializer();
@@ -67,7 +60,7 @@ impl<'de> de::MapAccess<'de> for MapDe<'_, 'de, '_> {
                     text: Cow::Borrowed(entry.key.as_str()),
                 })
                 .map(Some)
-                .map_err(|e| e.locate(key_node.mark, &path))
+                .map_err(|e| e.locate(entry.key_mark, &path))
             }
         }
     }

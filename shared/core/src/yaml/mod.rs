@@ -12,6 +12,7 @@ mod composite;
 mod de;
 mod error;
 mod node;
+mod outline;
 mod parse;
 mod scalar;
 
@@ -20,6 +21,7 @@ pub use composite::Composite;
 pub use de::from_node;
 pub use error::{Error, Path, UnknownKey};
 pub use node::{Entry, Node, Value};
+pub use outline::{Outline, OutlineEntry, OutlineNode};
 pub use parse::{Document, SyntaxError, parse};
 
 #[cfg(test)]

@@ -40,4 +40,4 @@ mod queue;
 mod store;
 
 pub use queue::{QueueHarness, queue_conformance};
-pub use store::job_store_conformance;
+pub use store::{job_page_conformance, job_store_conformance};

@@ -10,6 +10,9 @@ use skiff_core::prowjob::ProwJobState;
 
 use super::{SqliteStore, decode, sql};
 
+// Bulk writes, which exist for the page's bench over a million records.
+mod seed;
+
 /// Brings a file written before the deck paged up to date: the `hidden`
 /// column (a fresh file has it from `SCHEMA`) filled from the records, and
 /// the index the list pages through, which covers every column the window

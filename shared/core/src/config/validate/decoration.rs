@@ -16,7 +16,7 @@ use crate::config::jobs::UtilityConfig;
 use crate::diagnostics::{Diagnostics, did_you_mean};
 use crate::prowjob::decorate::paths::go_path_clean;
 use crate::prowjob::{DecorationConfig, GcsConfiguration};
-use crate::yaml::Node;
+use crate::yaml::{Mark, Node};
 
 /// The keys of `utility_images`, one per pod utility.
 const UTILITY_IMAGES: [&str; 4] = ["clonerefs", "initupload", "entrypoint", "sidecar"];
@@ -27,7 +27,7 @@ impl Validator<'_> {
         // Point into the job's own decoration_config where it has one;
         // otherwise the config came from plank's defaults, so point at the
         // job's `decorate`.
-        let own = at.source.node.get("decoration_config").is_some();
+        let own = at.source.outline.get("decoration_config").is_some();
         let field = |sub: &[&'static str]| -> Vec<&str> {
             if own {
                 let mut f = vec!["decoration_config"];
@@ -131,7 +131,7 @@ impl Validator<'_> {
     pub(super) fn utility_image_keys(&mut self, at: &At) {
         let Some(images) = at
             .source
-            .node
+            .outline
             .get("decoration_config")
             .and_then(|dc| dc.value.get("utility_images"))
         else {
@@ -139,7 +139,7 @@ impl Validator<'_> {
         };
         let file = at.source.file.clone();
         let path = at.field(&["decoration_config", "utility_images"]);
-        let found = unknown_utility_images(&images.value);
+        let found = unknown_utility_images(images.value.entries().map(|e| (e.key, e.key_mark)));
         for (key, mark, msg) in found {
             self.diags
                 .error(&file, mark, format!("{path}.{key}"), at.message(msg));
@@ -179,27 +179,28 @@ pub(in crate::config) fn default_utility_image_keys(
         let Some(images) = config.get("utility_images") else {
             continue;
         };
-        for (key, mark, msg) in unknown_utility_images(&images.value) {
+        let keys = images.value.entries().iter();
+        for (key, mark, msg) in unknown_utility_images(keys.map(|e| (e.key.as_str(), e.key_mark))) {
             diags.error(file, mark, format!("{path}.utility_images.{key}"), msg);
         }
     }
 }
 
-fn unknown_utility_images(images: &Node) -> Vec<(String, crate::yaml::Mark, String)> {
-    images
-        .entries()
-        .iter()
-        .filter(|e| !UTILITY_IMAGES.contains(&e.key.as_str()))
-        .map(|e| {
-            let hint = did_you_mean(&e.key, UTILITY_IMAGES)
+/// The keys of a `utility_images` mapping (key, where it is) that name no
+/// pod utility.
+fn unknown_utility_images<'k>(
+    keys: impl Iterator<Item = (&'k str, Mark)>,
+) -> Vec<(String, Mark, String)> {
+    keys.filter(|(key, _)| !UTILITY_IMAGES.contains(key))
+        .map(|(key, mark)| {
+            let hint = did_you_mean(key, UTILITY_IMAGES)
                 .map(|s| format!(" — did you mean `{s}`?"))
                 .unwrap_or_default();
             let msg = format!(
-                "unknown utility image `{}`{hint} (known: {}); Prow ignores it, so the utility it was meant for runs another image or none",
-                e.key,
+                "unknown utility image `{key}`{hint} (known: {}); Prow ignores it, so the utility it was meant for runs another image or none",
                 UTILITY_IMAGES.join(", ")
             );
-            (e.key.clone(), e.key_mark, msg)
+            (key.to_string(), mark, msg)
         })
         .collect()
 }

@@ -81,7 +81,7 @@ impl<'a> At<'a> {
     }
 
     fn mark(&self, field: &[&str]) -> Mark {
-        self.source.node.locate(field)
+        self.source.outline.locate(field)
     }
 
     fn field(&self, field: &[&str]) -> String {

@@ -114,7 +114,7 @@ impl Validator<'_> {
                 });
                 if let Some(&a) = clash {
                     let at = At::of(jobs[b].3);
-                    let field: &[&str] = if at.source.node.get("context").is_some() {
+                    let field: &[&str] = if at.source.outline.get("context").is_some() {
                         &["context"]
                     } else {
                         &["name"]
