@@ -6,6 +6,7 @@ mod config_files;
 mod config_push;
 mod cost;
 mod dev;
+mod huge_pages;
 mod inrepo;
 mod plan;
 mod plan_plugins;
@@ -64,6 +65,12 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::CheckConfig(_) | Command::Plan(_) | Command::Config(_)
+    ) {
+        huge_pages::disable();
+    }
     match cli.command {
         Command::CheckConfig(args) => check_config::run(&args),
         Command::Plan(cmd) => plan::run(&cmd),
