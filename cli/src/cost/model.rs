@@ -23,11 +23,12 @@ pub const MEASURED_JOBS: u32 = 2;
 /// when they differ, so the model cannot drift from the code.
 pub const CALLS_PER_MEASURED_EVENT: &[(&str, u32)] = &[
     // The record's life: created (trigger), pending with the pod (dispatcher),
-    // complete (syncer), reported (reporter: the report marks) — and the
-    // dedupe keys each step claims so a retry does nothing twice.
-    ("DynamoDB.PutItem", 11),
+    // complete (syncer), its final report recorded (reporter) — 4 a job —
+    // and the failed job's comment lock, taken and given back (the store's
+    // docs, "Writes per job", say why each is there).
+    ("DynamoDB.PutItem", 9),
     ("DynamoDB.DeleteItem", 1),
-    ("DynamoDB.GetItem", 12),
+    ("DynamoDB.GetItem", 10),
     // The config bundle (once per container), build logs, finished.json.
     ("S3.GET Object", 4),
     ("S3.PUT Object", 8),

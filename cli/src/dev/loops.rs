@@ -378,16 +378,17 @@ pub async fn report_step(dev: &Dev) -> usize {
     };
     let deps = reporter_deps(e);
     let sequences: Vec<String> = changes.iter().map(|(seq, _)| seq.to_string()).collect();
-    let pairs: Vec<(&str, &str)> = sequences
+    let pairs: Vec<skiff_reporter::Change<'_>> = sequences
         .iter()
         .map(String::as_str)
-        .zip(changes.iter().map(|(_, j)| j.metadata.name.as_str()))
+        .zip(changes.iter())
+        .map(|(seq, (_, j))| (seq, j.metadata.name.as_str(), j.status.state))
         .collect();
     // A panic stops at the record that causes it, as on Lambda.
     let deps = &deps;
     let retry_from = skiff_core::panic::isolate_in_order(
         &pairs,
-        |(sequence, _)| sequence.to_string(),
+        |(sequence, _, _)| sequence.to_string(),
         |part| async move { skiff_reporter::report_changes(&part, deps).await },
     )
     .await;

@@ -10,7 +10,9 @@
 //!    or if it reported this state already (`prev_report_states[name]`);
 //! 3. call it;
 //! 4. record the reported state with a compare-and-set, so a repeat reports
-//!    nothing twice.
+//!    nothing twice — except a report of an unfinished job that repeats
+//!    harmlessly (a GitHub status: [`Reporter::repeats_harmlessly`]), which
+//!    is not worth a write.
 //!
 //! A sink that fails returns before its state is recorded, so the change is
 //! reported again on retry; every sink's report is safe to repeat. A report
@@ -36,7 +38,7 @@ use skiff_core::prowjob::{ProwJob, ProwJobState};
 pub use codecommit::{Approval, CodeCommitComment, CodeCommitReporter};
 pub use github::{CommentReport, GitHubReporter, StatusReport, description_with_base_sha};
 pub use health::RateLimitNotes;
-pub use queue::{Next, ReportMessage, handle_reports, report_and_decide, report_changes};
+pub use queue::{Change, Next, ReportMessage, handle_reports, report_and_decide, report_changes};
 pub use slack::SlackReporter;
 
 /// Record writes lost to concurrent writers before giving up (the next
@@ -102,6 +104,16 @@ pub trait Reporter: Send + Sync {
     /// Reports `job` in its current state. An error leaves the state
     /// unrecorded, so the report is tried again.
     async fn report(&self, job: &ProwJob, deps: &ReporterDeps<'_>) -> PortResult<Sent>;
+
+    /// Whether this sink's report of a job that has not finished may be
+    /// sent again without changing what anyone sees (a commit status with
+    /// the same state and text). Such a report is not recorded in
+    /// `prev_report_states`: the record write would cost more than the rare
+    /// repeat (a redelivered change), and the job's next change reports over
+    /// it anyway. A finished job's report is always recorded.
+    fn repeats_harmlessly(&self) -> bool {
+        false
+    }
 }
 
 /// What a sink did with a report.
@@ -171,6 +183,9 @@ pub enum Outcome {
 pub enum Skip {
     /// No record has the job's id (deleted since the change).
     NotStored,
+    /// A queued report's record has left the state it waited to report;
+    /// the change to its new state reports that.
+    MovedOn,
     /// `report: false` (`skip_report`).
     ReportDisabled,
     /// The job reports to Gerrit.
@@ -211,6 +226,9 @@ pub enum Recorded {
     AlreadyNewer,
     /// The record was deleted meanwhile.
     Gone,
+    /// Not written: the job has not finished and the sink's report repeats
+    /// harmlessly ([`Reporter::repeats_harmlessly`]).
+    NotNeeded,
 }
 
 /// Crier's reporters, in the order they run.
@@ -225,12 +243,33 @@ pub async fn report_job(
     id: &str,
     deps: &ReporterDeps<'_>,
 ) -> PortResult<Vec<(&'static str, PortResult<Outcome>)>> {
-    let Some(mut job) = deps.store.get(id).await? else {
-        return Ok(sinks()
+    Ok(report_job_in(id, None, deps).await?.0)
+}
+
+/// [`report_job`] of a report that waited for `state` (any state when
+/// `None`): a record that has left it is not reported ([`Skip::MovedOn`]).
+/// Also the state the record was read in.
+pub(crate) async fn report_job_in(
+    id: &str,
+    state: Option<ProwJobState>,
+    deps: &ReporterDeps<'_>,
+) -> PortResult<(
+    Vec<(&'static str, PortResult<Outcome>)>,
+    Option<ProwJobState>,
+)> {
+    let skip_all = |why: Skip| {
+        sinks()
             .iter()
-            .map(|s| (s.name(), Ok(Outcome::NotReported(Skip::NotStored))))
-            .collect());
+            .map(|s| (s.name(), Ok(Outcome::NotReported(why))))
+            .collect()
     };
+    let Some(mut job) = deps.store.get(id).await? else {
+        return Ok((skip_all(Skip::NotStored), state));
+    };
+    let current = job.status.state;
+    if state.is_some() && state != current {
+        return Ok((skip_all(Skip::MovedOn), current));
+    }
     let mut outcomes = Vec::new();
     let mut gone = false;
     for sink in sinks() {
@@ -249,7 +288,7 @@ pub async fn report_job(
         );
         outcomes.push((sink.name(), outcome));
     }
-    Ok(outcomes)
+    Ok((outcomes, current))
 }
 
 /// Reports job `id` to one sink: [`report_job`]'s loop for a single sink.
@@ -294,7 +333,11 @@ async fn report_to(
         Sent::Reported { detail, annotation } => (detail, annotation),
     };
     let (recorded, stored) =
-        record(job.clone(), sink.name(), state, annotation, deps.store).await?;
+        if annotation.is_none() && sink.repeats_harmlessly() && !job.is_complete() {
+            (Recorded::NotNeeded, None)
+        } else {
+            record(job.clone(), sink.name(), state, annotation, deps.store).await?
+        };
     // Crier's latency: from the job's end to the end of its report.
     if let Some(done) = job.status.completion_time {
         metrics::histogram!(metric::REPORT_LATENCY.name, "reporter" => sink.name())

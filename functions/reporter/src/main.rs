@@ -122,12 +122,14 @@ async fn report(
             let changes = stream::changes(&batch);
             let response = match &ready {
                 Ok(ready) => {
-                    let jobs: Vec<(&str, &str)> = changes
+                    let jobs: Vec<skiff_reporter::Change<'_>> = changes
                         .iter()
                         .filter_map(|c| match c {
-                            Change::Job { sequence, job } => {
-                                Some((sequence.as_str(), job.metadata.name.as_str()))
-                            }
+                            Change::Job { sequence, job } => Some((
+                                sequence.as_str(),
+                                job.metadata.name.as_str(),
+                                job.status.state,
+                            )),
                             Change::Skip { .. } => None,
                             Change::Unreadable { sequence, error } => {
                                 tracing::warn!(
@@ -144,7 +146,7 @@ async fn report(
                     let deps = &ready.deps(r);
                     let retry_from = isolate_in_order(
                         &jobs,
-                        |(sequence, _)| sequence.to_string(),
+                        |(sequence, _, _)| sequence.to_string(),
                         |part| async move { skiff_reporter::report_changes(&part, deps).await },
                     )
                     .await;

@@ -1,8 +1,11 @@
 //! The `reports` queue: a report that cannot be sent now waits here — until
 //! the instant GitHub named for a rate limit, until the triggered delay ends,
 //! or a while after an outage — so one job's trouble holds up no other job.
-//! A message names the job only: whoever reports it reads the record fresh
-//! and reports what is true then.
+//! A message names the job and the state whose report waits: whoever
+//! reports it reads the record fresh and reports what is true then — unless
+//! the record has left that state, whose own change has reported the new one
+//! (an unfinished state's report is not recorded, so without the state the
+//! message would repeat that report).
 
 use std::time::Duration;
 
@@ -10,7 +13,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use skiff_core::ports::{BatchOutcome, Message, PortError};
 
-use crate::{Outcome, ReporterDeps, report_job};
+use skiff_core::prowjob::ProwJobState;
+
+use crate::{Outcome, ReporterDeps, report_job_in};
 
 /// After a passing failure (an outage, a lost race), the report is tried
 /// again this much later.
@@ -21,11 +26,16 @@ pub const RETRY_DELAY: Duration = Duration::from_secs(30);
 pub struct ReportMessage {
     /// The job id.
     pub job: String,
+    /// The state the report waits to report; absent in messages queued
+    /// before it was kept, which report whatever state the record is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ProwJobState>,
 }
 
 impl ReportMessage {
     pub fn to_body(&self) -> String {
-        serde_json::json!({ "job": self.job }).to_string()
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| serde_json::json!({ "job": self.job }).to_string())
     }
 }
 
@@ -79,10 +89,21 @@ fn after_error(e: &PortError, reporter: &str, job: &str, now: Timestamp) -> Next
 
 /// Reports job `id` to every sink and says what is left to do.
 pub async fn report_and_decide(id: &str, deps: &ReporterDeps<'_>) -> Next {
+    report_state_and_decide(id, None, deps).await.0
+}
+
+/// [`report_and_decide`] of a report that waited for `state` (any state
+/// when `None`); also the state the record was in, which is what a report
+/// queued for later waits to report.
+async fn report_state_and_decide(
+    id: &str,
+    state: Option<ProwJobState>,
+    deps: &ReporterDeps<'_>,
+) -> (Next, Option<ProwJobState>) {
     let now = deps.clock.now();
-    let outcomes = match report_job(id, deps).await {
-        Ok(outcomes) => outcomes,
-        Err(e) => return after_error(&e, "store", id, now),
+    let (outcomes, current) = match report_job_in(id, state, deps).await {
+        Ok(reported) => reported,
+        Err(e) => return (after_error(&e, "store", id, now), state),
     };
     let mut next = Next::Done;
     for (sink, outcome) in outcomes {
@@ -95,16 +116,25 @@ pub async fn report_and_decide(id: &str, deps: &ReporterDeps<'_>) -> Next {
             Err(e) => after_error(&e, sink, id, now),
         });
     }
-    next
+    (next, current)
 }
 
-/// Reports changes in their order. A job that cannot be reported now is put
-/// on the retry queue and the others go on; the sequence returned (if any)
-/// is where to start again because even that failed (or there is no queue):
-/// the caller retries from there, as before the queue existed.
-pub async fn report_changes(changes: &[(&str, &str)], deps: &ReporterDeps<'_>) -> Option<String> {
-    for &(sequence, job) in changes {
-        let delay = match report_and_decide(job, deps).await {
+/// One change of a job record as the jobs table's stream (or `skiff dev`'s
+/// change feed) delivers it: where it is in the stream, the job id, and the
+/// state the record was changed to.
+pub type Change<'a> = (&'a str, &'a str, Option<ProwJobState>);
+
+/// Reports changes in their order. A change to a state the record has left
+/// reports nothing: the record's later change (later in the stream, which
+/// keeps one record's changes in order) reports the state it is in. A job
+/// that cannot be reported now is put on the retry queue and the others go
+/// on; the sequence returned (if any) is where to start again because even
+/// that failed (or there is no queue): the caller retries from there, as
+/// before the queue existed.
+pub async fn report_changes(changes: &[Change<'_>], deps: &ReporterDeps<'_>) -> Option<String> {
+    for &(sequence, job, changed_to) in changes {
+        let (next, state) = report_state_and_decide(job, changed_to, deps).await;
+        let delay = match next {
             Next::Done => continue,
             Next::Wait(d) => d,
             Next::Retry => RETRY_DELAY,
@@ -114,6 +144,7 @@ pub async fn report_changes(changes: &[(&str, &str)], deps: &ReporterDeps<'_>) -
         };
         let body = ReportMessage {
             job: job.to_string(),
+            state,
         }
         .to_body();
         if let Err(e) = queue.send_delayed(&[body], delay).await {
@@ -135,7 +166,7 @@ pub async fn handle_reports(messages: &[Message], deps: &ReporterDeps<'_>) -> Ba
                 continue;
             }
         };
-        match report_and_decide(&msg.job, deps).await {
+        match report_state_and_decide(&msg.job, msg.state, deps).await.0 {
             Next::Done => {}
             Next::Wait(d) => outcome.retry_after.push((m.receipt.clone(), d)),
             Next::Retry => outcome.retry.push(m.receipt.clone()),

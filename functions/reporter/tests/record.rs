@@ -2,7 +2,9 @@
 //! 5xx or a lost answer there (after the SDK's own retries) would fail the
 //! whole report, and its retry would write the same commit status a second
 //! time. The reporter tries the record again first, so a passing fault costs
-//! one more store call and no second status. Against the in-memory twins.
+//! one more store call and no second status. The job has finished: an
+//! unfinished job's GitHub report is not recorded at all. Against the
+//! in-memory twins.
 
 mod support;
 
@@ -34,6 +36,8 @@ impl World {
         };
         let mut j = presubmit("j1", CONTEXT);
         j.transition(ProwJobState::Pending, now(), "Job triggered.")
+            .unwrap();
+        j.transition(ProwJobState::Success, now(), "Job succeeded.")
             .unwrap();
         j.status.url = URL.into();
         w.store.put(j);
@@ -69,8 +73,8 @@ async fn a_failed_record_write_is_tried_again_before_the_report_is() {
     let w = World::new();
     w.store.faults().next("update", unavailable());
     assert_eq!(w.deliver().await, Next::Done);
-    assert_eq!(w.statuses(), ["pending"], "one status, written once");
-    assert_eq!(w.recorded(), Some(ProwJobState::Pending));
+    assert_eq!(w.statuses(), ["success"], "one status, written once");
+    assert_eq!(w.recorded(), Some(ProwJobState::Success));
 }
 
 #[tokio::test]
@@ -78,8 +82,8 @@ async fn a_record_write_whose_answer_was_lost_is_found_written_on_reload() {
     let w = World::new();
     w.store.faults().lose_answer("update", unavailable());
     assert_eq!(w.deliver().await, Next::Done);
-    assert_eq!(w.statuses(), ["pending"]);
-    assert_eq!(w.recorded(), Some(ProwJobState::Pending));
+    assert_eq!(w.statuses(), ["success"]);
+    assert_eq!(w.recorded(), Some(ProwJobState::Success));
 }
 
 #[tokio::test]
@@ -97,7 +101,7 @@ async fn a_store_that_stays_down_fails_the_report_for_a_retry_later() {
     assert_eq!(w.deliver().await, Next::Done);
     assert_eq!(
         w.statuses(),
-        ["pending", "pending"],
+        ["success", "success"],
         "only a report given up for a retry writes its status again"
     );
 }

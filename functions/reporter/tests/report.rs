@@ -119,7 +119,7 @@ async fn pending_then_success_statuses_have_exact_bodies() {
                 },
                 comment: CommentReport::NotCovered("no completed job to report"),
             },
-            recorded: Recorded::Saved,
+            recorded: Recorded::NotNeeded,
         }
     );
 
@@ -233,29 +233,37 @@ async fn aborted_is_reported_as_failure_without_a_comment_row() {
 }
 
 #[tokio::test]
-async fn every_state_is_reported_once() {
+async fn a_finished_state_is_reported_once_and_an_unfinished_one_is_not_recorded() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
+    let version = |w: &World| w.store.job("j1").metadata.resource_version;
+    let before = version(&w);
     w.report("j1").await;
-    assert_eq!(
+    // A status repeats harmlessly: not worth a record write per job.
+    assert_eq!(version(&w), before, "nothing written for triggered");
+    assert!(matches!(
         w.report("j1").await,
-        Outcome::AlreadyReported(ProwJobState::Triggered)
-    );
+        Outcome::Reported {
+            recorded: Recorded::NotNeeded,
+            ..
+        }
+    ));
     w.advance("j1", ProwJobState::Pending, "Job triggered.");
+    let before = version(&w);
     w.report("j1").await;
-    assert_eq!(
-        w.report("j1").await,
-        Outcome::AlreadyReported(ProwJobState::Pending)
-    );
+    assert_eq!(version(&w), before, "nothing written for pending");
     w.advance(
         "j1",
         ProwJobState::Error,
         "Job pod was OOM killed by the cluster.",
     );
     w.report("j1").await;
-    w.report("j1").await;
+    assert_eq!(
+        w.report("j1").await,
+        Outcome::AlreadyReported(ProwJobState::Error)
+    );
     let states: Vec<String> = w.scm.statuses().into_iter().map(|s| s.state).collect();
-    assert_eq!(states, vec!["pending", "pending", "error"]);
+    assert_eq!(states, vec!["pending", "pending", "pending", "error"]);
 }
 
 #[tokio::test]
@@ -275,15 +283,24 @@ async fn a_late_event_reports_the_record_as_it_is_now() {
     );
 }
 
+/// A finished job, stored and not reported yet.
+fn succeeded(w: &World) {
+    w.store.put(presubmit("j1", CONTEXT));
+    w.advance("j1", ProwJobState::Pending, "Job triggered.");
+    w.advance("j1", ProwJobState::Success, "Job succeeded.");
+}
+
 #[tokio::test]
 async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
     let w = World::new();
-    w.store.put(presubmit("j1", CONTEXT));
-    // Another writer moves the job on just before the report records it.
+    succeeded(&w);
+    // Another writer (another sink recording its report) writes just
+    // before this report records it.
     w.store.interfere_with_next_update(|moved| {
         moved
-            .transition(ProwJobState::Pending, now(), "Job triggered.")
-            .unwrap();
+            .status
+            .prev_report_states
+            .insert(keys::SLACK_REPORTER.into(), ProwJobState::Success);
     });
 
     let outcome = w.report("j1").await;
@@ -291,7 +308,7 @@ async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
         matches!(
             outcome,
             Outcome::Reported {
-                state: ProwJobState::Triggered,
+                state: ProwJobState::Success,
                 recorded: Recorded::Saved,
                 ..
             }
@@ -299,29 +316,36 @@ async fn a_lost_compare_and_set_is_retried_on_the_fresh_record() {
         "{outcome:?}"
     );
     let stored = w.store.job("j1");
-    assert_eq!(stored.status.state, Some(ProwJobState::Pending));
     assert_eq!(
         stored.status.prev_report_states.get(GITHUB_REPORTER),
-        Some(&ProwJobState::Triggered),
-        "the new state differs, so it is reported on its own change"
+        Some(&ProwJobState::Success),
+        "written on top of the other write"
     );
-    w.report("j1").await;
+    assert_eq!(
+        stored.status.prev_report_states.get(keys::SLACK_REPORTER),
+        Some(&ProwJobState::Success),
+        "the other write kept"
+    );
+    assert_eq!(
+        w.report("j1").await,
+        Outcome::AlreadyReported(ProwJobState::Success)
+    );
     let states: Vec<String> = w.scm.statuses().into_iter().map(|s| s.state).collect();
-    assert_eq!(states, vec!["pending", "pending"]);
+    assert_eq!(states, vec!["success"]);
 }
 
 #[tokio::test]
 async fn a_newer_state_already_reported_is_not_overwritten() {
     let w = World::new();
-    w.store.put(presubmit("j1", CONTEXT));
+    succeeded(&w);
+    // Whatever moved it (the store allows it; no handler re-finishes a
+    // job), a newer state that was reported already stays recorded.
     w.store.interfere_with_next_update(|newer| {
-        newer
-            .transition(ProwJobState::Pending, now(), "Job triggered.")
-            .unwrap();
+        newer.status.state = Some(ProwJobState::Error);
         newer
             .status
             .prev_report_states
-            .insert(GITHUB_REPORTER.into(), ProwJobState::Pending);
+            .insert(GITHUB_REPORTER.into(), ProwJobState::Error);
     });
     let outcome = w.report("j1").await;
     assert!(
@@ -340,7 +364,7 @@ async fn a_newer_state_already_reported_is_not_overwritten() {
             .status
             .prev_report_states
             .get(GITHUB_REPORTER),
-        Some(&ProwJobState::Pending)
+        Some(&ProwJobState::Error)
     );
 }
 

@@ -35,10 +35,6 @@ async fn failure_then_pass_on_sqlite() {
 
     assert!(store.create(&presubmit("j1", CONTEXT)).await.unwrap());
     report_one(&GitHubReporter, event, &deps).await.unwrap();
-    assert_eq!(
-        report_one(&GitHubReporter, event, &deps).await.unwrap(),
-        Outcome::AlreadyReported(ProwJobState::Triggered)
-    );
     advance(&store, "j1", ProwJobState::Pending, "Job triggered.").await;
     advance(&store, "j1", ProwJobState::Failure, "Job failed.").await;
     let outcome = report_one(&GitHubReporter, event, &deps).await.unwrap();
@@ -60,6 +56,14 @@ async fn failure_then_pass_on_sqlite() {
     assert_eq!(
         stored.status.prev_report_states.get(GITHUB_REPORTER),
         Some(&ProwJobState::Failure)
+    );
+    assert_eq!(
+        stored.metadata.resource_version, "4",
+        "created, pending, failed, and the failure recorded: triggered was not"
+    );
+    assert_eq!(
+        report_one(&GitHubReporter, event, &deps).await.unwrap(),
+        Outcome::AlreadyReported(ProwJobState::Failure)
     );
     assert_eq!(
         scm.comments(42).last().map(|c| c.body.clone()),

@@ -67,6 +67,33 @@
 //! conditional write produces no stream record. Dedupe items appear in the
 //! stream too; readers skip ids starting with `dedupe#`.
 //!
+//! # Writes per job
+//!
+//! Each costs one write request unit per KB of item, so each is here for a
+//! reason. A presubmit that runs and is reported to GitHub, as `skiff cost`
+//! prices it (counted on moto by `cli/tests/cost_calls.rs`):
+//!
+//! 1. **create** (trigger): the record exists before its pod, so a
+//!    redelivered event finds it and starts nothing twice
+//!    (`attribute_not_exists`), and the deck shows the job at once.
+//! 2. **pending** (dispatcher): the pod's name, build id and URL; the syncer
+//!    finds the pod by them, and a redelivered dispatch adopts the pod
+//!    instead of starting another (compare-and-set on `version`).
+//! 3. **complete** (syncer): the result and `completionTime` — what the
+//!    reporter reports and the deck shows.
+//! 4. **reported** (reporter): `prev_report_states` for the finished state,
+//!    so the stream's redelivery or a later write (another sink's record)
+//!    does not post the status and failure comment again. An unfinished
+//!    state's GitHub report is not recorded: a repeated commit status shows
+//!    the same, and a repeat is rarer than a job.
+//!
+//! And when the failure comment changes (a failed job, or a pass that
+//! removes a row): **the pull's comment lock**, taken (`claim_as`) and given
+//! back (`release`), so two jobs of one pull finishing together do not each
+//! post a comment that lacks the other's row. Reports that leave the comment
+//! as it is read it without the lock. Per delivery, outside the job: the
+//! webhook's claim of the delivery id and its mark once queued.
+//!
 //! # Requests per operation
 //!
 //! create, update, delete, remember, forget, claim_as, release: one write

@@ -337,10 +337,11 @@ impl Ci {
             .await
             .expect("changes");
         let seqs: Vec<String> = changes.iter().map(|(s, _)| s.to_string()).collect();
-        let pairs: Vec<(&str, &str)> = seqs
+        let pairs: Vec<skiff_reporter::Change<'_>> = seqs
             .iter()
             .map(String::as_str)
-            .zip(changes.iter().map(|(_, j)| j.metadata.name.as_str()))
+            .zip(changes.iter())
+            .map(|(seq, (_, j))| (seq, j.metadata.name.as_str(), j.status.state))
             .collect();
         // Boxed: the reporters' futures are large for a test thread's stack.
         let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, deps)).await;

@@ -83,6 +83,12 @@ impl Reporter for GitHubReporter {
         Ok(())
     }
 
+    /// A status of the same state and text shows the same; the failure
+    /// comment is only written for finished jobs, which are recorded.
+    fn repeats_harmlessly(&self) -> bool {
+        true
+    }
+
     async fn report(&self, job: &ProwJob, deps: &ReporterDeps<'_>) -> PortResult<Sent> {
         let github = &deps.config.prow.github_reporter;
         let (Ok(refs), Some(state)) = (reported_refs(job, github), job.status.state) else {
