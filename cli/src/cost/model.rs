@@ -28,7 +28,7 @@ pub const CALLS_PER_MEASURED_EVENT: &[(&str, u32)] = &[
     // docs, "Writes per job", say why each is there).
     ("DynamoDB.PutItem", 9),
     ("DynamoDB.DeleteItem", 1),
-    ("DynamoDB.GetItem", 10),
+    ("DynamoDB.GetItem", 8),
     // The config bundle (once per container), build logs, finished.json.
     ("S3.GET Object", 4),
     ("S3.PUT Object", 8),

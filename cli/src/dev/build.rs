@@ -109,6 +109,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         },
         eventbridge: skiff_webhook::eventbridge::EventBridgeConfig::new(admission),
         report_cursor: std::sync::atomic::AtomicI64::new(0),
+        feed_states: Mutex::default(),
         redelivery,
         redelivery_every: interval(args.reporting.redelivery_seconds),
         tide,

@@ -378,20 +378,52 @@ pub async fn report_step(dev: &Dev) -> usize {
     };
     let deps = reporter_deps(e);
     let sequences: Vec<String> = changes.iter().map(|(seq, _)| seq.to_string()).collect();
-    let pairs: Vec<skiff_reporter::Change<'_>> = sequences
-        .iter()
-        .map(String::as_str)
-        .zip(changes.iter())
-        .map(|(seq, (_, j))| (seq, j.metadata.name.as_str(), j.status.state))
-        .collect();
+    let pairs: Vec<skiff_reporter::Change<'_>> = {
+        let seen = dev
+            .feed_states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sequences
+            .iter()
+            .zip(changes.iter())
+            .map(|(seq, (_, j))| skiff_reporter::Change {
+                sequence: seq,
+                job: &j.metadata.name,
+                state: j.status.state,
+                new_state: j.status.state.is_none()
+                    || seen.get(&j.metadata.name) != j.status.state.as_ref(),
+            })
+            .collect()
+    };
     // A panic stops at the record that causes it, as on Lambda.
     let deps = &deps;
     let retry_from = skiff_core::panic::isolate_in_order(
         &pairs,
-        |(sequence, _, _)| sequence.to_string(),
+        |c| c.sequence.to_string(),
         |part| async move { skiff_reporter::report_changes(&part, deps).await },
     )
     .await;
+    {
+        // The changes before the one to retry were read; a finished job's
+        // report is recorded on it, so it needs no entry.
+        let mut seen = dev
+            .feed_states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (_, j) in changes
+            .iter()
+            .take_while(|(seq, _)| retry_from.as_deref() != Some(seq.to_string().as_str()))
+        {
+            match j.status.state {
+                Some(state) if !j.is_complete() => {
+                    seen.insert(j.metadata.name.clone(), state);
+                }
+                _ => {
+                    seen.remove(&j.metadata.name);
+                }
+            }
+        }
+    }
     let notes = &dev.health.rate_limits;
     notes
         .note(e.scm.as_ref(), e.store.as_ref(), e.clock.as_ref())

@@ -297,6 +297,10 @@ pub struct Dev {
     pub eventbridge: skiff_webhook::eventbridge::EventBridgeConfig,
     /// How far the reporter has read the change feed.
     pub report_cursor: std::sync::atomic::AtomicI64,
+    /// Each unfinished job's state at its last change the reporter read:
+    /// the feed keeps no old image, and a change that left the state as it
+    /// was reports nothing (`skiff_reporter::Change::new_state`).
+    pub feed_states: Mutex<std::collections::HashMap<String, skiff_core::prowjob::ProwJobState>>,
     /// GitHub's webhook deliveries and which hooks to sweep, when GitHub is
     /// configured.
     pub redelivery: Option<(Arc<dyn HookDeliveries>, skiff_redelivery::Settings)>,

@@ -125,11 +125,16 @@ async fn report(
                     let jobs: Vec<skiff_reporter::Change<'_>> = changes
                         .iter()
                         .filter_map(|c| match c {
-                            Change::Job { sequence, job } => Some((
-                                sequence.as_str(),
-                                job.metadata.name.as_str(),
-                                job.status.state,
-                            )),
+                            Change::Job {
+                                sequence,
+                                job,
+                                new_state,
+                            } => Some(skiff_reporter::Change {
+                                sequence: sequence.as_str(),
+                                job: job.metadata.name.as_str(),
+                                state: job.status.state,
+                                new_state: *new_state,
+                            }),
                             Change::Skip { .. } => None,
                             Change::Unreadable { sequence, error } => {
                                 tracing::warn!(
@@ -146,7 +151,7 @@ async fn report(
                     let deps = &ready.deps(r);
                     let retry_from = isolate_in_order(
                         &jobs,
-                        |(sequence, _, _)| sequence.to_string(),
+                        |c| c.sequence.to_string(),
                         |part| async move { skiff_reporter::report_changes(&part, deps).await },
                     )
                     .await;

@@ -120,19 +120,44 @@ async fn report_state_and_decide(
 }
 
 /// One change of a job record as the jobs table's stream (or `skiff dev`'s
-/// change feed) delivers it: where it is in the stream, the job id, and the
-/// state the record was changed to.
-pub type Change<'a> = (&'a str, &'a str, Option<ProwJobState>);
+/// change feed) delivers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change<'a> {
+    /// Where it is in the stream: where a retry starts.
+    pub sequence: &'a str,
+    /// The job id.
+    pub job: &'a str,
+    /// The state the record was changed to.
+    pub state: Option<ProwJobState>,
+    /// Whether the change created the record or moved it to `state` from
+    /// another; `false` when only something else changed (a report
+    /// recorded, an annotation, a recreated pod's link).
+    pub new_state: bool,
+}
 
-/// Reports changes in their order. A change to a state the record has left
-/// reports nothing: the record's later change (later in the stream, which
-/// keeps one record's changes in order) reports the state it is in. A job
-/// that cannot be reported now is put on the retry queue and the others go
-/// on; the sequence returned (if any) is where to start again because even
-/// that failed (or there is no queue): the caller retries from there, as
-/// before the queue existed.
+/// Reports changes in their order, as crier reports each state once:
+/// - a change that left the state as it was reports nothing (its state was
+///   reported on the change that entered it; a report that failed then
+///   waits on the queue) — without reading the record;
+/// - a change to a state the record has left reports nothing either: the
+///   record's later change (later in the stream, which keeps one record's
+///   changes in order) reports the state it is in.
+///
+/// A job that cannot be reported now is put on the retry queue and the
+/// others go on; the sequence returned (if any) is where to start again
+/// because even that failed (or there is no queue): the caller retries from
+/// there, as before the queue existed.
 pub async fn report_changes(changes: &[Change<'_>], deps: &ReporterDeps<'_>) -> Option<String> {
-    for &(sequence, job, changed_to) in changes {
+    for change in changes {
+        let Change {
+            sequence,
+            job,
+            state: changed_to,
+            new_state,
+        } = *change;
+        if !new_state {
+            continue;
+        }
         let (next, state) = report_state_and_decide(job, changed_to, deps).await;
         let delay = match next {
             Next::Done => continue,

@@ -12,7 +12,7 @@ use skiff_core::config::Config;
 use skiff_core::ports::{Message, PortError};
 use skiff_core::prowjob::ProwJobState;
 use skiff_local::memory::MemoryQueue;
-use skiff_reporter::{ReportMessage, ReporterDeps, handle_reports, report_changes};
+use skiff_reporter::{Change, ReportMessage, ReporterDeps, handle_reports, report_changes};
 use skiff_testkit::{ManualClock, MemoryScm, MemoryStore};
 use support::*;
 
@@ -74,6 +74,16 @@ impl World {
     }
 }
 
+/// A change of job `j1` that moved it to `state`.
+fn change(sequence: &str, state: ProwJobState) -> Change<'_> {
+    Change {
+        sequence,
+        job: "j1",
+        state: Some(state),
+        new_state: true,
+    }
+}
+
 #[tokio::test]
 async fn a_queued_report_of_a_state_the_job_has_left_sends_nothing() {
     let w = World::new();
@@ -85,7 +95,7 @@ async fn a_queued_report_of_a_state_the_job_has_left_sends_nothing() {
     {
         let scm = Guarded(&w.scm);
         assert_eq!(
-            report_changes(&[("1", "j1", Some(ProwJobState::Triggered))], &w.deps(&scm)).await,
+            report_changes(&[change("1", ProwJobState::Triggered)], &w.deps(&scm)).await,
             None
         );
     }
@@ -104,7 +114,7 @@ async fn a_queued_report_of_a_state_the_job_has_left_sends_nothing() {
     {
         let scm = Guarded(&w.scm);
         assert_eq!(
-            report_changes(&[("2", "j1", Some(ProwJobState::Pending))], &w.deps(&scm)).await,
+            report_changes(&[change("2", ProwJobState::Pending)], &w.deps(&scm)).await,
             None
         );
     }
@@ -151,11 +161,37 @@ async fn a_stream_change_to_a_state_the_record_has_left_reports_nothing() {
     {
         let scm = Guarded(&w.scm);
         let changes = [
-            ("1", "j1", Some(ProwJobState::Triggered)),
-            ("2", "j1", Some(ProwJobState::Pending)),
+            change("1", ProwJobState::Triggered),
+            change("2", ProwJobState::Pending),
         ];
         assert_eq!(report_changes(&changes, &w.deps(&scm)).await, None);
     }
     assert_eq!(w.statuses(), ["pending"]);
     assert!(w.queued().is_empty(), "nothing waits");
+}
+
+#[tokio::test]
+async fn a_change_that_left_the_state_as_it_was_reports_nothing_as_crier_does() {
+    let w = World::new();
+    w.store.put(presubmit("j1", CONTEXT));
+    w.advance(ProwJobState::Pending, "Job triggered.");
+    {
+        let scm = Guarded(&w.scm);
+        let deps = w.deps(&scm);
+        assert_eq!(
+            report_changes(&[change("1", ProwJobState::Pending)], &deps).await,
+            None
+        );
+        // The pod is recreated: a new link, the same state.
+        let mut j = w.store.job("j1");
+        j.status.url = format!("{URL}-2");
+        w.store.put(j);
+        let same = Change {
+            new_state: false,
+            ..change("2", ProwJobState::Pending)
+        };
+        assert_eq!(report_changes(&[same], &deps).await, None);
+    }
+    assert_eq!(w.statuses(), ["pending"], "pending is reported once");
+    assert!(w.queued().is_empty());
 }

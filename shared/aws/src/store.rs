@@ -65,7 +65,9 @@
 //! changes: every create and update is exactly one `PutItem`, so each change
 //! is one stream record whose new image carries the whole `record`. A failed
 //! conditional write produces no stream record. Dedupe items appear in the
-//! stream too; readers skip ids starting with `dedupe#`.
+//! stream too; readers skip ids starting with `dedupe#`. The old image's
+//! `state` tells the reporter whether a change moved the record to another
+//! state; one that did not (a report recorded) is not reported again.
 //!
 //! # Writes per job
 //!

@@ -19,8 +19,15 @@ use skiff_core::prowjob::ProwJob;
 /// One stream record, as the reporter sees it.
 #[derive(Debug)]
 pub enum Change {
-    /// A job record was created or changed to `job`.
-    Job { sequence: String, job: Box<ProwJob> },
+    /// A job record was created or changed to `job`. `new_state`: the
+    /// change created the record or moved it to another state (the old
+    /// image's `state` differs); `false` when only something else changed
+    /// (a report recorded, an annotation).
+    Job {
+        sequence: String,
+        job: Box<ProwJob>,
+        new_state: bool,
+    },
     /// Nothing to report: a removal or a dedupe key.
     Skip { sequence: String, why: &'static str },
     /// The image does not hold a readable record: reporting cannot help, and
@@ -70,10 +77,24 @@ fn change(r: &EventRecord) -> Change {
             error: "the new image has no `record` string (is the stream's view type NEW_AND_OLD_IMAGES?)".into(),
         };
     };
+    // An item's `state` attribute is the record's state (absent when unset);
+    // an insert has no old image.
+    let old = serde_json::to_value(&r.change.old_image).unwrap_or_default();
+    let state_of = |image: &serde_json::Value| {
+        image
+            .get("state")
+            .and_then(|v| v.get("S"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let new_state = r.event_name != "MODIFY"
+        || old.as_object().is_none_or(|o| o.is_empty())
+        || state_of(&old) != state_of(&image);
     match serde_json::from_str::<ProwJob>(record) {
         Ok(job) => Change::Job {
             sequence,
             job: Box::new(job),
+            new_state,
         },
         Err(e) => Change::Unreadable {
             sequence,
@@ -155,7 +176,7 @@ mod tests {
         .unwrap();
         let c = changes(&event);
         assert!(
-            matches!(&c[0], Change::Job { sequence, job } if sequence == "1" && job.metadata.name == "j1")
+            matches!(&c[0], Change::Job { sequence, job, new_state: true } if sequence == "1" && job.metadata.name == "j1")
         );
         assert!(matches!(
             &c[1],
@@ -171,6 +192,45 @@ mod tests {
         assert!(matches!(&c[4], Change::Unreadable { error, .. } if error.contains("no `record`")));
         let seqs: Vec<&str> = c.iter().map(Change::sequence).collect();
         assert_eq!(seqs, ["1", "2", "3", "4", "5"]);
+    }
+
+    #[test]
+    fn a_change_is_a_new_state_unless_the_old_image_had_the_same_state() {
+        let job = serde_json::json!({"metadata": {"name": "j1"}, "spec": {"job": "unit"},
+                                     "status": {"state": "pending"}})
+        .to_string();
+        let image = |state: Option<&str>| {
+            let mut i = serde_json::json!({"id": {"S": "j1"}, "record": {"S": job}});
+            if let Some(st) = state {
+                i["state"] = serde_json::json!({"S": st});
+            }
+            i
+        };
+        let modify = |seq: &str, old: serde_json::Value, new: serde_json::Value| {
+            let mut r = record("MODIFY", seq, new);
+            r["dynamodb"]["OldImage"] = old;
+            r
+        };
+        let event: Event = serde_json::from_value(serde_json::json!({"Records": [
+            record("INSERT", "1", image(Some("triggered"))),
+            modify("2", image(Some("triggered")), image(Some("pending"))),
+            modify("3", image(Some("pending")), image(Some("pending"))),
+            modify("4", image(None), image(Some("pending"))),
+        ]}))
+        .unwrap();
+        let new_states: Vec<bool> = changes(&event)
+            .iter()
+            .map(|c| {
+                matches!(
+                    c,
+                    Change::Job {
+                        new_state: true,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(new_states, [true, true, false, true]);
     }
 
     #[test]

@@ -337,11 +337,18 @@ impl Ci {
             .await
             .expect("changes");
         let seqs: Vec<String> = changes.iter().map(|(s, _)| s.to_string()).collect();
+        // The feed keeps no old image: every change counts as a new state
+        // here (a repeated pending status at worst, which the reporting
+        // tests would see).
         let pairs: Vec<skiff_reporter::Change<'_>> = seqs
             .iter()
-            .map(String::as_str)
             .zip(changes.iter())
-            .map(|(seq, (_, j))| (seq, j.metadata.name.as_str(), j.status.state))
+            .map(|(seq, (_, j))| skiff_reporter::Change {
+                sequence: seq,
+                job: &j.metadata.name,
+                state: j.status.state,
+                new_state: true,
+            })
             .collect();
         // Boxed: the reporters' futures are large for a test thread's stack.
         let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, deps)).await;
