@@ -249,6 +249,35 @@ impl Columns {
         self.insert_pulls(tx)
     }
 
+    /// Inserts the record at version 1 with its pulls and its change-feed
+    /// entry, unless its id is stored already; whether it was new.
+    fn insert(&self, tx: &Transaction<'_>) -> PortResult<bool> {
+        let inserted = execute_cached(
+            tx,
+            "INSERT INTO jobs
+                   (id, version, job_name, job_type, state, complete, start_time, record, hidden)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO NOTHING",
+            params![
+                self.id,
+                self.job_name,
+                self.job_type,
+                self.state,
+                self.complete,
+                self.start_time,
+                self.record,
+                self.hidden
+            ],
+        )
+        .map_err(sql)?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.insert_pulls(tx)?;
+        record_change(tx, &self.id)?;
+        Ok(true)
+    }
+
     fn insert_pulls(&self, tx: &Transaction<'_>) -> PortResult<()> {
         let mut stmt = tx
             .prepare_cached(
@@ -295,35 +324,7 @@ impl JobStore for SqliteStore {
     #[tracing::instrument(level = "debug", skip_all, fields(id = %job.metadata.name))]
     async fn create(&self, job: &ProwJob) -> PortResult<bool> {
         let cols = Columns::of(&with_version(job, 1))?;
-        self.db
-            .write(move |tx| {
-                let inserted = execute_cached(
-                    tx,
-                    "INSERT INTO jobs
-                           (id, version, job_name, job_type, state, complete, start_time, record,
-                            hidden)
-                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT (id) DO NOTHING",
-                    params![
-                        cols.id,
-                        cols.job_name,
-                        cols.job_type,
-                        cols.state,
-                        cols.complete,
-                        cols.start_time,
-                        cols.record,
-                        cols.hidden
-                    ],
-                )
-                .map_err(sql)?;
-                if inserted == 0 {
-                    return Ok(false);
-                }
-                cols.insert_pulls(tx)?;
-                record_change(tx, &cols.id)?;
-                Ok(true)
-            })
-            .await
+        self.db.write(move |tx| cols.insert(tx)).await
     }
 
     async fn get(&self, id: &str) -> PortResult<Option<ProwJob>> {

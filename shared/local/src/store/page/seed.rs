@@ -1,14 +1,13 @@
 //! Many records written at once, for measuring the job list over a million
 //! of them: through `create`, one transaction a record, 10,000 take ~17 s.
 //! Here the rows `create` writes (the record at version 1, its pulls, the
-//! change feed's entry) go in through prepared statements in one
+//! change feed's entry; the same `Columns::insert`) go in in one
 //! transaction; a test below pins that the two write the same rows.
 
-use rusqlite::params;
 use skiff_core::ports::PortResult;
 use skiff_core::prowjob::ProwJob;
 
-use super::super::{Columns, SqliteStore, record_change, sql, with_version};
+use super::super::{Columns, SqliteStore, with_version};
 
 impl SqliteStore {
     /// Creates every record of `jobs` as [`create`] does, skipping ids
@@ -24,36 +23,11 @@ impl SqliteStore {
     {
         self.db
             .write(move |tx| {
-                let mut insert = tx
-                    .prepare(
-                        "INSERT INTO jobs
-                           (id, version, job_name, job_type, state, complete, start_time, record,
-                            hidden)
-                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT (id) DO NOTHING",
-                    )
-                    .map_err(sql)?;
                 let mut created = 0;
                 for job in jobs {
-                    let cols = Columns::of(&with_version(&job, 1))?;
-                    let inserted = insert
-                        .execute(params![
-                            cols.id,
-                            cols.job_name,
-                            cols.job_type,
-                            cols.state,
-                            cols.complete,
-                            cols.start_time,
-                            cols.record,
-                            cols.hidden
-                        ])
-                        .map_err(sql)?;
-                    if inserted == 0 {
-                        continue;
+                    if Columns::of(&with_version(&job, 1))?.insert(tx)? {
+                        created += 1;
                     }
-                    cols.insert_pulls(tx)?;
-                    record_change(tx, &cols.id)?;
-                    created += 1;
                 }
                 Ok(created)
             })
