@@ -108,9 +108,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
     scm.trust_everyone();
     scm.set_branch_sha("0a1b2c3d");
     let engine = dev::build_with(&dev_args, Some(scm.clone())).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop_tx, stop) = watch::channel(false);
     let timing = dev::Timing {
@@ -122,49 +120,18 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         tide: Duration::from_secs(3600),
     };
     let loops = dev::spawn_loops(&engine, timing, stop.clone());
-    let app = dev::router(engine.clone());
-    let mut stop_http = stop.clone();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_http.wait_for(|s| *s).await;
-            })
-            .await;
-    });
+    // As `skiff dev` serves: its server, limits and threads.
+    let server = dev::server::serve_apart(
+        listener,
+        dev::router(engine.clone()),
+        dev::server::Limits::default(),
+        stop.clone(),
+    )?;
 
     let started = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut senders = Vec::new();
-    for _ in 0..args.clients.max(1) {
-        let next = next.clone();
-        let secret = secret.clone();
-        let total = args.webhooks;
-        senders.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0usize;
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if i >= total {
-                    break;
-                }
-                let body = serde_json::to_vec(&pr_event(i)).unwrap_or_default();
-                let t = Instant::now();
-                let status = post(addr, &format!("bench-{i}"), &secret, &body).await;
-                latencies.push(t.elapsed());
-                if status != 200 {
-                    failures += 1;
-                }
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for s in senders {
-        let (l, f) = s.await.map_err(|e| e.to_string())?;
-        latencies.extend(l);
-        failures += f;
-    }
+    let (latencies, failures) = send_all(addr, secret, args.webhooks, args.clients)
+        .await
+        .map_err(|e| e.to_string())?;
     let sent = started.elapsed();
     let expected = args.webhooks * args.jobs_per_pr;
     let deadline = started + Duration::from_secs(args.timeout_seconds);
@@ -187,7 +154,6 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         let _ = l.await;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    latencies.sort();
     Ok(format!(
         "pipeline: {} webhooks × {} jobs = {expected} jobs, command `true`\n\
          webhooks sent in {:.2}s ({failures} non-200)\n\
@@ -204,6 +170,71 @@ async fn pipeline(args: &Args) -> Result<String, String> {
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         writes as f64 / expected.max(1) as f64,
     ))
+}
+
+/// Sends the webhooks from `clients` senders at once, as GitHub would: from
+/// a thread of their own, so the time they take to send and read is not
+/// taken from the engine's runtime (GitHub does not run on the machine
+/// either). The latencies, sorted, and how many answers were not 200.
+async fn send_all(
+    addr: std::net::SocketAddr,
+    secret: Vec<u8>,
+    total: usize,
+    clients: usize,
+) -> Result<(Vec<Duration>, usize), String> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("github".into())
+        .spawn(move || {
+            let sent = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| rt.block_on(senders(addr, &secret, total, clients)));
+            let _ = done.send(sent);
+        })
+        .map_err(|e| e.to_string())?;
+    let (mut latencies, failures) = result.await.map_err(|e| e.to_string())??;
+    latencies.sort();
+    Ok((latencies, failures))
+}
+
+async fn senders(
+    addr: std::net::SocketAddr,
+    secret: &[u8],
+    total: usize,
+    clients: usize,
+) -> Result<(Vec<Duration>, usize), String> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..clients.max(1) {
+        let (next, secret) = (next.clone(), secret.to_vec());
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= total {
+                    break;
+                }
+                let body = serde_json::to_vec(&pr_event(i)).unwrap_or_default();
+                let t = Instant::now();
+                let status = post(addr, &format!("bench-{i}"), &secret, &body).await;
+                latencies.push(t.elapsed());
+                if status != 200 {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let (mut latencies, mut failures) = (Vec::new(), 0);
+    for s in senders {
+        let (l, f) = s.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        failures += f;
+    }
+    Ok((latencies, failures))
 }
 
 fn pr_event(i: usize) -> serde_json::Value {

@@ -29,7 +29,7 @@ mod loops;
 mod metrics;
 #[cfg(test)]
 mod panics;
-mod server;
+pub mod server;
 
 pub use build::{build, build_with};
 pub use codecommit::CodeCommitDev;
@@ -348,8 +348,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 async fn serve(args: &Args) -> Result<(), String> {
     let dev = build(args).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop_tx, stop) = watch::channel(false);
@@ -367,18 +366,20 @@ async fn serve(args: &Args) -> Result<(), String> {
     println!("state in {}", args.state_dir.display());
     // `/eventbridge` serves by the peer's address, which the server gives
     // every request; the server sets the limits of dev/server.rs.
-    let server = server::serve(
+    let server = server::serve_apart(
         listener,
         router(dev.clone()),
         server::Limits::default(),
         stop.clone(),
-    );
+    )?;
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("stopping");
         let _ = stop_tx.send(true);
     });
-    let result = server.await;
+    let result = server
+        .await
+        .unwrap_or_else(|_| Err("the HTTP server stopped".into()));
     signals.abort();
     for l in loops {
         let _ = l.await;

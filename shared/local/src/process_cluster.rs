@@ -290,7 +290,6 @@ impl Inner {
             return;
         };
         pod.run = Run::Done;
-        let _ = std::fs::remove_file(pod.dir.join(PGID_FILE));
         pod.finished_time = Some(now);
         pod.phase = if ended.succeeded {
             PodPhase::Succeeded

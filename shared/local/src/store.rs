@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS kept_values (
 ";
 
 mod db;
+mod group_commit;
 mod owned;
 mod page;
 
@@ -136,31 +137,33 @@ impl SqliteStore {
     pub async fn changes_since(&self, after: i64, limit: usize) -> PortResult<Vec<(i64, ProwJob)>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .read(move |tx| {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT c.seq, j.id, j.record FROM job_changes c JOIN jobs j ON j.id = c.id
-                         WHERE c.seq > ?1
-                           AND c.seq = (SELECT MAX(seq) FROM job_changes WHERE id = c.id)
-                         ORDER BY c.seq LIMIT ?2",
-                    )
-                    .map_err(sql)?;
-                let rows = stmt
-                    .query_map(params![after, limit], |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
-                        ))
-                    })
-                    .map_err(sql)?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (seq, id, record) = row.map_err(sql)?;
-                    out.push((seq, decode(&id, &record)?));
-                }
-                Ok(out)
-            })
+            .read_then(
+                move |tx| {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "SELECT c.seq, j.id, j.record FROM job_changes c JOIN jobs j ON j.id = c.id
+                             WHERE c.seq > ?1
+                               AND c.seq = (SELECT MAX(seq) FROM job_changes WHERE id = c.id)
+                             ORDER BY c.seq LIMIT ?2",
+                        )
+                        .map_err(sql)?;
+                    let rows = stmt
+                        .query_map(params![after, limit], |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                            ))
+                        })
+                        .map_err(sql)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+                },
+                |rows| {
+                    rows.into_iter()
+                        .map(|(seq, id, record)| Ok((seq, decode(&id, &record)?)))
+                        .collect()
+                },
+            )
             .await
     }
 

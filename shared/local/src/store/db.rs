@@ -4,21 +4,29 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 use skiff_core::ports::{PortError, PortResult, Why};
 
+use super::group_commit::Writer;
 use super::{BUSY_TIMEOUT, SCHEMA, SCHEMA_VERSION, owned, page};
 
 /// One SQLite file (or in-memory database) shared by the job store and every
 /// queue. Cloning shares the connection.
 ///
-/// One connection behind a mutex, used from `spawn_blocking`: SQLite allows a
-/// single writer anyway, and a commit that runs a checkpoint waits for an
-/// `fsync`, which must not stall the async worker threads the other handlers
-/// run on.
+/// One connection behind a mutex for writes, used from `spawn_blocking`:
+/// SQLite allows a single writer anyway, and a commit that runs a checkpoint
+/// waits for an `fsync`, which must not stall the async worker threads the
+/// other handlers run on. A file has a second, read-only connection for
+/// reads: in WAL mode a reader sees every commit that returned before it
+/// began and never blocks a writer, so the syncer's listing and the
+/// reporter's changes do not hold up a webhook's write (they did: the
+/// webhook's p99 in `skiff bench pipeline`). An in-memory database is private
+/// to its connection, so it reads through the writer's.
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    reader: Option<Arc<Mutex<Connection>>>,
+    writer: Arc<Writer>,
 }
 
 impl Db {
@@ -26,10 +34,25 @@ impl Db {
     /// to date.
     pub fn open(path: impl AsRef<Path>) -> PortResult<Db> {
         let path = path.as_ref();
-        Connection::open(path)
-            .map_err(sql)
-            .and_then(Db::init)
-            .map_err(|e| in_file(path, e))
+        let opened = Connection::open(path).map_err(sql).and_then(Db::init);
+        let reader = opened.and_then(|mut db| {
+            db.reader = Some(Arc::new(Mutex::new(Db::reader(path)?)));
+            Ok(db)
+        });
+        reader.map_err(|e| in_file(path, e))
+    }
+
+    /// The read-only connection of a file [`Db::init`] has set up (WAL is a
+    /// property of the file, so it applies here too).
+    fn reader(path: &Path) -> PortResult<Connection> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
     }
 
     /// A private database that lives as long as this handle and its clones.
@@ -69,18 +92,24 @@ impl Db {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql)?;
         tx.commit().map_err(sql)?;
+        let conn = Arc::new(Mutex::new(conn));
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Writer::start(Arc::clone(&conn))?),
+            conn,
+            reader: None,
         })
     }
 
-    /// Runs `f` on the connection off the async threads.
-    async fn run<T, F>(&self, f: F) -> PortResult<T>
+    /// The connection reads go through.
+    fn for_reads(&self) -> Arc<Mutex<Connection>> {
+        Arc::clone(self.reader.as_ref().unwrap_or(&self.conn))
+    }
+
+    async fn run_on<T, F>(conn: Arc<Mutex<Connection>>, f: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
         let task = tokio::task::spawn_blocking(move || {
             // A panic mid-transaction rolled it back while unwinding, so the
             // connection behind a poisoned lock is still consistent.
@@ -94,23 +123,17 @@ impl Db {
         }
     }
 
-    /// Runs `f` in one write transaction: all of it is committed, or none.
-    /// `IMMEDIATE` takes the write lock up front, so two writers queue on the
-    /// busy timeout instead of failing when a read turns into a write.
+    /// Runs `f` as one write: all of it is committed, or none, and `Ok` only
+    /// once it is. Writes are grouped into shared transactions
+    /// ([`super::group_commit`]); `IMMEDIATE` takes the write lock up front,
+    /// so another process's writer queues on the busy timeout instead of
+    /// failing when a read turns into a write.
     pub(crate) async fn write<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(sql)?;
-            Ok(out)
-        })
-        .await
+        self.writer.write(f).await
     }
 
     /// [`Db::read`], then `after` on what it read, in the same blocking task
@@ -123,7 +146,7 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
         G: FnOnce(T) -> PortResult<U> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let conn = self.for_reads();
         let task = tokio::task::spawn_blocking(move || {
             let read = {
                 let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
@@ -147,7 +170,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
+        Self::run_on(self.for_reads(), move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Deferred)
                 .map_err(sql)?;
@@ -213,4 +236,61 @@ pub(crate) fn query_row_cached<T>(
     f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
     tx.prepare_cached(statement)?.query_row(params, f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The syncer's listing must not queue behind a write, nor a write behind
+    /// it: a file's reads go through their own connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_of_a_file_does_not_wait_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("skiff.db")).unwrap();
+        db.write(|tx| {
+            execute_cached(tx, "CREATE TABLE t (v INTEGER NOT NULL) STRICT", []).map_err(sql)?;
+            execute_cached(tx, "INSERT INTO t VALUES (1)", []).map_err(sql)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let writer = db.clone();
+        let write = tokio::spawn(async move {
+            writer
+                .write(move |tx| {
+                    execute_cached(tx, "INSERT INTO t VALUES (2)", []).map_err(sql)?;
+                    holding.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok(())
+                })
+                .await
+        });
+        held.recv().unwrap();
+
+        let read = db.read(|tx| {
+            query_row_cached(tx, "SELECT SUM(v) FROM t", [], |r| r.get::<_, i64>(0)).map_err(sql)
+        });
+        let during = tokio::time::timeout(Duration::from_secs(10), read).await;
+        release.send(()).unwrap();
+        write.await.unwrap().unwrap();
+        assert_eq!(
+            during.expect("the read waited for the write").unwrap(),
+            1,
+            "the read sees the last commit, not the write in progress"
+        );
+        let after = db
+            .read(|tx| {
+                query_row_cached(tx, "SELECT SUM(v) FROM t", [], |r| r.get::<_, i64>(0))
+                    .map_err(sql)
+            })
+            .await
+            .unwrap();
+        assert_eq!(after, 3, "a read after a write returned sees it");
+    }
 }
