@@ -3,10 +3,11 @@
 //! through one [`Db`] handle.
 //!
 //! Durability: the file is in WAL mode with `synchronous=NORMAL`, and every
-//! write is one `BEGIN IMMEDIATE` transaction, so a write that returned `Ok`
-//! survives `kill -9` of `skiff dev` (it is in the WAL, which the OS holds
-//! whether or not the process lives), and a write that was cut short leaves
-//! nothing behind. An OS crash or power loss can lose the last commits but
+//! write is a savepoint of a `BEGIN IMMEDIATE` transaction that returns `Ok`
+//! only once that transaction committed ([`group_commit`]), so a write that
+//! returned `Ok` survives `kill -9` of `skiff dev` (it is in the WAL, which
+//! the OS holds whether or not the process lives), and a write that was cut
+//! short leaves nothing behind. An OS crash or power loss can lose the last commits but
 //! never corrupts the file. `FULL` (an fsync per commit) bought power-loss
 //! durability for a one-machine dev server at half its throughput
 //! (README "Benchmarks"); on AWS, DynamoDB and SQS are durable either way. A record is stored as its JSON next to the few columns the queries
