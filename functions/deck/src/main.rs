@@ -24,6 +24,8 @@ use skiff_deck::{
 use skiff_lambda::scm::ScmSource;
 use skiff_scm::GitHubOAuthApp;
 
+skiff_lambda::global_allocator!();
+
 struct Deck {
     store: DynamoStore,
     logs: S3LogStore,

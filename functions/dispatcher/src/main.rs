@@ -23,6 +23,8 @@ use skiff_lambda::clusters::Clusters;
 use skiff_lambda::per_config::PerConfig;
 use skiff_lambda::sqs;
 
+skiff_lambda::global_allocator!();
+
 struct Dispatcher {
     store: DynamoStore,
     dispatch: SqsQueue,

@@ -13,6 +13,8 @@ use skiff_aws::store::DynamoStore;
 use skiff_core::ports::{Clock, SystemClock};
 use skiff_gangway::{Caller, Deps, GangwayOptions, GangwayRequest, GangwayResponse};
 
+skiff_lambda::global_allocator!();
+
 struct Gangway {
     store: DynamoStore,
     dispatch: SqsQueue,

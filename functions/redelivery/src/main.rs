@@ -11,6 +11,8 @@ use skiff_lambda::EnvError;
 use skiff_lambda::scm::{APP_ID_ENV, ScmSource};
 use skiff_redelivery::{DEFAULT_LOOKBACK, DEFAULT_SETTLE, Settings};
 
+skiff_lambda::global_allocator!();
+
 struct Redelivery {
     store: DynamoStore,
     scm: ScmSource,

@@ -28,6 +28,8 @@ use skiff_lambda::stream::{self, Change, ReporterEvent};
 use skiff_reporter::ReporterDeps;
 use skiff_scm::CodeCommitReports;
 
+skiff_lambda::global_allocator!();
+
 struct Reporter {
     store: DynamoStore,
     config: S3ConfigSource,

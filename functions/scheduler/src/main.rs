@@ -19,6 +19,8 @@ use skiff_core::ports::Clock;
 use skiff_core::ports::SystemClock;
 use skiff_lambda::schedule::scheduled_time;
 
+skiff_lambda::global_allocator!();
+
 struct Scheduler {
     store: DynamoStore,
     dispatch: SqsQueue,

@@ -10,6 +10,8 @@ use skiff_core::ports::Clock;
 use skiff_core::ports::SystemClock;
 use skiff_lambda::clusters::Clusters;
 
+skiff_lambda::global_allocator!();
+
 struct Sweeper {
     store: DynamoStore,
     config: S3ConfigSource,

@@ -19,6 +19,8 @@ use skiff_core::run::jenkins::JenkinsMasters;
 use skiff_lambda::clusters::Clusters;
 use skiff_lambda::per_config::PerConfig;
 
+skiff_lambda::global_allocator!();
+
 struct Syncer {
     store: DynamoStore,
     dispatch: SqsQueue,

@@ -18,6 +18,8 @@ use skiff_core::ports::{Clock, SystemClock};
 use skiff_lambda::per_config::PerConfig;
 use skiff_lambda::scm::ScmSource;
 
+skiff_lambda::global_allocator!();
+
 struct Tide {
     store: DynamoStore,
     dispatch: SqsQueue,

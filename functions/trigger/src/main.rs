@@ -17,6 +17,8 @@ use skiff_lambda::sqs;
 use skiff_scm::{CodeCommitScm, HttpForwarder};
 use skiff_trigger::{CodeCommitRegion, TriggerDeps};
 
+skiff_lambda::global_allocator!();
+
 struct Trigger {
     store: DynamoStore,
     dispatch: SqsQueue,

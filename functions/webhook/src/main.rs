@@ -8,6 +8,8 @@ use skiff_aws::store::DynamoStore;
 use skiff_core::ports::SystemClock;
 use skiff_webhook::{WebhookConfig, WebhookDeps, WebhookRequest, WebhookResponse};
 
+skiff_lambda::global_allocator!();
+
 struct Webhook {
     store: DynamoStore,
     events: SqsQueue,

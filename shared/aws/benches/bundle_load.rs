@@ -4,9 +4,12 @@
 //!
 //! `cargo bench -p skiff-aws --bench bundle_load` reports the median, next to
 //! the same bytes parsed as untyped JSON (the floor any JSON reader pays).
-//! It runs on the system allocator, as the functions do.
+//! It runs on mimalloc, as the functions do (`skiff_lambda::global_allocator!`).
 
 use std::hint::black_box;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use skiff_aws::config_source::Bundle;
