@@ -129,9 +129,7 @@ async fn pipeline(args: &Args) -> Result<String, String> {
     )?;
 
     let started = Instant::now();
-    let (latencies, failures) = send_all(addr, secret, args.webhooks, args.clients)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (latencies, failures) = send_all(addr, secret, args.webhooks, args.clients).await?;
     let sent = started.elapsed();
     let expected = args.webhooks * args.jobs_per_pr;
     let deadline = started + Duration::from_secs(args.timeout_seconds);

@@ -224,3 +224,51 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use axum::routing::get;
+
+    use super::*;
+
+    /// The engine's one worker is held (as a long pass holds it); the server
+    /// on threads of its own still answers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn the_server_answers_while_the_engines_workers_are_busy() {
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let busy = tokio::spawn(async move {
+            holding.send(()).expect("the test waits");
+            // Blocks the runtime's only worker until the test is done.
+            let _ = released.recv();
+        });
+        held.recv().expect("the worker is held");
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        let (stop_tx, stop) = watch::channel(false);
+        let app = Router::new().route("/ping", get(|| async { "pong" }));
+        let served = serve_apart(listener, app, Limits::default(), stop).expect("serving");
+
+        // Plain blocking I/O: this thread is not the held worker.
+        let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("a timeout");
+        stream
+            .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("sends");
+        let mut answer = String::new();
+        let read = stream.read_to_string(&mut answer);
+        release.send(()).expect("the worker is released");
+        busy.await.expect("the busy task ends");
+        read.expect("an answer while the worker is held");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("pong"), "{answer}");
+
+        stop_tx.send(true).expect("stops");
+        served.await.expect("the server ends").expect("cleanly");
+    }
+}

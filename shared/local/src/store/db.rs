@@ -13,10 +13,11 @@ use super::{BUSY_TIMEOUT, SCHEMA, SCHEMA_VERSION, owned, page};
 /// One SQLite file (or in-memory database) shared by the job store and every
 /// queue. Cloning shares the connection.
 ///
-/// One connection behind a mutex for writes, used from `spawn_blocking`:
-/// SQLite allows a single writer anyway, and a commit that runs a checkpoint
-/// waits for an `fsync`, which must not stall the async worker threads the
-/// other handlers run on. A file has a second, read-only connection for
+/// Writes go through one connection, on a writer thread of its own that
+/// commits them in groups ([`super::group_commit`]): SQLite allows a single
+/// writer anyway, and a commit that runs a checkpoint waits for an `fsync`,
+/// which must not stall the async worker threads the other handlers run on.
+/// Reads run on `spawn_blocking`. A file has a second, read-only connection for
 /// reads: in WAL mode a reader sees every commit that returned before it
 /// began and never blocks a writer, so the syncer's listing and the
 /// reporter's changes do not hold up a webhook's write (they did: the
@@ -105,6 +106,7 @@ impl Db {
         Arc::clone(self.reader.as_ref().unwrap_or(&self.conn))
     }
 
+    /// Runs `f` on `conn` off the async threads.
     async fn run_on<T, F>(conn: Arc<Mutex<Connection>>, f: F) -> PortResult<T>
     where
         T: Send + 'static,
