@@ -32,7 +32,14 @@ pub fn run(args: &Args) -> ExitCode {
     let read = config_files::read(&args.config);
     // Never freed: the process exits right after, and freeing a
     // test-infra-sized config record by record was ~15% of the run.
-    let loaded = std::mem::ManuallyDrop::new(config::load(&read.files));
+    // A plain check keeps only what the checks read (see `config::Keep`);
+    // `--print` writes the whole config and `--prow-yaml` merges into it.
+    let keep = if args.print || args.prow_yaml.is_some() {
+        config::Keep::Everything
+    } else {
+        config::Keep::WhatChecksRead
+    };
+    let loaded = std::mem::ManuallyDrop::new(config::load_keeping(&read.files, keep));
     let mut diagnostics = read.problems;
     diagnostics.extend(loaded.diagnostics.iter().cloned());
     let mut summary = loaded.summary();

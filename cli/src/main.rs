@@ -6,8 +6,8 @@ mod config_files;
 mod config_push;
 mod cost;
 mod dev;
-mod huge_pages;
 mod inrepo;
+mod one_shot_memory;
 mod plan;
 mod plan_plugins;
 mod run;
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::CheckConfig(_) | Command::Plan(_) | Command::Config(_)
     ) {
-        huge_pages::disable();
+        one_shot_memory::lean();
     }
     match cli.command {
         Command::CheckConfig(args) => check_config::run(&args),

@@ -386,12 +386,10 @@ pub async fn report_step(dev: &Dev) -> usize {
         sequences
             .iter()
             .zip(changes.iter())
-            .map(|(seq, (_, j))| skiff_reporter::Change {
-                sequence: seq,
-                job: &j.metadata.name,
-                state: j.status.state,
-                new_state: j.status.state.is_none()
-                    || seen.get(&j.metadata.name) != j.status.state.as_ref(),
+            .map(|(seq, (_, j))| {
+                let new_state = j.status.state.is_none()
+                    || seen.get(&j.metadata.name) != j.status.state.as_ref();
+                skiff_reporter::Change::of(seq, j, new_state)
             })
             .collect()
     };

@@ -131,12 +131,7 @@ async fn report(
                                 sequence,
                                 job,
                                 new_state,
-                            } => Some(skiff_reporter::Change {
-                                sequence: sequence.as_str(),
-                                job: job.metadata.name.as_str(),
-                                state: job.status.state,
-                                new_state: *new_state,
-                            }),
+                            } => Some(skiff_reporter::Change::of(sequence, job, *new_state)),
                             Change::Skip { .. } => None,
                             Change::Unreadable { sequence, error } => {
                                 tracing::warn!(

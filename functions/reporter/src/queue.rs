@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use skiff_core::ports::{BatchOutcome, Message, PortError};
 
-use skiff_core::prowjob::ProwJobState;
+use skiff_core::prowjob::{ProwJob, ProwJobState};
 
 use crate::{Outcome, ReporterDeps, report_job_in};
 
@@ -133,6 +133,18 @@ pub struct Change<'a> {
     /// another; `false` when only something else changed (a report
     /// recorded, an annotation, a recreated pod's link).
     pub new_state: bool,
+}
+
+impl<'a> Change<'a> {
+    /// The change at `sequence` that left `job` as it is now.
+    pub fn of(sequence: &'a str, job: &'a ProwJob, new_state: bool) -> Self {
+        Change {
+            sequence,
+            job: &job.metadata.name,
+            state: job.status.state,
+            new_state,
+        }
+    }
 }
 
 /// Reports changes in their order, as crier reports each state once:

@@ -19,7 +19,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 /// The allocator `skiff check-config` runs with (cli/src/main.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use skiff_core::config::{FileRole, SourceFile, load};
+use skiff_core::config::{FileRole, Keep, SourceFile, load, load_keeping};
 
 #[path = "support/testinfra.rs"]
 mod testinfra;
@@ -203,9 +203,14 @@ fn bench_testinfra(c: &mut Criterion) {
         })
     });
     // Without freeing the result: `skiff check-config` exits without
-    // freeing it either.
+    // freeing it either. The whole config, as `plan` and `config push` load it…
     group.bench_function("load_validate_3800_jobs_605_files", |b| {
         b.iter_with_large_drop(|| load(black_box(&files)))
+    });
+    // …and as `check-config` does: each job's pod spec and decoration
+    // dropped once checked (its peak memory: README "Benchmarks").
+    group.bench_function("check_lean_3800_jobs_605_files", |b| {
+        b.iter_with_large_drop(|| load_keeping(black_box(&files), Keep::WhatChecksRead))
     });
     // What a function does with the same config at cold start is
     // skiff-aws' `bundle_load` bench: no YAML, no validation.

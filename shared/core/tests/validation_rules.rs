@@ -1,7 +1,7 @@
 //! One test per validation rule: a broken config and the exact diagnostic —
 //! file, line, column, field path and message — that `skiff check-config` prints.
 
-use skiff_core::config::{FileRole, SourceFile, load};
+use skiff_core::config::{FileRole, Keep, Loaded, SourceFile, load, load_keeping};
 use skiff_core::diagnostics::Severity;
 
 const PROW_CONFIG: &str = "plank:\n  job_queue_capacities: {gpu: 2}\n";
@@ -12,8 +12,10 @@ fn problems(jobs: &str) -> Vec<String> {
     problems_with(PROW_CONFIG, jobs)
 }
 
+/// Also asserts that `check-config`'s lean load (each job's pod spec and
+/// decoration dropped once checked) finds exactly the same problems.
 fn problems_with(config: &str, jobs: &str) -> Vec<String> {
-    let loaded = load(&[
+    let files = [
         SourceFile {
             path: "config.yaml".into(),
             text: config.into(),
@@ -24,13 +26,47 @@ fn problems_with(config: &str, jobs: &str) -> Vec<String> {
             text: jobs.into(),
             role: FileRole::JobConfig,
         },
-    ]);
-    loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != Severity::Note)
-        .map(ToString::to_string)
-        .collect()
+    ];
+    let shown = |loaded: Loaded| -> Vec<String> {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Note)
+            .map(ToString::to_string)
+            .collect()
+    };
+    let full = shown(load(&files));
+    let lean = shown(load_keeping(&files, Keep::WhatChecksRead));
+    assert_eq!(
+        full, lean,
+        "the lean load of check-config found other problems"
+    );
+    full
+}
+
+#[test]
+fn a_lean_load_keeps_what_the_summary_and_clash_checks_read_and_drops_pod_specs() {
+    let jobs = format!(
+        "presubmits:\n  o/r:\n  - name: a\n    decorate: true\n{}periodics:\n- name: p\n  interval: 1h\n{SPEC}",
+        SPEC.replace("  spec", "    spec")
+    );
+    let files = [SourceFile {
+        path: "jobs.yaml".into(),
+        text: jobs,
+        role: FileRole::JobConfig,
+    }];
+    let full = load(&files);
+    let lean = load_keeping(&files, Keep::WhatChecksRead);
+    assert_eq!(full.summary(), lean.summary());
+    let (f, l) = (&full.config.jobs, &lean.config.jobs);
+    assert!(f.presubmits["o/r"][0].base.spec.is_some());
+    assert!(f.presubmits["o/r"][0].utility.decoration_config.is_some());
+    assert!(f.periodics[0].base.spec.is_some());
+    assert!(l.presubmits["o/r"][0].base.spec.is_none());
+    assert!(l.presubmits["o/r"][0].utility.decoration_config.is_none());
+    assert!(l.periodics[0].base.spec.is_none());
+    assert_eq!(l.presubmits["o/r"][0].reporter.context, "a");
+    assert_eq!(l.periodics[0].base.name, "p");
 }
 
 /// Asserts the config produces exactly these problems.

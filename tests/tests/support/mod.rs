@@ -343,12 +343,7 @@ impl Ci {
         let pairs: Vec<skiff_reporter::Change<'_>> = seqs
             .iter()
             .zip(changes.iter())
-            .map(|(seq, (_, j))| skiff_reporter::Change {
-                sequence: seq,
-                job: &j.metadata.name,
-                state: j.status.state,
-                new_state: true,
-            })
+            .map(|(seq, (_, j))| skiff_reporter::Change::of(seq, j, true))
             .collect();
         // Boxed: the reporters' futures are large for a test thread's stack.
         let retry_from = Box::pin(skiff_reporter::report_changes(&pairs, deps)).await;

@@ -9,90 +9,63 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1 as core;
 use serde_json::Value;
 
-use super::jobs::{
-    JobBase, Periodic, Postsubmit, Preset, Presubmit, UtilityConfig, default_rerun_command_for,
-    default_trigger_for,
-};
+use super::jobs::{JobBase, Preset, UtilityConfig, default_rerun_command_for, default_trigger_for};
 use super::load::Loader;
+use super::pass::Job;
 use super::prow::DefaultDecorationConfigEntry;
 use crate::prowjob::{DEFAULT_CLUSTER_ALIAS, DecorationConfig, KUBERNETES_AGENT};
-
-/// One job to finalize, with the repo its defaults are chosen by.
-enum Job<'a> {
-    Presubmit(&'a str, &'a mut Presubmit),
-    Postsubmit(&'a str, &'a mut Postsubmit),
-    Periodic(&'a mut Periodic),
-}
 
 /// A preset merge that failed: file, mark, field, message.
 type MergeError = (Arc<str>, crate::yaml::Mark, String, String);
 
+/// Every job's defaults and presets, in turn.
 pub(super) fn finalize(l: &mut Loader) {
-    let pod_namespace = l.config.prow.pod_namespace().to_string();
-    let decorate_all = l.config.jobs.decorate_all_jobs;
-    let entries = l.config.prow.plank.decoration_entries();
-    let presets = check_presets(l);
-
-    let mut work: Vec<Job<'_>> = Vec::new();
-    for (repo, jobs) in &mut l.config.jobs.presubmits {
-        work.extend(jobs.iter_mut().map(|j| Job::Presubmit(repo, j)));
-    }
-    for (repo, jobs) in &mut l.config.jobs.postsubmits {
-        work.extend(jobs.iter_mut().map(|j| Job::Postsubmit(repo, j)));
-    }
-    work.extend(l.config.jobs.periodics.iter_mut().map(Job::Periodic));
+    let defaults = Finalize::of(l);
+    let work = super::pass::jobs(&mut l.config.jobs);
     // Each job's defaults and presets depend on nothing another job holds,
     // so jobs are finalized on every core.
-    let defaults = || Defaults {
-        pod_namespace: &pod_namespace,
-        decorate_all,
-        entries: &entries,
-        merged: RefCell::default(),
-    };
-    let errors = super::cores::map_with(work, defaults, |d, job| match job {
-        Job::Presubmit(repo, j) => {
-            d.base(&mut j.base);
-            if j.reporter.context.is_empty() {
-                j.reporter.context = j.base.name.clone();
-            }
-            // Both or neither: if only one is set, validation reports it.
-            if j.fields.trigger.is_empty() && j.fields.rerun_command.is_empty() {
-                j.fields.trigger = default_trigger_for(&j.base.name);
-                j.fields.rerun_command = default_rerun_command_for(&j.base.name);
-            }
-            d.decoration(repo, &j.base.cluster, &mut j.utility);
-            merge_presets(&presets, &mut j.base, &j.source)
-        }
-        Job::Postsubmit(repo, j) => {
-            d.base(&mut j.base);
-            if j.reporter.context.is_empty() {
-                j.reporter.context = j.base.name.clone();
-            }
-            d.decoration(repo, &j.base.cluster, &mut j.utility);
-            merge_presets(&presets, &mut j.base, &j.source)
-        }
-        Job::Periodic(j) => {
-            d.base(&mut j.base);
-            // Periodics take their repo for defaults from the first extra ref.
-            let repo = j
-                .utility
-                .extra_refs
-                .first()
-                .map(|r| format!("{}/{}", r.org, r.repo))
-                .unwrap_or_default();
-            d.decoration(&repo, &j.base.cluster, &mut j.utility);
-            merge_presets(&presets, &mut j.base, &j.source)
-        }
-    });
+    let errors = super::cores::map_with(work, || defaults.defaults(), |d, mut job| d.job(&mut job));
     for (file, mark, field, msg) in errors.into_iter().flatten() {
         l.diags.error(&file, mark, field, msg);
     }
 }
 
-struct Defaults<'a> {
+/// What every job's defaults come from, read once from the config.
+pub(super) struct Finalize {
+    pod_namespace: String,
+    decorate_all: bool,
+    entries: Vec<DefaultDecorationConfigEntry>,
+    presets: Vec<(Preset, String)>,
+}
+
+impl Finalize {
+    /// Reads the defaults and checks the presets (reported on `l`).
+    pub(super) fn of(l: &mut Loader) -> Self {
+        Finalize {
+            pod_namespace: l.config.prow.pod_namespace().to_string(),
+            decorate_all: l.config.jobs.decorate_all_jobs,
+            entries: l.config.prow.plank.decoration_entries(),
+            presets: check_presets(l),
+        }
+    }
+
+    /// One thread's defaulting, with its own cache of merged decoration.
+    pub(super) fn defaults(&self) -> Defaults<'_> {
+        Defaults {
+            pod_namespace: &self.pod_namespace,
+            decorate_all: self.decorate_all,
+            entries: &self.entries,
+            presets: &self.presets,
+            merged: RefCell::default(),
+        }
+    }
+}
+
+pub(super) struct Defaults<'a> {
     pod_namespace: &'a str,
     decorate_all: bool,
     entries: &'a [DefaultDecorationConfigEntry],
+    presets: &'a [(Preset, String)],
     /// The plank defaults merged for each (repo, cluster) seen: thousands of
     /// jobs share a few dozen pairs, and merging goes through JSON.
     merged: RefCell<HashMap<(String, String), Option<Merged>>>,
@@ -106,6 +79,46 @@ struct Merged {
 }
 
 impl Defaults<'_> {
+    /// Prow's defaults of one job, then the presets merged into its spec.
+    pub(super) fn job(&self, job: &mut Job<'_>) -> Vec<MergeError> {
+        let presets = self.presets;
+        match job {
+            Job::Presubmit(repo, j) => {
+                self.base(&mut j.base);
+                if j.reporter.context.is_empty() {
+                    j.reporter.context = j.base.name.clone();
+                }
+                // Both or neither: if only one is set, validation reports it.
+                if j.fields.trigger.is_empty() && j.fields.rerun_command.is_empty() {
+                    j.fields.trigger = default_trigger_for(&j.base.name);
+                    j.fields.rerun_command = default_rerun_command_for(&j.base.name);
+                }
+                self.decoration(repo, &j.base.cluster, &mut j.utility);
+                merge_presets(presets, &mut j.base, &j.source)
+            }
+            Job::Postsubmit(repo, j) => {
+                self.base(&mut j.base);
+                if j.reporter.context.is_empty() {
+                    j.reporter.context = j.base.name.clone();
+                }
+                self.decoration(repo, &j.base.cluster, &mut j.utility);
+                merge_presets(presets, &mut j.base, &j.source)
+            }
+            Job::Periodic(j) => {
+                self.base(&mut j.base);
+                // Periodics take their repo for defaults from the first extra ref.
+                let repo = j
+                    .utility
+                    .extra_refs
+                    .first()
+                    .map(|r| format!("{}/{}", r.org, r.repo))
+                    .unwrap_or_default();
+                self.decoration(&repo, &j.base.cluster, &mut j.utility);
+                merge_presets(presets, &mut j.base, &j.source)
+            }
+        }
+    }
+
     fn base(&self, b: &mut JobBase) {
         if b.agent.is_empty() {
             b.agent = KUBERNETES_AGENT.to_string();

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::jobs::{Periodic, Postsubmit, Preset, Presubmit, Source};
 use super::matrix;
+use super::pass::Keep;
 use super::plugins::{self, OrgPlugins, Trigger};
 use super::prow::{self, ProwConfig};
 use super::{Config, FileRole, Loaded, SourceFile};
@@ -44,6 +45,12 @@ pub(super) struct Loader {
 
 /// Loads every file, then applies defaults and presets and validates.
 pub fn load(files: &[SourceFile]) -> Loaded {
+    load_keeping(files, Keep::Everything)
+}
+
+/// [`load`], keeping of each job only what [`Keep`] says: a command that
+/// only checks the config needs a fraction of the memory.
+pub fn load_keeping(files: &[SourceFile], keep: Keep) -> Loaded {
     let mut loader = Loader::new();
     // Job files are read on every core, then merged in file order, so the
     // result is the one reading them one by one gives.
@@ -55,8 +62,7 @@ pub fn load(files: &[SourceFile]) -> Loaded {
         }
     }
     loader.config.jobs.decorate_all_jobs = loader.decorate_all_jobs.unwrap_or(false);
-    super::finalize::finalize(&mut loader);
-    super::validate::validate(&mut loader);
+    super::pass::settle(&mut loader, keep);
     Loaded {
         config: loader.config,
         diagnostics: loader.diags.into_sorted(),

@@ -13,6 +13,7 @@ pub mod inrepo_read;
 pub mod jobs;
 mod load;
 pub mod matrix;
+mod pass;
 pub mod plugins;
 pub mod prow;
 pub mod rerun_auth;
@@ -26,7 +27,8 @@ pub use jobs::{
     Presubmit, PresubmitFields, RegexpChangeMatcher, Reporter, Retry, Source, UtilityConfig,
     default_rerun_command_for, default_trigger_for,
 };
-pub use load::load;
+pub use load::{load, load_keeping};
+pub use pass::Keep;
 pub use plugins::{PluginConfig, Trigger};
 pub use prow::ProwConfig;
 

@@ -16,6 +16,7 @@ mod tide;
 
 use super::jobs::Source;
 use super::load::Loader;
+use super::pass::{self, Job};
 use super::prow::ProwConfig;
 use crate::diagnostics::{Diagnostics, Mark};
 use branches::RegexCache;
@@ -23,27 +24,81 @@ use branches::RegexCache;
 pub(super) use plugins::plugin_config;
 pub(super) use prow_config::prow_config;
 
-/// The jobs one validator checks together: a repo's presubmits, a repo's
-/// postsubmits, or every periodic (their names must be unique together).
-enum Jobs<'a> {
+/// The jobs whose names must be unique together: a repo's presubmits, a
+/// repo's postsubmits, or every periodic.
+enum Unit<'a> {
     Presubmits(&'a [super::Presubmit]),
     Postsubmits(&'a [super::Postsubmit]),
     Periodics(&'a [super::Periodic]),
 }
 
+/// Every rule, for jobs already defaulted (the in-repo config's, checked
+/// with their repo's central jobs).
 pub(super) fn validate(l: &mut Loader) {
+    let Loader { diags, config, .. } = &mut *l;
+    let prow = &config.prow;
+    let work = pass::jobs(&mut config.jobs);
+    let found = super::cores::map_with(
+        work,
+        || JobRules::new(prow),
+        |rules, job| {
+            let mut found = Diagnostics::default();
+            rules.check(&job, &mut found);
+            found
+        },
+    );
+    for d in found.into_iter().flat_map(Diagnostics::into_sorted) {
+        diags.push(d.severity, &d.file, d.mark, d.field, d.message);
+    }
+    across_jobs(l);
+}
+
+/// The rules that look at one job, with the patterns one thread compiled
+/// kept for the next job.
+pub(super) struct JobRules<'a> {
+    prow: &'a ProwConfig,
+    regexes: RegexCache,
+}
+
+impl<'a> JobRules<'a> {
+    pub(super) fn new(prow: &'a ProwConfig) -> Self {
+        JobRules {
+            prow,
+            regexes: RegexCache::default(),
+        }
+    }
+
+    /// Adds what `job` breaks to `found`.
+    pub(super) fn check(&mut self, job: &Job<'_>, found: &mut Diagnostics) {
+        let mut v = Validator {
+            diags: found,
+            prow: self.prow,
+            regexes: std::mem::take(&mut self.regexes),
+        };
+        match job {
+            Job::Presubmit(_, j) => v.presubmit(j),
+            Job::Postsubmit(_, j) => v.postsubmit(j),
+            Job::Periodic(j) => v.periodic(j),
+        }
+        self.regexes = v.regexes;
+    }
+}
+
+/// The rules across jobs: no two of a repo's presubmits (or postsubmits)
+/// clash by name or context, no two periodics share a name.
+pub(super) fn across_jobs(l: &mut Loader) {
     let Loader { diags, config, .. } = l;
     let prow = &config.prow;
-    let mut units: Vec<Jobs<'_>> = Vec::new();
-    units.extend(config.jobs.presubmits.values().map(|j| Jobs::Presubmits(j)));
+    let mut units: Vec<Unit<'_>> = Vec::new();
+    units.extend(config.jobs.presubmits.values().map(|j| Unit::Presubmits(j)));
     units.extend(
         config
             .jobs
             .postsubmits
             .values()
-            .map(|j| Jobs::Postsubmits(j)),
+            .map(|j| Unit::Postsubmits(j)),
     );
-    units.push(Jobs::Periodics(&config.jobs.periodics));
+    units.push(Unit::Periodics(&config.jobs.periodics));
     // No check looks across units, so they are checked on every core and
     // their findings merged in order.
     let found = super::cores::map_with(units, RegexCache::default, |regexes, unit| {
@@ -54,9 +109,9 @@ pub(super) fn validate(l: &mut Loader) {
             regexes: std::mem::take(regexes),
         };
         match unit {
-            Jobs::Presubmits(j) => v.presubmits(j),
-            Jobs::Postsubmits(j) => v.postsubmits(j),
-            Jobs::Periodics(j) => v.periodics(j),
+            Unit::Presubmits(j) => v.presubmit_clashes(j),
+            Unit::Postsubmits(j) => v.postsubmit_clashes(j),
+            Unit::Periodics(j) => v.periodic_names(j),
         }
         *regexes = v.regexes;
         diags

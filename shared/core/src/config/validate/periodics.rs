@@ -10,12 +10,12 @@ use crate::duration::GoDuration;
 use crate::prowjob::ProwJobType;
 
 impl Validator<'_> {
-    pub(super) fn periodics(&mut self, jobs: &[Periodic]) {
+    /// The rule across periodics: one name, one job.
+    pub(super) fn periodic_names(&mut self, jobs: &[Periodic]) {
         let mut seen: HashMap<&str, &Source> = HashMap::new();
         for j in jobs {
-            let at = At::of(&j.source);
             if let Some(first) = seen.get(j.base.name.as_str()) {
-                let first = At::of(first);
+                let (at, first) = (At::of(&j.source), At::of(first));
                 self.error(
                     &at,
                     &["name"],
@@ -28,57 +28,62 @@ impl Validator<'_> {
             } else {
                 seen.insert(&j.base.name, &j.source);
             }
-            self.job_base(&at, &j.base, &j.utility, ProwJobType::Periodic);
-            let f = &j.fields;
-            let set: Vec<&str> = [
-                ("cron", &f.cron),
-                ("interval", &f.interval),
-                ("minimum_interval", &f.minimum_interval),
-            ]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, _)| k)
-            .collect();
-            match set.as_slice() {
-                [] => self.error(
-                    &at,
-                    &[],
-                    "at least one of cron, interval, or minimum_interval must be set",
+        }
+    }
+
+    /// The rules that look at one periodic.
+    pub(super) fn periodic(&mut self, j: &Periodic) {
+        let at = At::of(&j.source);
+        self.job_base(&at, &j.base, &j.utility, ProwJobType::Periodic);
+        let f = &j.fields;
+        let set: Vec<&str> = [
+            ("cron", &f.cron),
+            ("interval", &f.interval),
+            ("minimum_interval", &f.minimum_interval),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+        match set.as_slice() {
+            [] => self.error(
+                &at,
+                &[],
+                "at least one of cron, interval, or minimum_interval must be set",
+            ),
+            [_] => {}
+            [_, second, ..] => self.error(
+                &at,
+                &[second],
+                format!(
+                    "{} are mutually exclusive: set exactly one of cron, interval, minimum_interval",
+                    set.join(" and ")
                 ),
-                [_] => {}
-                [_, second, ..] => self.error(
+            ),
+        }
+        if !f.cron.is_empty()
+            && let Err(e) = CronSchedule::parse(&f.cron)
+        {
+            self.error(&at, &["cron"], format!("invalid cron {:?}: {e}", f.cron));
+        }
+        for (key, value) in [
+            ("interval", &f.interval),
+            ("minimum_interval", &f.minimum_interval),
+        ] {
+            if !value.is_empty() {
+                self.duration(&at, &[key], value);
+            }
+        }
+        if let Some(r) = &f.retry {
+            if !r.interval.is_empty() {
+                self.duration(&at, &["retry", "interval"], &r.interval);
+            }
+            if r.attempts > 10 {
+                self.warning(
                     &at,
-                    &[second],
-                    format!(
-                        "{} are mutually exclusive: set exactly one of cron, interval, minimum_interval",
-                        set.join(" and ")
-                    ),
-                ),
-            }
-            if !f.cron.is_empty()
-                && let Err(e) = CronSchedule::parse(&f.cron)
-            {
-                self.error(&at, &["cron"], format!("invalid cron {:?}: {e}", f.cron));
-            }
-            for (key, value) in [
-                ("interval", &f.interval),
-                ("minimum_interval", &f.minimum_interval),
-            ] {
-                if !value.is_empty() {
-                    self.duration(&at, &[key], value);
-                }
-            }
-            if let Some(r) = &f.retry {
-                if !r.interval.is_empty() {
-                    self.duration(&at, &["retry", "interval"], &r.interval);
-                }
-                if r.attempts > 10 {
-                    self.warning(
-                        &at,
-                        &["retry", "attempts"],
-                        format!("{} retry attempts are capped at 10, as in Prow", r.attempts),
-                    );
-                }
+                    &["retry", "attempts"],
+                    format!("{} retry attempts are capped at 10, as in Prow", r.attempts),
+                );
             }
         }
     }

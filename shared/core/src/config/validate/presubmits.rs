@@ -10,33 +10,36 @@ use crate::prowjob::ProwJobType;
 use crate::prowjob::labels::GERRIT_REPORT_LABEL;
 
 impl Validator<'_> {
-    pub(super) fn presubmits(&mut self, jobs: &[Presubmit]) {
-        for j in jobs {
-            let at = At::of(&j.source);
-            self.job_base(&at, &j.base, &j.utility, ProwJobType::Presubmit);
-            self.brancher(&at, &j.brancher);
-            self.change_matcher(
+    /// The rules that look at one presubmit.
+    pub(super) fn presubmit(&mut self, j: &Presubmit) {
+        let at = At::of(&j.source);
+        self.job_base(&at, &j.base, &j.utility, ProwJobType::Presubmit);
+        self.brancher(&at, &j.brancher);
+        self.change_matcher(
+            &at,
+            &j.changes.run_if_changed,
+            &j.changes.skip_if_only_changed,
+        );
+        if j.fields.always_run && !j.changes.run_if_changed.is_empty() {
+            self.error(
                 &at,
-                &j.changes.run_if_changed,
-                &j.changes.skip_if_only_changed,
+                &["run_if_changed"],
+                "always_run and run_if_changed are mutually exclusive",
             );
-            if j.fields.always_run && !j.changes.run_if_changed.is_empty() {
-                self.error(
-                    &at,
-                    &["run_if_changed"],
-                    "always_run and run_if_changed are mutually exclusive",
-                );
-            }
-            if j.fields.always_run && !j.changes.skip_if_only_changed.is_empty() {
-                self.error(
-                    &at,
-                    &["skip_if_only_changed"],
-                    "always_run and skip_if_only_changed are mutually exclusive",
-                );
-            }
-            self.trigger(&at, j);
-            self.reporting(&at, &j.base, j.reporter.skip_report);
         }
+        if j.fields.always_run && !j.changes.skip_if_only_changed.is_empty() {
+            self.error(
+                &at,
+                &["skip_if_only_changed"],
+                "always_run and skip_if_only_changed are mutually exclusive",
+            );
+        }
+        self.trigger(&at, j);
+        self.reporting(&at, &j.base, j.reporter.skip_report);
+    }
+
+    /// The rule across a repo's presubmits: no clash by name or context.
+    pub(super) fn presubmit_clashes(&mut self, jobs: &[Presubmit]) {
         let branchers: Vec<_> = jobs
             .iter()
             .map(|j| (&j.base.name, &j.reporter.context, &j.brancher, &j.source))
@@ -44,34 +47,37 @@ impl Validator<'_> {
         self.duplicates("presubmit", &branchers);
     }
 
-    pub(super) fn postsubmits(&mut self, jobs: &[Postsubmit]) {
-        for j in jobs {
-            let at = At::of(&j.source);
-            self.job_base(&at, &j.base, &j.utility, ProwJobType::Postsubmit);
-            self.brancher(&at, &j.brancher);
-            self.change_matcher(
-                &at,
-                &j.changes.run_if_changed,
-                &j.changes.skip_if_only_changed,
-            );
-            if j.fields.always_run == Some(true) {
-                for f in ["run_if_changed", "skip_if_only_changed"] {
-                    let set = if f == "run_if_changed" {
-                        &j.changes.run_if_changed
-                    } else {
-                        &j.changes.skip_if_only_changed
-                    };
-                    if !set.is_empty() {
-                        self.error(
-                            &at,
-                            &[f],
-                            format!("always_run and {f} are mutually exclusive"),
-                        );
-                    }
+    /// The rules that look at one postsubmit.
+    pub(super) fn postsubmit(&mut self, j: &Postsubmit) {
+        let at = At::of(&j.source);
+        self.job_base(&at, &j.base, &j.utility, ProwJobType::Postsubmit);
+        self.brancher(&at, &j.brancher);
+        self.change_matcher(
+            &at,
+            &j.changes.run_if_changed,
+            &j.changes.skip_if_only_changed,
+        );
+        if j.fields.always_run == Some(true) {
+            for f in ["run_if_changed", "skip_if_only_changed"] {
+                let set = if f == "run_if_changed" {
+                    &j.changes.run_if_changed
+                } else {
+                    &j.changes.skip_if_only_changed
+                };
+                if !set.is_empty() {
+                    self.error(
+                        &at,
+                        &[f],
+                        format!("always_run and {f} are mutually exclusive"),
+                    );
                 }
             }
-            self.reporting(&at, &j.base, j.reporter.skip_report);
         }
+        self.reporting(&at, &j.base, j.reporter.skip_report);
+    }
+
+    /// The rule across a repo's postsubmits: no clash by name or context.
+    pub(super) fn postsubmit_clashes(&mut self, jobs: &[Postsubmit]) {
         let branchers: Vec<_> = jobs
             .iter()
             .map(|j| (&j.base.name, &j.reporter.context, &j.brancher, &j.source))
