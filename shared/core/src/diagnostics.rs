@@ -64,6 +64,11 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Takes `other`'s findings (found apart, on another core or file).
+    pub fn append(&mut self, mut other: Diagnostics) {
+        self.items.append(&mut other.items);
+    }
+
     pub fn push(
         &mut self,
         severity: Severity,

@@ -95,10 +95,7 @@ impl Loader {
 
     /// Merges what one job file added, as if it had been read on `self`.
     fn absorb(&mut self, part: Loader) {
-        for d in part.diags.into_sorted() {
-            self.diags
-                .push(d.severity, &d.file, d.mark, d.field, d.message);
-        }
+        self.diags.append(part.diags);
         let jobs = part.config.jobs;
         self.config.jobs.presets.extend(jobs.presets);
         for (repo, list) in jobs.presubmits {

@@ -81,8 +81,6 @@ pub(super) fn settle(l: &mut Loader, keep: Keep) {
             found
         },
     );
-    for d in found.into_iter().flat_map(Diagnostics::into_sorted) {
-        diags.push(d.severity, &d.file, d.mark, d.field, d.message);
-    }
+    found.into_iter().for_each(|f| diags.append(f));
     validate::across_jobs(l);
 }

@@ -47,9 +47,7 @@ pub(super) fn validate(l: &mut Loader) {
             found
         },
     );
-    for d in found.into_iter().flat_map(Diagnostics::into_sorted) {
-        diags.push(d.severity, &d.file, d.mark, d.field, d.message);
-    }
+    found.into_iter().for_each(|f| diags.append(f));
     across_jobs(l);
 }
 
@@ -116,9 +114,7 @@ pub(super) fn across_jobs(l: &mut Loader) {
         *regexes = v.regexes;
         diags
     });
-    for d in found.into_iter().flat_map(Diagnostics::into_sorted) {
-        diags.push(d.severity, &d.file, d.mark, d.field, d.message);
-    }
+    found.into_iter().for_each(|f| diags.append(f));
 }
 
 /// Where a job is, for messages.
