@@ -114,6 +114,8 @@ const MAX_RESPONSE_BYTES: usize = 4_000_000;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
+    // SAFETY: the first thing the process does; its runtime is current-thread.
+    unsafe { skiff_lambda::tls_roots::use_the_ca_bundle_alone() };
     skiff_lambda::init_tracing();
     let env = skiff_lambda::Env::process();
     let table = env.required("SKIFF_TABLE")?;

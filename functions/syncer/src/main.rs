@@ -37,6 +37,8 @@ struct Syncer {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    // SAFETY: the first thing the process does; its runtime is current-thread.
+    unsafe { skiff_lambda::tls_roots::use_the_ca_bundle_alone() };
     skiff_lambda::init_tracing();
     skiff_lambda::metrics::init();
     let env = skiff_lambda::Env::process();

@@ -14,6 +14,7 @@ pub mod schedule;
 pub mod sqs;
 pub mod stream;
 pub mod tide;
+pub mod tls_roots;
 
 #[cfg(feature = "github")]
 pub mod scm;
