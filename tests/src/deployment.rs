@@ -50,6 +50,7 @@ pub struct Deployment {
     pub stream: StreamSource,
     /// Reports waiting to be tried again, for the reporter.
     pub reports: SqsSource,
+    pub comments: SqsSource,
     /// Nudges for tide.
     pub tide: SqsSource,
     functions: Mutex<HashMap<String, Arc<Function>>>,
@@ -156,7 +157,16 @@ impl Deployment {
             sqs.clone(),
             stack.queue_url("ReportsQueue"),
             stack.queue_arn("ReportsQueue"),
-            stack.queue_source("ReporterFunction")["batch_size"]
+            stack.queue_source_of("ReporterFunction", "ReportsQueue")["batch_size"]
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .unwrap_or(10),
+        );
+        let comments = SqsSource::new(
+            sqs.clone(),
+            stack.queue_url("CommentsQueue"),
+            stack.queue_arn("CommentsQueue"),
+            stack.queue_source_of("ReporterFunction", "CommentsQueue")["batch_size"]
                 .as_i64()
                 .and_then(|n| i32::try_from(n).ok())
                 .unwrap_or(10),
@@ -182,6 +192,7 @@ impl Deployment {
             dispatch,
             stream,
             reports,
+            comments,
             tide,
             functions: Mutex::new(HashMap::new()),
         }
@@ -286,6 +297,12 @@ impl Deployment {
         self.reports.poll_once(&f).await
     }
 
+    /// Polls the comments queue once into the reporter.
+    pub async fn poll_comments(&self) -> Polled {
+        let f = self.function("reporter").await;
+        self.comments.poll_once(&f).await
+    }
+
     /// Feeds the trigger, the dispatcher and the reporter until none of their
     /// sources has anything left (delayed reports are not visible yet).
     pub async fn settle(&self) {
@@ -294,7 +311,8 @@ impl Deployment {
             let d = self.poll_dispatch().await;
             let s = self.poll_stream().await;
             let r = self.poll_reports().await;
-            if e.delivered + d.delivered + s.delivered + r.delivered == 0 {
+            let c = self.poll_comments().await;
+            if e.delivered + d.delivered + s.delivered + r.delivered + c.delivered == 0 {
                 return;
             }
         }

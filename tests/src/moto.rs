@@ -187,6 +187,13 @@ impl Stack {
         self.event_source_where(function, |m| m["starting_position"].is_null())
     }
 
+    /// The function's mapping from the queue `queue` (a logical id), for a
+    /// function fed by more than one queue.
+    pub fn queue_source_of(&self, function: &str, queue: &str) -> Value {
+        let arn = self.queue_arn(queue);
+        self.event_source_where(function, |m| m["source_arn"] == arn.as_str())
+    }
+
     fn event_source_where(&self, function: &str, pick: impl Fn(&Value) -> bool) -> Value {
         self.json["event_source_mappings"]
             .as_array()

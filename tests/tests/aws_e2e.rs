@@ -209,10 +209,11 @@ async fn a_signed_pull_request_runs_through_every_function_to_github() {
         "AWS calls — first delivery: {first:?}; job lifecycle ({} jobs): {lifecycle:?}; DynamoDB writes per job: {per_job:.1}",
         jobs.len()
     );
-    // 4 a job (create, pending, complete, the final report recorded) and
-    // the failed job's comment lock taken and given back.
+    // 4 a job (create, pending, complete, the final report recorded); the
+    // failed job's comment update goes through the FIFO comments queue,
+    // which keeps a pull's updates apart without a lock item.
     assert!(
-        per_job <= 5.0,
+        per_job <= 4.0,
         "{per_job} DynamoDB writes per job: {lifecycle:?}"
     );
 }

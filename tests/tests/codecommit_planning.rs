@@ -233,6 +233,7 @@ impl World {
             codecommit: Some(&self.reports),
             chat: None,
             reports: None,
+            comments: None,
         };
         self.ci.report_stream(&self.cursor, None, &deps).await
     }

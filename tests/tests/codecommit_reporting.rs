@@ -182,6 +182,7 @@ impl World {
             codecommit: Some(&self.reports),
             chat: None,
             reports: None,
+            comments: None,
         }
     }
 

@@ -179,6 +179,7 @@ fn ci_reporter(ci: &Ci) -> skiff_reporter::ReporterDeps<'_> {
         codecommit: None,
         chat: None,
         reports: Some(&ci.reports),
+        comments: Some(&ci.comments),
     }
 }
 

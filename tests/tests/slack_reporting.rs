@@ -146,6 +146,7 @@ impl World {
             codecommit: None,
             chat: Some(&self.slack),
             reports: Some(&self.ci.reports),
+            comments: Some(&self.ci.comments),
         }
     }
 

@@ -23,18 +23,26 @@ pub const MEASURED_JOBS: u32 = 2;
 /// when they differ, so the model cannot drift from the code.
 pub const CALLS_PER_MEASURED_EVENT: &[(&str, u32)] = &[
     // The record's life: created (trigger), pending with the pod (dispatcher),
-    // complete (syncer), its final report recorded (reporter) — 4 a job —
-    // and the failed job's comment lock, taken and given back (the store's
-    // docs, "Writes per job", say why each is there).
-    ("DynamoDB.PutItem", 9),
-    ("DynamoDB.DeleteItem", 1),
-    ("DynamoDB.GetItem", 8),
+    // complete (syncer), its final report recorded (reporter) — 4 a job (the
+    // store's docs, "Writes per job", say why each is there). The failed
+    // job's comment update waits on the comments queue, which keeps a pull's
+    // updates apart without a lock item.
+    ("DynamoDB.PutItem", 8),
+    // The comments queue's handler reads the failed job's record fresh.
+    ("DynamoDB.GetItem", 9),
     // The config bundle (once per container), build logs, finished.json.
     ("S3.GET Object", 4),
     ("S3.PUT Object", 8),
     ("S3.GET Bucket", 1),
-    ("SQS.SendMessageBatch", 1),
+    // The jobs to the dispatch queue; the failed job's comment update to
+    // the comments queue.
+    ("SQS.SendMessageBatch", 2),
 ];
+
+/// Messages the measured event put on the comments queue (the failed job's
+/// comment update): each is one reporter invocation and one receive and
+/// delete by its poller.
+pub const COMMENT_MESSAGES_PER_MEASURED_EVENT: u32 = 1;
 
 /// AWS calls of one webhook delivery (the webhook function): the claim of
 /// the delivery id, the send, the mark. Counted by the same test.
@@ -133,8 +141,8 @@ pub const SCHEDULED_PER_DAY: &[(&str, f64)] = &[
 
 /// Lambda's SQS pollers: a mapping long-polls each queue with 5 pollers
 /// whether messages come or not (20 s polls: 3 requests a minute each);
-/// four queues have a mapping (events, dispatch, reports, tide).
-const IDLE_SQS_REQUESTS_PER_DAY: f64 = 4.0 * 5.0 * 3.0 * 60.0 * 24.0;
+/// five queues have a mapping (events, dispatch, reports, comments, tide).
+const IDLE_SQS_REQUESTS_PER_DAY: f64 = 5.0 * 5.0 * 3.0 * 60.0 * 24.0;
 
 /// A job record's size in DynamoDB, KB (a ProwJob's JSON plus the index
 /// attributes): each write of it is this many write units.
@@ -234,13 +242,16 @@ pub fn skiff(v: &Volume, p: &Prices) -> Bill {
 
     // Lambda: one webhook and one trigger invocation per delivery, one
     // dispatcher per job (batches of 10 rarely fill at these rates), one
-    // reporter per record change (each write streams one), the schedules.
+    // reporter per record change (each write streams one) and per comment
+    // update (the comments queue), the schedules.
     let writes_per_job = sum_prefix(&job, "DynamoDB.", DYNAMO_WRITES);
     let mut invocations: BTreeMap<&str, f64> = BTreeMap::new();
     invocations.insert("webhook", month_deliveries);
     invocations.insert("trigger", month_deliveries);
     invocations.insert("dispatcher", month_jobs);
-    invocations.insert("reporter", month_jobs * writes_per_job);
+    let comment_messages =
+        month_jobs * f64::from(COMMENT_MESSAGES_PER_MEASURED_EVENT) / f64::from(MEASURED_JOBS);
+    invocations.insert("reporter", month_jobs * writes_per_job + comment_messages);
     for (f, per_day) in SCHEDULED_PER_DAY {
         *invocations.entry(f).or_default() += per_day * DAYS;
     }
@@ -270,7 +281,7 @@ pub fn skiff(v: &Volume, p: &Prices) -> Bill {
     // delete per message; the idle long polls).
     let sent = sum_prefix(&job, "SQS.", &[]) * month_jobs
         + sum_prefix(&delivery, "SQS.", &[]) * month_deliveries;
-    let messages = month_deliveries + month_jobs;
+    let messages = month_deliveries + month_jobs + comment_messages;
     let sqs = sent + 2.0 * messages + IDLE_SQS_REQUESTS_PER_DAY * DAYS;
     line(
         "SQS",

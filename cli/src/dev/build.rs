@@ -31,7 +31,8 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
     };
     let events = SqliteQueue::new(db.clone(), "events", opts()).map_err(|e| e.to_string())?;
     let dispatch = SqliteQueue::new(db.clone(), "dispatch", opts()).map_err(|e| e.to_string())?;
-    let reports = SqliteQueue::new(db, "reports", opts()).map_err(|e| e.to_string())?;
+    let reports = SqliteQueue::new(db.clone(), "reports", opts()).map_err(|e| e.to_string())?;
+    let comments = SqliteQueue::new(db, "comments", opts()).map_err(|e| e.to_string())?;
     let clusters = build_clusters(&args.cluster, &config, || {
         Arc::new(ProcessCluster::new(
             args.state_dir.join("pods"),
@@ -92,6 +93,7 @@ pub async fn build_with(args: &Args, scm: Option<Arc<dyn Scm>>) -> Result<Arc<De
         scm,
         clock,
         reports: Arc::new(reports),
+        comments: Arc::new(comments),
         chat,
         codecommit,
         jenkins,

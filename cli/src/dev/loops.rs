@@ -163,6 +163,11 @@ pub fn spawn_loops(
             async move { report_retry_step(&d).await > 0 }
         },
     ));
+    let d = dev.clone();
+    loops.push(every("comments", timing.report, stop.clone(), move || {
+        let d = d.clone();
+        async move { comments_step(&d).await > 0 }
+    }));
     if dev.redelivery.is_some() {
         let d = dev.clone();
         loops.push(every(
@@ -360,6 +365,7 @@ fn reporter_deps(e: &Engine) -> skiff_reporter::ReporterDeps<'_> {
         codecommit: e.codecommit.reports.as_deref(),
         chat: e.chat.as_deref(),
         reports: Some(e.reports.as_ref()),
+        comments: Some(e.comments.as_ref()),
     }
 }
 
@@ -449,6 +455,17 @@ pub async fn report_retry_step(dev: &Dev) -> usize {
     let e = &dev.engine;
     drive_queue(e.reports.as_ref(), 10, |messages| async move {
         skiff_reporter::handle_reports(&messages, &reporter_deps(e)).await
+    })
+    .await
+}
+
+/// Failure-comment updates, as the reporter Lambda takes them from the
+/// FIFO comments queue: this one loop takes a batch at a time, in order, so
+/// no two updates of one pull request's comment overlap.
+pub async fn comments_step(dev: &Dev) -> usize {
+    let e = &dev.engine;
+    drive_queue(e.comments.as_ref(), 10, |messages| async move {
+        skiff_reporter::comments::handle_comments(&messages, &reporter_deps(e)).await
     })
     .await
 }

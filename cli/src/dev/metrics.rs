@@ -109,6 +109,7 @@ pub fn deck_options(dev: &Dev) -> skiff_deck::DeckOptions {
                 watch("events", &e.events),
                 watch("dispatch", &e.dispatch),
                 watch("reports", &e.reports),
+                watch("comments", &e.comments),
             ],
             config: Some(dev.health.config.clone()),
         },
@@ -143,6 +144,7 @@ pub async fn metrics(State(dev): State<Arc<Dev>>) -> Response {
         ("events", &e.events),
         ("dispatch", &e.dispatch),
         ("reports", &e.reports),
+        ("comments", &e.comments),
     ] {
         if let Ok(Some(depth)) = queue.depth().await {
             let age = depth.oldest_sent.map_or(0.0, |t| seconds_between(t, now));

@@ -219,6 +219,9 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     /// Reports waiting to be tried again (the `reports` queue).
     pub reports: Arc<dyn Queue>,
+    /// Failure-comment updates, taken by one loop so a pull request's
+    /// comment is never edited by two at once (the comments queue).
+    pub comments: Arc<dyn Queue>,
     /// Slack webhooks, when configured.
     pub chat: Option<Arc<dyn skiff_core::ports::Chat>>,
     /// CodeCommit in the region served.

@@ -98,14 +98,16 @@ async fn operating<F: Fn(&str) -> Option<String>>(
 /// The queues `/health` shows, by the variables naming them (template.yaml
 /// sets them; an unset one is not shown). SQS tells their depths
 /// (GetQueueAttributes), not their oldest message's age.
-const HEALTH_QUEUES: [(&str, &str); 7] = [
+const HEALTH_QUEUES: [(&str, &str); 9] = [
     ("events", "SKIFF_EVENTS_QUEUE_URL"),
     ("dispatch", "SKIFF_DISPATCH_QUEUE_URL"),
     ("reports", "SKIFF_REPORTS_QUEUE_URL"),
+    ("comments", "SKIFF_COMMENTS_QUEUE_URL"),
     ("tide", "SKIFF_TIDE_QUEUE_URL"),
     ("events-dlq", "SKIFF_EVENTS_DLQ_URL"),
     ("dispatch-dlq", "SKIFF_DISPATCH_DLQ_URL"),
     ("reports-dlq", "SKIFF_REPORTS_DLQ_URL"),
+    ("comments-dlq", "SKIFF_COMMENTS_DLQ_URL"),
 ];
 
 /// Lambda's response limit is 6 MB of JSON; a binary (gzip) body is

@@ -20,6 +20,7 @@
 //! delay) waits on the `reports` queue ([`queue`]) without holding up others.
 
 mod codecommit;
+pub mod comments;
 mod github;
 pub mod health;
 pub mod queue;
@@ -68,10 +69,15 @@ pub struct ReporterDeps<'a> {
     /// nothing is deferred (a triggered job is reported at once, and a
     /// failure is retried in place).
     pub reports: Option<&'a dyn Queue>,
+    /// The comments queue failure-comment updates wait on, one pull
+    /// request's at a time ([`comments`]). `None`: the comment is updated
+    /// in the report, which is right only where one job of a pull is
+    /// reported at a time (tests, one loop).
+    pub comments: Option<&'a dyn Queue>,
 }
 
 impl<'a> ReporterDeps<'a> {
-    /// No logs, CodeCommit, Slack or report queue.
+    /// No logs, CodeCommit, Slack, report queue or comments queue.
     pub fn new(
         config: &'a Config,
         store: &'a dyn JobStore,
@@ -87,6 +93,7 @@ impl<'a> ReporterDeps<'a> {
             codecommit: None,
             chat: None,
             reports: None,
+            comments: None,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The reporter as a Lambda on the jobs table's stream and on the `reports`
-//! queue (both with partial batch failures): wiring only (see lib.rs).
+//! The reporter as a Lambda on the jobs table's stream, the `reports` queue
+//! and the comments queue (the FIFO one; all with partial batch failures):
+//! wiring only (see lib.rs).
 //!
 //! Stream changes are reported in order. A report that cannot be sent now
 //! is put on the `reports` queue and the batch goes on; only when even that
@@ -38,6 +39,8 @@ struct Reporter {
     logs: Option<S3LogStore>,
     codecommit: Option<CodeCommitReports>,
     reports: Option<SqsQueue>,
+    /// Failure-comment updates, one pull request's at a time (FIFO).
+    comments: SqsQueue,
     /// When this container last wrote GitHub's rate limits for the deck.
     rate_limits: skiff_reporter::RateLimitNotes,
 }
@@ -63,6 +66,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         reports: env
             .optional("SKIFF_REPORTS_QUEUE_URL")
             .map(|url| SqsQueue::new(client::sqs(&sdk), url)),
+        comments: SqsQueue::new(client::sqs(&sdk), env.required("SKIFF_COMMENTS_QUEUE_URL")?),
         rate_limits: skiff_reporter::RateLimitNotes::default(),
     };
     let reporter = &reporter;
@@ -99,6 +103,7 @@ impl Ready {
             codecommit: r.codecommit.as_ref().map(|c| c as _),
             chat: self.chat.as_deref(),
             reports: r.reports.as_ref().map(|q| q as _),
+            comments: Some(&r.comments),
         }
     }
 }
@@ -161,6 +166,24 @@ async fn report(
                     stream::response(changes.first().map(Change::sequence))
                 }
             };
+            Ok(serde_json::to_value(response)?)
+        }
+        ReporterEvent::Queue(batch) if sqs::is_fifo(&batch) => {
+            let messages = sqs::messages(&batch);
+            let outcome = match &ready {
+                Ok(ready) => {
+                    let deps = &ready.deps(r);
+                    isolate_batch(&messages, |batch| async move {
+                        skiff_reporter::comments::handle_comments(&batch, deps).await
+                    })
+                    .await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start: every message is retried");
+                    sqs::retry_all(&messages)
+                }
+            };
+            let response = sqs::response_in_place(&batch, &outcome, &r.comments).await;
             Ok(serde_json::to_value(response)?)
         }
         ReporterEvent::Queue(batch) => {

@@ -70,7 +70,7 @@ fn wait_until(now: Timestamp, until: Timestamp) -> Duration {
     Duration::from_secs(secs)
 }
 
-fn after_error(e: &PortError, reporter: &str, job: &str, now: Timestamp) -> Next {
+pub(crate) fn after_error(e: &PortError, reporter: &str, job: &str, now: Timestamp) -> Next {
     if !e.is_retryable() {
         tracing::warn!(reporter, job, error = %e, "report refused; dropped");
         return Next::Done;

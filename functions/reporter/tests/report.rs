@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use skiff_core::config::Config;
 use skiff_core::keys::{self, COMMENT_TAG, GITHUB_REPORTER};
-use skiff_core::ports::{CommitStatus, JobStore, LogStore, PortError, PortResult};
+use skiff_core::ports::{CommitStatus, LogStore, PortError, PortResult};
 use skiff_core::prowjob::labels::GERRIT_REPORT_LABEL;
 use skiff_core::prowjob::{ProwJobState, ProwJobType};
 use skiff_reporter::{
@@ -495,8 +495,8 @@ async fn a_failure_creates_the_comment_with_the_exact_row() {
     assert_eq!(
         w.scm.calls()[1..],
         [
-            ScmCall::ListComments { number: 42 },
-            // Read again under the lock: the first read was without it.
+            // Read once: without a comments queue the report updates the
+            // comment itself (crier's one read).
             ScmCall::ListComments { number: 42 },
             ScmCall::CreateComment {
                 number: 42,
@@ -577,8 +577,8 @@ async fn a_new_failure_posts_a_new_comment_before_deleting_the_old_one() {
     assert_eq!(
         w.scm.calls()[1..],
         [
-            ScmCall::ListComments { number: 42 },
-            // Read again under the lock: the first read was without it.
+            // Read once: without a comments queue the report updates the
+            // comment itself (crier's one read).
             ScmCall::ListComments { number: 42 },
             ScmCall::CreateComment { number: 42, body },
             ScmCall::DeleteComment { id: old },
@@ -713,56 +713,11 @@ async fn summary_repos_announce_when_every_test_passed() {
 }
 
 #[tokio::test]
-async fn a_busy_comment_lock_makes_the_report_retry_later() {
-    let w = World::new();
-    w.store.put(presubmit("j1", CONTEXT));
-    w.advance("j1", ProwJobState::Pending, "Job triggered.");
-    w.advance("j1", ProwJobState::Failure, "Job failed.");
-    let lock = keys::github_comment_lock("acme", "widgets", 42);
-    assert!(
-        w.store
-            .remember(&lock, "2026-11-23T10:01:00Z".parse().unwrap())
-            .await
-            .unwrap()
-    );
-    let e = w.try_report("j1").await.unwrap_err();
-    assert!(matches!(e, PortError::Unavailable(_)), "{e}");
-    assert!(w.store.job("j1").status.prev_report_states.is_empty());
-    w.store.forget(&lock).await.unwrap();
-    let outcome = w.report("j1").await;
-    assert!(
-        matches!(
-            outcome,
-            Outcome::Reported {
-                detail: Detail::GitHub {
-                    comment: CommentReport::Created { .. },
-                    ..
-                },
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
-    assert!(
-        w.store.keys().is_empty(),
-        "the lock is released after the update"
-    );
-}
-
-#[tokio::test]
-async fn a_report_that_changes_no_comment_takes_no_lock() {
+async fn a_report_that_changes_no_comment_reads_it_once_and_claims_nothing() {
     let w = World::new();
     w.store.put(presubmit("j1", CONTEXT));
     w.advance("j1", ProwJobState::Pending, "Job triggered.");
     w.advance("j1", ProwJobState::Success, "Job succeeded.");
-    // Held by another report: a report with nothing to change is not held up.
-    let lock = keys::github_comment_lock("acme", "widgets", 42);
-    assert!(
-        w.store
-            .remember(&lock, "2026-11-23T10:01:00Z".parse().unwrap())
-            .await
-            .unwrap()
-    );
     let held = w.store.calls().remembers;
     let outcome = w.report("j1").await;
     assert!(

@@ -1,4 +1,5 @@
-//! [`Queue`] on Amazon SQS (standard queues).
+//! [`Queue`] on Amazon SQS: standard queues, and FIFO queues for
+//! [`Queue::send_in_group`] (the comments queue).
 //!
 //! A receipt is the SQS receipt handle. Dead-lettering is not code here: the
 //! queue's `RedrivePolicy` (template.yaml, `maxReceiveCount` 5) moves a
@@ -77,12 +78,12 @@ impl SqsQueue {
     /// original.
     pub async fn send_delayed(&self, bodies: &[String], delay: Duration) -> PortResult<()> {
         let secs = visibility_seconds(delay.min(MAX_DELAY));
-        self.send_with_delay(bodies, Some(secs)).await
+        self.send_with(bodies, Placement::Delay(secs)).await
     }
 
-    async fn send_with_delay(&self, bodies: &[String], delay: Option<i32>) -> PortResult<()> {
+    async fn send_with(&self, bodies: &[String], placement: Placement<'_>) -> PortResult<()> {
         for chunk in chunks(bodies) {
-            let failed = self.send_batch(bodies, &chunk, delay).await?;
+            let failed = self.send_batch(bodies, &chunk, placement).await?;
             if failed.is_empty() {
                 continue;
             }
@@ -95,7 +96,7 @@ impl SqsQueue {
                 .filter_map(|f| f.id().parse::<usize>().ok())
                 .collect();
             tracing::debug!(failed = %describe(&failed), "resending failed batch entries");
-            let still = self.send_batch(bodies, &again, delay).await?;
+            let still = self.send_batch(bodies, &again, placement).await?;
             if !still.is_empty() {
                 return Err(batch_error("SendMessageBatch", &still));
             }
@@ -109,8 +110,13 @@ impl SqsQueue {
         &self,
         bodies: &[String],
         ids: &[usize],
-        delay: Option<i32>,
+        placement: Placement<'_>,
     ) -> PortResult<Vec<BatchResultErrorEntry>> {
+        let (delay, group) = match placement {
+            Placement::Now => (None, None),
+            Placement::Delay(secs) => (Some(secs), None),
+            Placement::Group(group) => (None, Some(group.to_owned())),
+        };
         let entries = ids
             .iter()
             .filter_map(|&i| Some((i, bodies.get(i)?)))
@@ -119,6 +125,10 @@ impl SqsQueue {
                     .id(i.to_string())
                     .message_body(body)
                     .set_delay_seconds(delay)
+                    // The queue deduplicates by content (template.yaml's
+                    // `ContentBasedDeduplication`): a body sent twice within
+                    // five minutes is delivered once.
+                    .set_message_group_id(group.clone())
                     .build()
                     .map_err(|e| PortError::Rejected(format!("SendMessageBatch entry: {e}").into()))
             })
@@ -176,6 +186,16 @@ impl SqsQueue {
         }
         Ok(failed)
     }
+}
+
+/// Where a sent message goes in its queue.
+#[derive(Clone, Copy, Debug)]
+enum Placement<'a> {
+    Now,
+    /// `DelaySeconds` (standard queues only).
+    Delay(i32),
+    /// `MessageGroupId` (FIFO queues only).
+    Group(&'a str),
 }
 
 /// Splits `bodies` into SendMessageBatch calls: at most ten entries and
@@ -253,7 +273,14 @@ impl Queue for SqsQueue {
     /// sent, so a caller's retry may duplicate them (at-least-once).
     #[tracing::instrument(skip(self, bodies), fields(queue = %self.queue_url, n = bodies.len()))]
     async fn send(&self, bodies: &[String]) -> PortResult<()> {
-        self.send_with_delay(bodies, None).await
+        self.send_with(bodies, Placement::Now).await
+    }
+
+    /// SendMessageBatch with `MessageGroupId`: the queue must be FIFO with
+    /// content-based deduplication.
+    #[tracing::instrument(skip(self, bodies), fields(queue = %self.queue_url, n = bodies.len()))]
+    async fn send_in_group(&self, group: &str, bodies: &[String]) -> PortResult<()> {
+        self.send_with(bodies, Placement::Group(group)).await
     }
 
     /// SQS `DelaySeconds`, at most 15 minutes (see the inherent method).

@@ -89,12 +89,11 @@
 //!    state's GitHub report is not recorded: a repeated commit status shows
 //!    the same, and a repeat is rarer than a job.
 //!
-//! And when the failure comment changes (a failed job, or a pass that
-//! removes a row): **the pull's comment lock**, taken (`claim_as`) and given
-//! back (`release`), so two jobs of one pull finishing together do not each
-//! post a comment that lacks the other's row. Reports that leave the comment
-//! as it is read it without the lock. Per delivery, outside the job: the
-//! webhook's claim of the delivery id and its mark once queued.
+//! Nothing else: a failure comment that changes is updated through the
+//! comments queue (SQS FIFO, one message group per pull request), which
+//! keeps two jobs of one pull from editing it at once — the per-PR lock
+//! crier holds in memory — without a lock item. Per delivery, outside the
+//! job: the webhook's claim of the delivery id and its mark once queued.
 //!
 //! # Requests per operation
 //!

@@ -253,3 +253,58 @@ async fn a_missing_queue_is_rejected_and_a_dead_endpoint_is_unavailable() {
         "dead endpoint: {err:?}"
     );
 }
+
+/// The comments queue as template.yaml declares it (FIFO, deduplicated by
+/// content): while a receive holds a group's messages (a batch may hold
+/// several, in order), no other receive gets any of that group — what keeps
+/// two updates of one pull request's comment apart — other groups go on,
+/// and a body sent twice is delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_group_is_held_by_one_receive_at_a_time_and_a_repeat_comes_once() {
+    let client = sqs::client().await;
+    let spec = sqs::template_queues()
+        .remove("CommentsQueue")
+        .unwrap_or_else(|| panic!("template.yaml has no CommentsQueue"));
+    assert_eq!(
+        spec.attributes.get("FifoQueue").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        spec.attributes
+            .get("ContentBasedDeduplication")
+            .map(String::as_str),
+        Some("true")
+    );
+    let made = sqs::create(&client, &spec, "comments", Some(VT)).await;
+    let q = SqsQueue::new(client.clone(), made.url.clone());
+    let send = |group: &'static str, bodies: &'static [&'static str]| {
+        let q = q.clone();
+        async move {
+            let bodies: Vec<String> = bodies.iter().map(|b| b.to_string()).collect();
+            q.send_in_group(group, &bodies)
+                .await
+                .unwrap_or_else(|e| panic!("send_in_group {group}: {e}"));
+        }
+    };
+    send("acme/widgets#42", &["j1", "j2"]).await;
+    send("acme/widgets#42", &["j1"]).await;
+
+    let held = receive_all(&q, 2).await;
+    let bodies: Vec<&str> = held.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["j1", "j2"], "in order, the repeat dropped");
+
+    // While those are in flight, the pull's next update waits; another
+    // pull's does not.
+    send("acme/widgets#42", &["j3"]).await;
+    send("acme/widgets#43", &["k1"]).await;
+    let other = receive_one(&q, "k1 alone: #42 is held").await;
+    assert_eq!(other.body, "k1");
+    assert_empty(&q, "j3 waits while j1 and j2 are in flight").await;
+
+    let receipts: Vec<String> = held.iter().map(|m| m.receipt.clone()).collect();
+    q.ack(&receipts)
+        .await
+        .unwrap_or_else(|e| panic!("ack: {e}"));
+    let next = receive_one(&q, "j3 once j1 and j2 are done").await;
+    assert_eq!(next.body, "j3");
+}

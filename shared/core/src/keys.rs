@@ -102,13 +102,6 @@ pub fn check_run_created(job_id: &str) -> String {
     format!("{GITHUB_REPORTER}/check-run/{job_id}")
 }
 
-/// The lock on a pull request's failure comment. Taken and released by the
-/// reporter's GitHub sink around a change of the comment (crier's per-PR
-/// lock): two reports at once would each drop the other's row.
-pub fn github_comment_lock(org: &str, repo: &str, number: i64) -> String {
-    format!("{GITHUB_REPORTER}/comment-lock/{org}/{repo}#{number}")
-}
-
 /// The lock on a CodeCommit pull request's results comment. Taken and
 /// released by the reporter's CodeCommit sink.
 pub fn codecommit_comment_lock(region: &str, repo: &str, number: i64) -> String {
@@ -217,10 +210,6 @@ mod tests {
         assert_eq!(check_run_created("j"), "github-reporter/check-run/j");
         assert_eq!(SCHEDULER_TICK, "health/scheduler-tick");
         assert_eq!(GITHUB_RATE_LIMITS, "health/github-rate-limits");
-        assert_eq!(
-            github_comment_lock("o", "r", 4),
-            "github-reporter/comment-lock/o/r#4"
-        );
         assert_eq!(
             codecommit_comment_lock("us-east-1", "r", 4),
             "codecommit-reporter/comment-lock/us-east-1/r#4"

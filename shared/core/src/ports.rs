@@ -300,6 +300,16 @@ pub trait Queue: Send + Sync {
         let _ = delay;
         self.send(bodies).await
     }
+    /// Sends messages of one ordered group (an SQS FIFO queue's
+    /// `MessageGroupId`): a consumer gets the group's next message only once
+    /// the one before it is acknowledged or given back, so two handlers never
+    /// work on one group at once — a lock that costs no write. Adapters whose
+    /// one consumer takes messages in order, a batch at a time (`skiff dev`'s
+    /// loops, the twins), get that for nothing and send plainly.
+    async fn send_in_group(&self, group: &str, bodies: &[String]) -> PortResult<()> {
+        let _ = group;
+        self.send(bodies).await
+    }
     /// How much waits, for the deck's health page; `Ok(None)` when the
     /// adapter cannot tell (the default).
     async fn depth(&self) -> PortResult<Option<QueueDepth>> {

@@ -89,6 +89,45 @@ pub async fn response(
     response
 }
 
+/// Whether the batch comes from a FIFO queue (its ARN ends in `.fifo`, as
+/// every FIFO queue's name must): the reporter's comments queue.
+pub fn is_fifo(event: &SqsEvent) -> bool {
+    event
+        .records
+        .first()
+        .and_then(|r| r.event_source_arn.as_deref())
+        .is_some_and(|arn| arn.ends_with(".fifo"))
+}
+
+/// Lambda's answer for `outcome` on a FIFO queue. A FIFO queue takes no
+/// per-message delay, and a copy would go behind its group's later
+/// messages: a message to retry after a delay is given back in place — its
+/// visibility timeout set to the delay (best effort: else it comes back
+/// after the queue's) — and, like every message to retry, reported failed.
+pub async fn response_in_place(
+    event: &SqsEvent,
+    outcome: &BatchOutcome,
+    queue: &SqsQueue,
+) -> SqsBatchResponse {
+    for (id, delay) in &outcome.retry_after {
+        let handle = event
+            .records
+            .iter()
+            .find(|r| r.message_id.as_deref() == Some(id.as_str()))
+            .and_then(|r| r.receipt_handle.as_deref());
+        if let Some(handle) = handle
+            && let Err(e) = skiff_core::ports::Queue::retry_later(queue, handle, *delay).await
+        {
+            tracing::warn!(error = %e, message = %id, "cannot shorten the wait; the message comes back after the visibility timeout");
+        }
+    }
+    let mut all = outcome.clone();
+    all.retry
+        .extend(outcome.retry_after.iter().map(|(id, _)| id.clone()));
+    all.retry_after.clear();
+    response(event, &all, None).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +153,23 @@ mod tests {
             m[1].receive_count, 1,
             "absent count: this is the first receive"
         );
+    }
+
+    #[test]
+    fn a_batch_is_from_a_fifo_queue_when_its_arn_ends_in_fifo() {
+        let from = |arn: &str| {
+            event(serde_json::json!({"Records": [
+                {"messageId": "m1", "receiptHandle": "h1", "body": "{}", "attributes": {},
+                 "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": arn}
+            ]}))
+        };
+        assert!(is_fifo(&from(
+            "arn:aws:sqs:us-east-1:1:skiff-comments.fifo"
+        )));
+        assert!(!is_fifo(&from(
+            "arn:aws:sqs:us-east-1:1:skiff-ReportsQueue-X"
+        )));
+        assert!(!is_fifo(&event(serde_json::json!({"Records": []}))));
     }
 
     #[tokio::test]

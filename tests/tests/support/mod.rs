@@ -63,6 +63,8 @@ pub struct Ci {
     pub events: SqliteQueue,
     pub dispatch: SqliteQueue,
     pub reports: SqliteQueue,
+    /// Failure-comment updates (the FIFO comments queue on AWS).
+    pub comments: SqliteQueue,
     pub cluster: Arc<MemoryCluster>,
     clusters: BTreeMap<String, Arc<dyn Cluster>>,
     pub logs: FsLogStore,
@@ -195,6 +197,7 @@ impl Ci {
             events: queue("events"),
             dispatch: queue("dispatch"),
             reports: queue("reports"),
+            comments: queue("comments"),
             cluster,
             clusters,
             logs: FsLogStore::new(dir.path().join("logs")),
@@ -252,6 +255,7 @@ impl Ci {
             codecommit: None,
             chat: None,
             reports: Some(&self.reports),
+            comments: Some(&self.comments),
         }
     }
 
@@ -316,9 +320,21 @@ impl Ci {
     }
 
     /// Reports every change since the last call, as the stream delivers them.
+    /// Then drains the comments queue, as its own poller would.
     pub async fn report(&self) -> usize {
         let deps = self.reporter();
-        self.report_stream(&self.cursor, None, &deps).await
+        self.report_stream(&self.cursor, None, &deps).await + self.report_comments().await
+    }
+
+    /// Drains the comments queue (what is visible now) into the reporter.
+    pub async fn report_comments(&self) -> usize {
+        let deps = self.reporter();
+        let deps = &deps;
+        // Boxed: the reporters' futures are large for a test thread's stack.
+        Box::pin(drain(&self.comments, |m| async move {
+            Box::pin(skiff_reporter::comments::handle_comments(&m, deps)).await
+        }))
+        .await
     }
 
     /// Hands the stream's changes after `from` (default: after `cursor`) to
@@ -363,6 +379,7 @@ impl Ci {
             skiff_reporter::handle_reports(&m, deps).await
         })
         .await
+            + self.report_comments().await
     }
 
     /// Trigger, dispatch and report until nothing moves.

@@ -14,20 +14,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use skiff_core::config::prow::Plank;
-use skiff_core::ports::{Claim, Comment, JobQuery, PortError, PortResult};
+use skiff_core::ports::{Comment, JobQuery, PortResult};
 use skiff_core::prowjob::labels::IS_OPTIONAL;
 use skiff_core::prowjob::{ProwJob, ProwJobState, ProwJobType, Refs};
 
-use skiff_core::keys::{self, COMMENT_TAG};
+use skiff_core::keys::COMMENT_TAG;
 use skiff_core::prowjob::latest::latest_runs;
 
 use super::CommentReport;
 use super::checks::{code_span, failed_tests, named_tests};
-use crate::{ReporterDeps, later, template};
-
-/// How long a report may hold a pull request's comment lock before it is
-/// considered dead (a Lambda is long gone by then).
-const LOCK_SECONDS: i64 = 120;
+use crate::{ReporterDeps, template};
 
 const TABLE_HEADER: &str = "Test name | Commit | Details | Required | Rerun command";
 const TABLE_RULE: &str = "--- | --- | --- | --- | ---";
@@ -42,96 +38,151 @@ const TESTS_HEADER: &str = "Failed tests:";
 const MAX_TESTS_SECTION: usize = 16_000;
 
 /// Updates the pull request's failure comment for `job` (Prow's
-/// `ReportComment`, with the `summary_comment_repos` variant).
+/// `ReportComment`, with the `summary_comment_repos` variant) — or, with a
+/// comments queue, queues the update in the pull request's group when it
+/// changes anything, so that two reports of one pull never edit it at once
+/// (crier holds a per-PR lock for the same reason). Without a queue the
+/// comment is updated here: the caller reports one job of a pull at a time.
 pub(crate) async fn report(
     job: &ProwJob,
     refs: &Refs,
     deps: &ReporterDeps<'_>,
 ) -> PortResult<CommentReport> {
-    // Postsubmits carry no pull and batches several: neither has one PR to comment on.
-    let [pull] = refs.pulls.as_slice() else {
-        return Ok(CommentReport::NotCovered("not exactly one pull request"));
+    // With a queue, the failed tests are read where the comment is written:
+    // whether it changes does not hang on them (a failure's row changes it;
+    // a pass has none), except for a repeated failure, whose update then
+    // goes to the queue and changes nothing there.
+    let failed_tests = deps.comments.is_none();
+    let (number, inputs) = match Inputs::of(job, refs, failed_tests, deps).await? {
+        Ok(ready) => ready,
+        Err(skipped) => return Ok(skipped),
     };
-    let github = &deps.config.prow.github_reporter;
-    if lists_repo(&github.no_comment_repos, refs) {
-        return Ok(CommentReport::OptedOut);
-    }
-    let summary = lists_repo(&github.summary_comment_repos, refs);
-    let jobs = if summary {
-        summary_jobs(refs, pull.number, deps).await?
-    } else {
-        vec![job.clone()]
+    let Some(queue) = deps.comments else {
+        return inputs.update(refs, number, deps).await;
     };
-    let types = github.job_types_to_report();
-    let jobs: Vec<&ProwJob> = jobs
-        .iter()
-        .filter(|j| {
-            j.spec.report && j.spec.r#type.is_some_and(|t| types.contains(&t)) && j.is_complete()
-        })
-        .collect();
-    let Some(first) = jobs.first() else {
-        return Ok(CommentReport::NotCovered("no completed job to report"));
-    };
-
-    let fresh = fresh_case_lines(&jobs, deps).await;
-    let extra = report_template(&deps.config.prow.plank, refs).and_then(|t| {
-        template::render(t, first)
-            .inspect_err(|e| tracing::warn!(error = %e, "report template left out"))
-            .ok()
-    });
-    let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
     // Most reports leave the comment as it is (a test passed, and no row
-    // names it): read without the lock first, and take it — two writes —
-    // only to change something.
-    let comments = deps.scm.list_comments(org, repo, pull.number).await?;
-    let unlocked = decide(
-        &jobs,
-        summary,
-        extra.as_deref(),
-        &fresh,
-        refs,
-        &comments,
-        deps,
-    );
-    if unlocked.is_unchanged() {
+    // names it): those are not queued.
+    let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
+    let comments = deps.scm.list_comments(org, repo, number).await?;
+    if inputs.decide(refs, &comments, deps).is_unchanged() {
         return Ok(CommentReport::Unchanged);
     }
+    crate::comments::queue(job, refs, number, queue).await?;
+    Ok(CommentReport::Queued)
+}
 
-    // Two reports of the same PR at once would each post a comment that lacks
-    // the other's row (crier holds a per-PR lock for the same reason).
-    let lock = keys::github_comment_lock(&refs.org, &refs.repo, pull.number);
-    // Held in this report's name (the job and the state it reports), so that
-    // when the write taking the lock succeeded but its answer was lost, the
-    // retry takes it again instead of waiting out a lock nobody holds.
-    let owner = format!(
-        "{}@{}",
-        job.metadata.name,
-        job.status.state.map_or("", |s| s.as_str())
-    );
-    let expires = later(deps.clock.now(), LOCK_SECONDS);
-    if deps.store.claim_as(&lock, &owner, expires).await? != Claim::Taken {
-        return Err(PortError::Unavailable(
-            format!(
-                "another report is updating the comment on {}/{}#{}",
-                refs.org, refs.repo, pull.number
-            )
-            .into(),
-        ));
+/// Updates the failure comment for `job` now: what the comments queue's
+/// handler does with a message, one pull request's at a time.
+pub(crate) async fn update_now(
+    job: &ProwJob,
+    refs: &Refs,
+    deps: &ReporterDeps<'_>,
+) -> PortResult<CommentReport> {
+    match Inputs::of(job, refs, true, deps).await? {
+        Ok((number, inputs)) => inputs.update(refs, number, deps).await,
+        Err(skipped) => Ok(skipped),
     }
-    let result = update(
-        &jobs,
-        summary,
-        extra.as_deref(),
-        &fresh,
-        refs,
-        pull.number,
-        deps,
-    )
-    .await;
-    if let Err(e) = deps.store.release(&lock, &owner).await {
-        tracing::warn!(error = %e, lock, "comment lock not released; it expires by itself");
+}
+
+/// What a report of the comment works from.
+struct Inputs {
+    /// The completed, reported jobs the comment reports on.
+    jobs: Vec<ProwJob>,
+    /// `summary_comment_repos`: a comment is wanted even with no failure.
+    summary: bool,
+    /// The failed tests' line of each failed job, by context.
+    fresh: BTreeMap<String, String>,
+    /// The report template's text.
+    extra: Option<String>,
+}
+
+impl Inputs {
+    /// The pull request's number and the inputs (with the failed tests'
+    /// lines when `failed_tests`); or, when the comment does not cover this
+    /// report, what to say instead.
+    async fn of(
+        job: &ProwJob,
+        refs: &Refs,
+        failed_tests: bool,
+        deps: &ReporterDeps<'_>,
+    ) -> PortResult<Result<(i64, Inputs), CommentReport>> {
+        // Postsubmits carry no pull and batches several: neither has one PR to comment on.
+        let [pull] = refs.pulls.as_slice() else {
+            return Ok(Err(CommentReport::NotCovered(
+                "not exactly one pull request",
+            )));
+        };
+        let github = &deps.config.prow.github_reporter;
+        if lists_repo(&github.no_comment_repos, refs) {
+            return Ok(Err(CommentReport::OptedOut));
+        }
+        let summary = lists_repo(&github.summary_comment_repos, refs);
+        let jobs = if summary {
+            summary_jobs(refs, pull.number, deps).await?
+        } else {
+            vec![job.clone()]
+        };
+        let types = github.job_types_to_report();
+        let jobs: Vec<ProwJob> = jobs
+            .into_iter()
+            .filter(|j| {
+                j.spec.report
+                    && j.spec.r#type.is_some_and(|t| types.contains(&t))
+                    && j.is_complete()
+            })
+            .collect();
+        let Some(first) = jobs.first() else {
+            return Ok(Err(CommentReport::NotCovered("no completed job to report")));
+        };
+        let extra = report_template(&deps.config.prow.plank, refs).and_then(|t| {
+            template::render(t, first)
+                .inspect_err(|e| tracing::warn!(error = %e, "report template left out"))
+                .ok()
+        });
+        let fresh = if failed_tests {
+            fresh_case_lines(&jobs.iter().collect::<Vec<_>>(), deps).await
+        } else {
+            BTreeMap::new()
+        };
+        Ok(Ok((
+            pull.number,
+            Inputs {
+                jobs,
+                summary,
+                fresh,
+                extra,
+            },
+        )))
     }
-    result
+
+    fn decide(&self, refs: &Refs, comments: &[Comment], deps: &ReporterDeps<'_>) -> Decision {
+        let jobs: Vec<&ProwJob> = self.jobs.iter().collect();
+        decide(
+            &jobs,
+            self.summary,
+            self.extra.as_deref(),
+            &self.fresh,
+            refs,
+            comments,
+            deps,
+        )
+    }
+
+    async fn update(
+        &self,
+        refs: &Refs,
+        number: i64,
+        deps: &ReporterDeps<'_>,
+    ) -> PortResult<CommentReport> {
+        let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
+        let comments = deps.scm.list_comments(org, repo, number).await?;
+        let Decision {
+            plan,
+            body,
+            kept_body,
+        } = self.decide(refs, &comments, deps);
+        apply(plan, body, kept_body, refs, number, deps).await
+    }
 }
 
 /// Whether `org` or `org/repo` is listed.
@@ -310,23 +361,16 @@ fn decide(
     }
 }
 
-async fn update(
-    jobs: &[&ProwJob],
-    must_create: bool,
-    extra: Option<&str>,
-    fresh: &BTreeMap<String, String>,
+/// Makes the bot's comments what `plan` and `body` say.
+async fn apply(
+    plan: Plan,
+    body: Option<String>,
+    kept_body: Option<String>,
     refs: &Refs,
     number: i64,
     deps: &ReporterDeps<'_>,
 ) -> PortResult<CommentReport> {
     let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
-    let comments = deps.scm.list_comments(org, repo, number).await?;
-    let Decision {
-        plan,
-        body,
-        kept_body,
-    } = decide(jobs, must_create, extra, fresh, refs, &comments, deps);
-
     // Post before deleting: a failure in between then leaves an extra comment
     // (removed by the next report), never a lost row.
     let outcome = match (body, plan.keep) {
@@ -386,6 +430,9 @@ struct Plan {
 /// context; each job whose state is exactly `failure` adds a row (error and
 /// aborted do not). A new failure posts a new comment; otherwise the latest
 /// comment is edited, or deleted when no row is left. Older comments go.
+/// Beyond Prow, which records a report so as never to repeat it: a failure
+/// whose row is posted already is not new, so a repeated report of the same
+/// run changes nothing.
 fn plan(jobs: &[&ProwJob], ours: &[&Comment]) -> Plan {
     let mut rows: Vec<String> = Vec::new();
     let mut delete = Vec::new();
@@ -397,18 +444,27 @@ fn plan(jobs: &[&ProwJob], ours: &[&Comment]) -> Plan {
         rows.extend(table_rows(&c.body));
     }
     let current: BTreeSet<&str> = jobs.iter().map(|j| j.spec.context.as_str()).collect();
+    let failed: Vec<String> = jobs
+        .iter()
+        .filter(|j| j.status.state == Some(ProwJobState::Failure))
+        .map(|j| row(j))
+        .collect();
     let mut merged: Vec<String> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let context = row_context(row);
         let superseded = rows[i + 1..].iter().any(|r| row_context(r) == context);
-        if !superseded && !current.contains(context) {
+        // A job's own row, already posted, stays where it is.
+        let replaced = current.contains(context) && !failed.contains(row);
+        if !superseded && !replaced {
             merged.push(row.clone());
         }
     }
+    // A failure whose row is already posted (the same run reported again)
+    // is not new: it was announced once.
     let mut new_failure = false;
-    for j in jobs {
-        if j.status.state == Some(ProwJobState::Failure) {
-            merged.push(row(j));
+    for row in failed {
+        if !merged.contains(&row) {
+            merged.push(row);
             new_failure = true;
         }
     }

@@ -8,7 +8,7 @@
 //! reported once, as pending with its link.
 
 mod checks;
-mod comment;
+pub(crate) mod comment;
 mod status;
 
 use async_trait::async_trait;
@@ -63,6 +63,9 @@ pub enum CommentReport {
     Edited { id: i64, deleted: Vec<i64> },
     /// No failure left to show: the comments were deleted.
     Deleted { ids: Vec<i64> },
+    /// The comment changes: the update waits on the comments queue, in the
+    /// pull request's group (`crate::comments`).
+    Queued,
 }
 
 #[async_trait]

@@ -50,7 +50,13 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "DelaySeconds",
     "MaximumMessageSize",
     "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue",
+    "ContentBasedDeduplication",
 ];
+
+/// Properties the helper leaves to itself: it names every queue uniquely
+/// (with the `.fifo` a FIFO queue's name must end in).
+const NAMED_BY_THE_HELPER: &[&str] = &["QueueName"];
 
 fn template_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")
@@ -107,6 +113,8 @@ fn queue_spec(id: &str, resource: &Node) -> QueueSpec {
                     .parse()
                     .unwrap_or_else(|e| panic!("{id}: maxReceiveCount {max:?}: {e}")),
             });
+        } else if NAMED_BY_THE_HELPER.contains(&p.key.as_str()) {
+            continue;
         } else if PLAIN_ATTRIBUTES.contains(&p.key.as_str()) {
             let v = p
                 .value
@@ -150,6 +158,14 @@ async fn create_queue(
     name: &str,
     attributes: &BTreeMap<String, String>,
 ) -> (String, String) {
+    let name = if attributes.get("FifoQueue").is_some_and(|v| v == "true") {
+        let mut base = name.to_string();
+        base.truncate(75);
+        format!("{base}.fifo")
+    } else {
+        name.to_string()
+    };
+    let name = name.as_str();
     let mut req = client.create_queue().queue_name(name);
     for (k, v) in attributes {
         req = req.attributes(QueueAttributeName::from(k.as_str()), v);
