@@ -86,6 +86,10 @@ fn env() -> Vec<(String, String)> {
             "https://sqs.us-east-1.amazonaws.com/123456789012/dispatch",
         ),
         (
+            "SKIFF_COMMENTS_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/skiff-comments.fifo",
+        ),
+        (
             "SKIFF_HMAC_SECRET_ID",
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:hmac-AbCdEf",
         ),
