@@ -70,9 +70,7 @@ impl Local {
         let done: Vec<String> = messages
             .iter()
             .map(|m| m.receipt.clone())
-            .filter(|r| {
-                !outcome.retry.contains(r) && !outcome.retry_after.iter().any(|(x, _)| x == r)
-            })
+            .filter(|r| outcome.is_done(r))
             .collect();
         self.dispatch.ack(&done).await.unwrap();
         for (receipt, delay) in &outcome.retry_after {

@@ -65,9 +65,7 @@ impl World {
         let done: Vec<String> = messages
             .iter()
             .map(|m| m.receipt.clone())
-            .filter(|r| {
-                !outcome.retry.contains(r) && !outcome.retry_after.iter().any(|(x, _)| x == r)
-            })
+            .filter(|r| outcome.is_done(r))
             .collect();
         self.comments.ack(&done).await.unwrap();
         outcome

@@ -341,6 +341,15 @@ pub struct BatchOutcome {
     pub retry_after: Vec<(String, Duration)>,
 }
 
+impl BatchOutcome {
+    /// Whether the message with `receipt` is done: neither retried nor
+    /// delayed, so its consumer acknowledges it.
+    pub fn is_done(&self, receipt: &str) -> bool {
+        !self.retry.iter().any(|r| r == receipt)
+            && !self.retry_after.iter().any(|(r, _)| r == receipt)
+    }
+}
+
 // ---------------------------------------------------------------------------
 // HookDeliveries
 
@@ -572,5 +581,16 @@ mod tests {
         let before = Timestamp::now();
         let now = SystemClock.now();
         assert!(now >= before && now <= Timestamp::now());
+    }
+
+    #[test]
+    fn a_message_is_done_unless_retried_or_delayed() {
+        let outcome = BatchOutcome {
+            retry: vec!["a".into()],
+            retry_after: vec![("b".into(), Duration::from_secs(5))],
+        };
+        assert!(!outcome.is_done("a"));
+        assert!(!outcome.is_done("b"));
+        assert!(outcome.is_done("c"));
     }
 }
